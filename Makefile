@@ -1,0 +1,14 @@
+.PHONY: lint test run
+PY := .venv/bin
+
+# One command for every static check: ruff, mypy (strict on desktop/core), import contracts.
+lint:
+	$(PY)/ruff check desktop training tests benchmarks
+	$(PY)/mypy desktop training
+	$(PY)/lint-imports --no-cache
+
+test:
+	bash scripts/test.sh
+
+run:
+	bash scripts/run.sh

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs PixelPatrol with the training and test extras into .venv and runs the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[train,test]"
+export QT_QPA_PLATFORM=offscreen
+exec .venv/bin/python -m pytest "$@"
