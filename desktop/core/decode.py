@@ -1,0 +1,209 @@
+"""Reading one image file (read-only) and turning it into model inputs.
+
+`preprocess` is the ONE scan-side preprocessing function; it must give the same arrays as the
+training side's `training/preprocess.py:fit_image` for the same decoded pixels (same resize filter,
+same patch grid). `scale_pixels` maps uint8 to the contract's value range just before inference.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from desktop.core.contract import FeedSpec, InputSpec, ModelContract
+
+try:  # HEIC/HEIF through the maintained plugin; AVIF is native in Pillow >= 11.2 when built with it.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - optional at runtime
+    HEIF_SUPPORTED = False
+
+# Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above. We check the pixel count
+# ourselves and report an error row for both, so the warning would only be noise.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "box": Image.Resampling.BOX,
+    "bilinear": Image.Resampling.BILINEAR,
+    "hamming": Image.Resampling.HAMMING,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+_SWAPPED_ORIENTATIONS = {5, 6, 7, 8}
+_ORIENTATION_TAG = 0x0112
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One file read for the model: its crops, or why it could not be read."""
+
+    path: str
+    size: int | None
+    mtime_ns: int | None
+    width: int | None = None  # as displayed (after EXIF orientation), full resolution
+    height: int | None = None
+    format: str | None = None
+    crops: np.ndarray | None = None  # uint8 [P, H, W, 3]
+    grid: tuple[int, int] = (1, 1)  # rows x cols of the crops
+    error: str | None = None
+
+
+# ---------------------------------------------------------------------------- preprocessing
+
+
+def patch_boxes(w: int, h: int, feed: FeedSpec, pw: int, ph: int) -> tuple[list[tuple[int, int, int, int]], int, int]:
+    """An evenly spread grid of at most `feed.max_patches` native crops; same formula as training."""
+    cols = max(1, min(w // pw, int(np.ceil(np.sqrt(feed.max_patches)))))
+    rows = max(1, min(h // ph, feed.max_patches // cols))
+    xs = np.linspace(0, w - pw, cols).round().astype(int)
+    ys = np.linspace(0, h - ph, rows).round().astype(int)
+    return [(int(x), int(y), int(x) + pw, int(y) + ph) for y in ys for x in xs], rows, cols
+
+
+def preprocess(image: Image.Image, contract: ModelContract) -> tuple[np.ndarray, tuple[int, int]]:
+    """An RGB image -> (uint8 crops [P, H, W, 3], (rows, cols)) following the contract's feed mode.
+
+    resize: the whole image resized to the input size (one crop). patches: native-resolution
+    crops on an evenly spread grid; an image smaller than one crop is resized whole.
+    """
+    spec = contract.input
+    if spec is None:
+        raise ValueError(f"model '{contract.name}' has no image input")
+    feed = contract.feed
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    w, h = rgb.size
+    tw, th = spec.width, spec.height
+    if (w, h) == (tw, th):
+        return np.asarray(rgb, dtype=np.uint8)[None], (1, 1)
+    if feed.mode == "resize" or w < tw or h < th:
+        resized = rgb.resize((tw, th), RESAMPLE[feed.resample])
+        return np.asarray(resized, dtype=np.uint8)[None], (1, 1)
+    pixels = np.asarray(rgb, dtype=np.uint8)
+    boxes, rows, cols = patch_boxes(w, h, feed, tw, th)
+    crops = np.stack([pixels[y0:y1, x0:x1] for (x0, y0, x1, y1) in boxes])
+    return crops, (rows, cols)
+
+
+def scale_pixels(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """uint8 NHWC -> the graph's dtype and value range (e.g. float32 [0, 255] or [-1, 1])."""
+    lo, hi = spec.value_range
+    if spec.dtype == "uint8":
+        return np.ascontiguousarray(batch, dtype=np.uint8)
+    x = batch.astype(np.float32)
+    if (lo, hi) != (0.0, 255.0):
+        x *= np.float32((hi - lo) / 255.0)
+        x += np.float32(lo)
+    return x
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; transparency is composited on white, 16-bit is scaled, not clipped."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(image)
+        if mode == "F":
+            arr = arr * 255.0 if float(np.nanmax(arr, initial=0.0)) <= 1.0 else arr
+        elif mode == "I" and int(arr.max(initial=0)) <= 255:
+            pass
+        else:
+            arr = arr / 257.0  # 16-bit range 0..65535 -> 0..255
+        gray = np.clip(np.nan_to_num(arr), 0, 255).round().astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _stat_error(path: str, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        if os.path.islink(path):
+            return "broken symbolic link (its target does not exist)"
+        return "file not found (deleted or moved during the scan?)"
+    if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
+        return "permission denied: the file cannot be read"
+    return f"cannot read the file: {exc.strerror or exc}"
+
+
+def _size_limit_error(width: int, height: int) -> str | None:
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > limit:
+        return (f"image too large: {width}x{height} pixels is over the safety limit of {limit:,} "
+                "(possible decompression bomb)")
+    return None
+
+
+def load_image(path: str | Path, contract: ModelContract) -> Decoded:
+    """Open a file read-only and return its model crops, or a Decoded with a clear `error`."""
+    p = str(path)
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        return Decoded(p, None, None, error=_stat_error(p, exc))
+    size, mtime_ns = st.st_size, st.st_mtime_ns
+    if not stat.S_ISREG(st.st_mode):
+        return Decoded(p, size, mtime_ns, error="not a regular file")
+    if size == 0:
+        return Decoded(p, size, mtime_ns, error="empty file (0 bytes)")
+    base = Decoded(p, size, mtime_ns)
+    try:
+        with open(p, "rb") as fh, Image.open(fh) as img:
+            return _decode_open_image(base, img, contract)
+    except OSError as exc:
+        if isinstance(exc, UnidentifiedImageError):
+            return _with(base, error="not an image: the content is not a recognised image format")
+        if exc.errno is not None:
+            return _with(base, error=_stat_error(p, exc))
+        return _with(base, error=f"truncated or corrupt image data ({exc})")
+    except Image.DecompressionBombError:
+        return _with(base, error="image too large: over twice the safety limit of "
+                                 f"{Image.MAX_IMAGE_PIXELS:,} pixels (possible decompression bomb)")
+    except MemoryError:
+        return _with(base, error="image too large to decode in memory")
+    except Exception as exc:  # a broken file must become an error row, never a crash
+        return _with(base, error=f"cannot decode: {type(exc).__name__}: {exc}")
+
+
+def _with(base: Decoded, **changes: object) -> Decoded:
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _decode_open_image(base: Decoded, img: Image.Image, contract: ModelContract) -> Decoded:
+    spec = contract.input
+    assert spec is not None
+    width, height = img.size
+    fmt = img.format
+    too_large = _size_limit_error(width, height)
+    if too_large:
+        return _with(base, width=width, height=height, format=fmt, error=too_large)
+    orientation = img.getexif().get(_ORIENTATION_TAG, 1)
+    if orientation in _SWAPPED_ORIENTATIONS:
+        width, height = height, width
+    if fmt == "JPEG" and contract.feed.mode == "resize":
+        # DCT scaling: decode at 1/2, 1/4 or 1/8 size, never below the model's input in either axis
+        # (square request, so EXIF rotation cannot make one side too small).
+        side = max(spec.width, spec.height)
+        img.draft("RGB", (side, side))
+    img.load()  # decodes the first frame only for GIF/WebP/TIFF stacks; raises on truncated data
+    oriented = ImageOps.exif_transpose(img) or img
+    crops, grid = preprocess(to_rgb(oriented), contract)
+    return _with(base, width=width, height=height, format=fmt, crops=crops, grid=grid)
