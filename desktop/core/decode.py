@@ -56,6 +56,7 @@ class Decoded:
     crops: np.ndarray | None = None  # uint8 [P, H, W, 3]
     grid: tuple[int, int] = (1, 1)  # rows x cols of the crops
     error: str | None = None
+    transient: bool = False  # the error may go away (permissions, a vanished file): do not cache it
 
 
 # ---------------------------------------------------------------------------- preprocessing
@@ -158,7 +159,7 @@ def load_image(path: str | Path, contract: ModelContract) -> Decoded:
     try:
         st = os.stat(p)
     except OSError as exc:
-        return Decoded(p, None, None, error=_stat_error(p, exc))
+        return Decoded(p, None, None, error=_stat_error(p, exc), transient=True)
     size, mtime_ns = st.st_size, st.st_mtime_ns
     if not stat.S_ISREG(st.st_mode):
         return Decoded(p, size, mtime_ns, error="not a regular file")
@@ -172,7 +173,7 @@ def load_image(path: str | Path, contract: ModelContract) -> Decoded:
         if isinstance(exc, UnidentifiedImageError):
             return _with(base, error="not an image: the content is not a recognised image format")
         if exc.errno is not None:
-            return _with(base, error=_stat_error(p, exc))
+            return _with(base, error=_stat_error(p, exc), transient=True)
         return _with(base, error=f"truncated or corrupt image data ({exc})")
     except Image.DecompressionBombError:
         return _with(base, error="image too large: over twice the safety limit of "

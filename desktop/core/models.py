@@ -16,7 +16,13 @@ import numpy as np
 import onnxruntime as ort
 
 from desktop.core import paths
-from desktop.core.contract import ContractError, ModelContract, check_against_graph, parse_contract
+from desktop.core.contract import (
+    ContractError,
+    ModelContract,
+    Thresholds,
+    check_against_graph,
+    parse_contract,
+)
 from desktop.core.decode import scale_pixels
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -25,6 +31,8 @@ CPU = "CPUExecutionProvider"
 # ORT_LOGGING_LEVEL: 3 = error, 4 = fatal. A missing CUDA library is logged as an error by the
 # provider bridge; while probing CUDA we only want to hear about it through get_providers().
 _QUIET, _PROBE_QUIET = 3, 4
+# Bands for models whose contract has none (discriminators): symmetric around 0.5.
+DEFAULT_THRESHOLDS = Thresholds(decision=0.5, real=0.05, likely_real=0.3, likely_ai=0.7, ai=0.95)
 
 
 class ModelError(Exception):
@@ -159,8 +167,12 @@ class Detector:
     def name(self) -> str:
         return self.contract.name
 
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.contract.thresholds or DEFAULT_THRESHOLDS
+
     def predict(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Scores [N] and patch maps [N, rows, cols] (or None) for a uint8 NHWC batch of model-size crops."""
+        """P(AI) [N] and patch maps [N, rows, cols] (or None) for a uint8 NHWC batch of model-size crops."""
         spec = self.contract.input
         assert spec is not None
         feed = {spec.name: scale_pixels(batch, spec)}
@@ -173,6 +185,9 @@ class Detector:
         if len(results) > 1:
             raw = np.asarray(results[1], dtype=np.float32)
             maps = raw.reshape(raw.shape[0], raw.shape[1], raw.shape[2]) if raw.ndim == 4 else raw
+        if self.contract.kind == "discriminator":  # its score is P(real); the engine reports P(AI)
+            scores = 1.0 - scores
+            maps = None if maps is None else 1.0 - maps
         return scores, maps
 
     def score_images(self, crops: Sequence[np.ndarray], grids: Sequence[tuple[int, int]]

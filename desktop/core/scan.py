@@ -1,0 +1,228 @@
+"""The scan: a plain generator of events (docs/engine-api.md), driven by the CLI and by Qt alike.
+
+Pipeline: the folder walk runs lazily in the caller's thread; files whose (path, size, mtime_ns)
+is cached for this model become rows without being opened; the others are decoded by a thread
+pool (Pillow releases the GIL while decoding) into a bounded window of futures, and batches of
+decoded crops go through onnxruntime (which also releases the GIL) while the pool keeps decoding.
+Every batch is committed to the store before its rows are yielded.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.contract import verdict_for
+from desktop.core.decode import Decoded, load_image
+from desktop.core.events import (
+    Progress,
+    RowsReady,
+    ScanEvent,
+    ScanFinished,
+    ScanOptions,
+    ScanRow,
+    ScanStarted,
+    TotalCounted,
+)
+from desktop.core.models import Detector
+from desktop.core.store import CachedResult, ResultStore
+from desktop.core.walk import count_image_files, iter_image_files
+
+LOOKUP_CHUNK = 256  # files stat'ed and looked up in the cache per query
+CACHED_ROWS_PER_EVENT = 512
+
+
+class _Totals:
+    """Counts the files in the background; the scan reports the total when it is known."""
+
+    def __init__(self, paths: Sequence[str], options: ScanOptions, stop: threading.Event) -> None:
+        self.total: int | None = None
+        self._thread = threading.Thread(target=self._run, args=(paths, options, stop), daemon=True,
+                                        name="pixelpatrol-count")
+        self._thread.start()
+
+    def _run(self, paths: Sequence[str], options: ScanOptions, stop: threading.Event) -> None:
+        n = count_image_files(paths, options.recursive, options.include_hidden, should_stop=stop.is_set)
+        if not stop.is_set():
+            self.total = n
+
+
+def _stat_key(path: str) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return path, st.st_size, st.st_mtime_ns
+
+
+class _Scanner:
+    def __init__(self, detector: Detector, options: ScanOptions, store: ResultStore, scan_id: int) -> None:
+        self.detector = detector
+        self.options = options
+        self.store = store
+        self.scan_id = scan_id
+        self.thresholds = detector.thresholds
+        self.counts: Counter[str] = Counter()
+        self.errors = 0
+        self.done = 0
+
+    def verdict(self, score: float) -> str:
+        return verdict_for(score, self.thresholds, self.options.threshold)
+
+    def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult) -> ScanRow:
+        verdict = self.verdict(hit.score) if hit.score is not None else None
+        return ScanRow(key[0], hit.score, verdict, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
+                       hit.patch_map, cached=True)
+
+    def rows_from_decoded(self, decoded: list[Decoded]) -> list[ScanRow]:
+        ok = [d for d in decoded if d.crops is not None]
+        outputs: dict[str, tuple[float, np.ndarray | None]] = {}
+        failure: str | None = None
+        if ok:
+            try:
+                results = self.detector.score_images([d.crops for d in ok if d.crops is not None],
+                                                     [d.grid for d in ok])
+                outputs = {d.path: r for d, r in zip(ok, results, strict=True)}
+            except Exception as exc:  # an ONNX runtime failure on one batch must not end the scan
+                failure = f"inference failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+        rows = []
+        for d in decoded:
+            if d.path in outputs:
+                score, patch_map = outputs[d.path]
+                rows.append(ScanRow(d.path, score, self.verdict(score), d.width, d.height, d.format, d.size,
+                                    d.mtime_ns, None, patch_map))
+            else:
+                rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
+                                    d.error or failure or "not analysed"))
+        return rows
+
+    def commit(self, rows: list[ScanRow], cacheable: list[ScanRow]) -> RowsReady:
+        self.store.add_rows(self.scan_id, rows, self.detector.digest if self.options.use_cache else None, cacheable)
+        for r in rows:
+            if r.error is not None:
+                self.errors += 1
+            elif r.verdict is not None:
+                self.counts[r.verdict] += 1
+        self.done += len(rows)
+        return RowsReady(rows)
+
+
+def scan(
+    paths: Sequence[str | Path],
+    detector: Detector,
+    options: ScanOptions | None = None,
+    *,
+    store: ResultStore | None = None,
+    resume_scan_id: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[ScanEvent]:
+    """Scan files and folders with `detector`, yielding events; see docs/engine-api.md."""
+    options = options or ScanOptions()
+    store = store if store is not None else ResultStore()
+    abs_paths = [os.path.abspath(os.fspath(p)) for p in paths]
+    workers = options.workers or os.cpu_count() or 2
+    batch_size = options.batch_size or detector.batch_size
+    window_limit = workers * 2
+
+    already: set[str] = set()
+    if resume_scan_id is not None:
+        already = store.reopen_scan(resume_scan_id, detector.device)
+        scan_id = resume_scan_id
+    else:
+        scan_id = store.begin_scan(abs_paths, detector.name, str(detector.path), detector.digest, detector.device,
+                                   asdict(options))
+    yield ScanStarted(scan_id, detector.name, detector.digest, detector.device, detector.device_reason)
+
+    state = _Scanner(detector, options, store, scan_id)
+    state.done = len(already)
+    stop_counting = threading.Event()
+    totals = _Totals(abs_paths, options, stop_counting)
+    total_sent = False
+    started = time.monotonic()
+    done_at_start = state.done
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixelpatrol-decode")
+    window: set[Future[Decoded]] = set()
+    to_decode: deque[str] = deque()
+    ready: list[Decoded] = []
+    files = (p for p in iter_image_files(abs_paths, options.recursive, options.include_hidden, should_stop)
+             if p not in already)
+    walk_done = False
+    status = "interrupted"  # what the store says if the consumer abandons the generator
+
+    def progress() -> Progress:
+        elapsed = max(time.monotonic() - started, 1e-6)
+        rate = (state.done - done_at_start) / elapsed
+        total = totals.total
+        eta = (total - state.done) / rate if total is not None and rate > 0 else None
+        return Progress(state.done, total, rate, max(eta, 0.0) if eta is not None else None)
+
+    try:
+        while True:
+            if should_stop():
+                status = "cancelled"
+                break
+            if not total_sent and totals.total is not None:
+                total_sent = True
+                yield TotalCounted(totals.total)
+            # 1. Keep the decode window full; walk (and answer from the cache) only as needed.
+            while len(window) < window_limit and (to_decode or not walk_done):
+                if to_decode:
+                    window.add(pool.submit(load_image, to_decode.popleft(), detector.contract))
+                    continue
+                chunk = list(islice(files, LOOKUP_CHUNK))
+                if not chunk:
+                    walk_done = True
+                    break
+                cached_rows = []
+                if options.use_cache:
+                    keys = [k for k in map(_stat_key, chunk) if k is not None]
+                    hits = store.cache_get_many(detector.digest, keys)
+                    for key in keys:
+                        if key[0] in hits:
+                            cached_rows.append(state.row_from_cache(key, hits[key[0]]))
+                hit_paths = {r.path for r in cached_rows}
+                to_decode.extend(p for p in chunk if p not in hit_paths)
+                for start in range(0, len(cached_rows), CACHED_ROWS_PER_EVENT):
+                    yield state.commit(cached_rows[start : start + CACHED_ROWS_PER_EVENT], [])
+                    yield progress()
+                if should_stop():
+                    break
+            if should_stop():
+                status = "cancelled"
+                break
+            if not window and not ready:
+                status = "finished"
+                break
+            # 2. Take what the pool has finished; wait for one only when there is nothing to infer yet.
+            finished = {f for f in window if f.done()}
+            if not finished and window and len(ready) < batch_size:
+                finished, _ = wait(window, return_when=FIRST_COMPLETED)
+            for f in finished:
+                window.discard(f)
+                ready.append(f.result())
+            # 3. Infer a full batch, or what is left when nothing else is in flight.
+            if len(ready) >= batch_size or (ready and not window):
+                batch, ready = ready[:batch_size], ready[batch_size:]
+                rows = state.rows_from_decoded(batch)
+                cacheable = [r for r, d in zip(rows, batch, strict=True) if not d.transient]
+                yield state.commit(rows, cacheable)
+                yield progress()
+    finally:
+        stop_counting.set()
+        for f in window:
+            f.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        store.finish_scan(scan_id, status)
+    if not total_sent and totals.total is not None:
+        yield TotalCounted(totals.total)
+    yield progress()
+    yield ScanFinished(scan_id, state.done, state.errors, status == "cancelled", dict(state.counts))
