@@ -1,0 +1,144 @@
+"""`pixelpatrol`: the desktop app (no arguments), `scan` and `models` on the command line.
+
+Exit codes: 0 the command completed (a scan with unreadable files still completes: they are rows
+with an error); 1 a model could not be used or the scan failed; 2 usage errors (bad option,
+missing path, unknown output format); 130 interrupted with Ctrl-C (the scan can be resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import IO, Any
+
+PROG = "pixelpatrol"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Find AI-generated images, offline.")
+    sub = parser.add_subparsers(dest="command", metavar="{gui,scan,models}")
+    sub.add_parser("gui", help="open the desktop app (the default)")
+    scan = sub.add_parser("scan", help="scan files and folders and write one row per image")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
+    scan.add_argument("--model", metavar="NAME|FILE", help="model name (see `pixelpatrol models`) or .onnx file")
+    scan.add_argument("--out", metavar="FILE", help="write rows to FILE (.csv, .json or .jsonl); default: CSV on stdout")
+    scan.add_argument("--format", choices=("csv", "json", "jsonl"), help="output format (default: from --out)")
+    scan.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                      help="auto: CUDA when it really works, else CPU; cuda falls back to CPU with a warning")
+    scan.add_argument("--batch-size", type=_positive, metavar="N", help="images per inference call")
+    scan.add_argument("--workers", type=_positive, metavar="N", help="decode threads (default: CPU count)")
+    scan.add_argument("--threshold", type=_fraction, metavar="T", help="your decision threshold in [0, 1]")
+    scan.add_argument("--no-cache", action="store_true", help="decode every file even if unchanged since last time")
+    scan.add_argument("--hidden", action="store_true", help="include hidden files and folders")
+    scan.add_argument("--no-recursive", action="store_true", help="do not descend into subfolders")
+    scan.add_argument("--resume", action="store_true",
+                      help="continue the last interrupted scan of the same paths with the same model")
+    scan.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    models = sub.add_parser("models", help="list the available models with their cards")
+    models.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] == "gui":
+        return _gui(args[1:])
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:  # argparse already printed usage and the reason
+        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+    if ns.command == "scan":
+        from desktop.cli_scan import run_scan
+
+        return run_scan(ns)
+    if ns.command == "models":
+        return _models(ns.json)
+    return _gui([])
+
+
+def _gui(argv: list[str]) -> int:
+    try:
+        from desktop.qt.app import main as gui_main
+    except ImportError as exc:
+        return _fail(f"the desktop app is not available ({exc}); `{PROG} scan PATH` works without it", EXIT_FAILED)
+    return int(gui_main(argv))
+
+
+def _models(as_json: bool) -> int:
+    import json
+
+    from desktop.core import paths
+    from desktop.core.models import create_session, default_model, list_models
+
+    entries = list_models()
+    default = default_model(entries)
+    probe_path = default.path if default else next((e.path for e in entries if e.contract), None)
+    device, reason = ("cpu", "no model to probe the device with")
+    if probe_path is not None:
+        _, device, reason = create_session(probe_path, "auto", threads=1)
+    if as_json:
+        out: list[dict[str, Any]] = []
+        for e in entries:
+            out.append({"name": e.name, "path": str(e.path), "source": e.source, "error": e.error,
+                        "default": default is not None and e.path == default.path,
+                        "contract": dict(e.contract.raw) if e.contract else None})
+        print(json.dumps({"device": device, "device_reason": reason, "models": out}, indent=2))
+        return EXIT_OK
+    print(f"device: {device.upper()} ({reason})")
+    print(f"bundled models: {paths.bundled_models_dir()}")
+    print(f"user models:    {paths.user_models_dir()}")
+    if not entries:
+        print("\nno models found")
+    for e in entries:
+        _print_entry(sys.stdout, e, default is not None and e.path == default.path)
+    return EXIT_OK
+
+
+def _print_entry(out: IO[str], entry: Any, is_default: bool) -> None:
+    import json
+
+    c = entry.contract
+    mark = " (default)" if is_default else ""
+    print(f"\n{entry.name}{mark}  [{entry.source}]  {entry.path}", file=out)
+    if c is None:
+        print(f"  unusable: {entry.error}", file=out)
+        return
+    print(f"  {c.title} - {c.kind}", file=out)
+    if c.input is not None:
+        feed = c.feed
+        how = f"resized ({feed.resample})" if feed.mode == "resize" else \
+            f"patches (up to {feed.max_patches}, {feed.aggregate})"
+        print(f"  input: {c.input.width}x{c.input.height} RGB, images {how}", file=out)
+    if c.thresholds is not None:
+        t = c.thresholds
+        print(f"  thresholds: real<={t.real} likely_real<={t.likely_real} decision={t.decision} "
+              f"likely_ai>={t.likely_ai} ai>={t.ai}", file=out)
+    for key, value in c.card.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        print(f"  {key}: {text}", file=out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

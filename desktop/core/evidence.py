@@ -1,0 +1,126 @@
+"""Provenance evidence from a file's metadata: EXIF camera/software, PNG text chunks, C2PA.
+
+Evidence is shown next to the model's score; it is never a verdict. Metadata is easy to strip
+or forge, so its absence means nothing and its presence is a hint, not proof.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from desktop.core import decode as _decode  # noqa: F401  (registers the HEIF opener)
+
+_EXIF_MAKE, _EXIF_MODEL, _EXIF_SOFTWARE, _EXIF_DATETIME = 0x010F, 0x0110, 0x0131, 0x0132
+# PNG text keys written by popular generators: SD web UI ("parameters"), ComfyUI ("prompt",
+# "workflow"), NovelAI ("Comment", "Software"), InvokeAI ("invokeai_metadata", "sd-metadata").
+GENERATOR_TEXT_KEYS = {
+    "parameters": "Stable Diffusion web UI parameters",
+    "prompt": "ComfyUI prompt",
+    "workflow": "ComfyUI workflow",
+    "invokeai_metadata": "InvokeAI metadata",
+    "sd-metadata": "InvokeAI metadata",
+    "dream": "Stable Diffusion (dream) parameters",
+}
+AI_SOFTWARE_WORDS = ("stable diffusion", "midjourney", "dall-e", "dall·e", "firefly", "comfyui", "novelai",
+                     "invokeai", "automatic1111", "imagen", "flux")
+AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
+TEXT_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class C2paInfo:
+    claim_generator: str | None
+    title: str | None
+    digital_source_types: list[str]
+    validation_state: str | None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    camera: str | None = None
+    software: str | None = None
+    date_taken: str | None = None
+    text: dict[str, str] = field(default_factory=dict)  # PNG/WebP text chunks, truncated
+    c2pa: C2paInfo | None = None
+    hints: list[str] = field(default_factory=list)  # human-readable lines, e.g. "PNG text: ComfyUI prompt"
+    error: str | None = None
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value).strip().strip("\x00").strip()
+    return text or None
+
+
+def _c2pa(path: Path) -> tuple[C2paInfo | None, str | None]:
+    try:
+        import c2pa
+    except ImportError:
+        return None, None
+    try:
+        settings = c2pa.Settings.from_dict({"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}})
+        reader = c2pa.Reader(str(path), context=c2pa.Context(settings))
+    except Exception as exc:  # no manifest is the normal case; anything else is reported, not raised
+        name = type(exc).__name__
+        return None, None if "ManifestNotFound" in name or "NotSupported" in name else f"C2PA: {exc}"
+    try:
+        data = json.loads(reader.json())
+        state = reader.get_validation_state()
+    finally:
+        reader.close()
+    active = data.get("manifests", {}).get(data.get("active_manifest", ""), {})
+    generator = active.get("claim_generator")
+    if not generator and active.get("claim_generator_info"):
+        generator = " ".join(str(i.get("name", "")) for i in active["claim_generator_info"]).strip() or None
+    sources: list[str] = []
+    for assertion in active.get("assertions", []):
+        if str(assertion.get("label", "")).startswith("c2pa.actions"):
+            for action in assertion.get("data", {}).get("actions", []):
+                source = action.get("digitalSourceType")
+                if source:
+                    sources.append(str(source))
+    return C2paInfo(generator, active.get("title"), sources, str(state) if state else None), None
+
+
+def read_evidence(path: str | Path) -> Evidence:
+    """Read metadata only (never pixels beyond the header); never raises for a bad file."""
+    p = Path(path)
+    camera = software = date_taken = None
+    text: dict[str, str] = {}
+    hints: list[str] = []
+    try:
+        with open(p, "rb") as fh, Image.open(fh) as img:
+            exif = img.getexif()
+            make, model = _clean(exif.get(_EXIF_MAKE)), _clean(exif.get(_EXIF_MODEL))
+            camera = " ".join(x for x in (make, model) if x) or None
+            software = _clean(exif.get(_EXIF_SOFTWARE))
+            date_taken = _clean(exif.get(_EXIF_DATETIME))
+            for key, value in getattr(img, "text", {}).items() or img.info.items():
+                if isinstance(value, (str, bytes)) and key not in ("exif", "icc_profile", "xmp"):
+                    cleaned = _clean(value)
+                    if cleaned:
+                        text[str(key)] = cleaned[:TEXT_LIMIT]
+    except Exception as exc:  # evidence is best effort; the scan reports decode errors itself
+        return Evidence(error=f"cannot read metadata: {exc}")
+    if camera:
+        hints.append(f"EXIF camera: {camera}")
+    for source in (software, text.get("Software")):
+        if source and any(w in source.lower() for w in AI_SOFTWARE_WORDS):
+            hints.append(f"software field names an image generator: {source}")
+    for key, label in GENERATOR_TEXT_KEYS.items():
+        if key in text:
+            hints.append(f"text chunk '{key}': {label}")
+    info, c2pa_error = _c2pa(p)
+    if info is not None:
+        ai = [s for s in info.digital_source_types if s.rsplit("/", 1)[-1] in AI_SOURCE_TYPES]
+        hints.append(f"C2PA manifest by {info.claim_generator or 'unknown tool'}"
+                     + (f"; declares AI source: {', '.join(s.rsplit('/', 1)[-1] for s in ai)}" if ai else ""))
+    return Evidence(camera, software, date_taken, text, info, hints, c2pa_error)
