@@ -148,7 +148,7 @@ def test_killed_scan_loses_nothing_and_resumes(tmp_path: Path, tiny_detector_pat
     kept = {r.path for r in store.rows(interrupted.id)}
     assert len(kept) >= committed  # everything committed before the kill is still there
     store.close()
-    resumed = subprocess.run(cmd[:-1] + [str(tmp_path / "second.csv"), "--resume"], env=env,
+    resumed = subprocess.run([*cmd[:-1], str(tmp_path / "second.csv"), "--resume"], env=env,
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming {interrupted.id}" in resumed.stderr
