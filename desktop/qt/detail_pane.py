@@ -1,0 +1,174 @@
+"""The selected image: preview with heatmap, its score and verdict, and the evidence beside them."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.qt import verdict_style
+from desktop.qt.evidence_view import evidence_html
+from desktop.qt.preview import PreviewWidget
+from desktop.qt.results_model import human_size
+from desktop.qt.thumbnails import ThumbnailLoader
+
+PREVIEW_SIDE = 1024
+
+
+class _EvidenceRelay(QObject):
+    ready = Signal(str, str)  # path, html
+
+
+class _EvidenceTask(QRunnable):
+    def __init__(self, relay: _EvidenceRelay, path: str) -> None:
+        super().__init__()
+        self._relay, self._path = relay, path
+
+    def run(self) -> None:
+        text = evidence_html(self._path)
+        with contextlib.suppress(RuntimeError):  # pane deleted meanwhile
+            self._relay.ready.emit(self._path, text)
+
+
+class DetailPaneWidget(QWidget):
+    open_requested = Signal()
+    reveal_requested = Signal()
+    copy_path_requested = Signal()
+
+    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._row: Any = None
+        self._verdict = ""
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _EvidenceRelay(self)
+        self._relay.ready.connect(self._on_evidence_ready)
+        loader.image_ready.connect(self._on_loader_image_ready)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 0, 0, 0)
+        self.preview = PreviewWidget()
+        layout.addWidget(self.preview, 3)
+
+        heat = QHBoxLayout()
+        self.heatmap_check = QCheckBox("Patch heatmap")
+        self.heatmap_check.setChecked(True)
+        self.heatmap_check.setToolTip(
+            "Where in the image the model saw signs of AI generation (red) or of a "
+            "real photo (green). Only for models that output a patch map."
+        )
+        self.heatmap_check.toggled.connect(self.preview.set_heatmap_visible)
+        heat.addWidget(self.heatmap_check)
+        heat.addWidget(QLabel("Opacity"))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(45)
+        self.opacity_slider.valueChanged.connect(lambda v: self.preview.set_heatmap_opacity(v / 100))
+        heat.addWidget(self.opacity_slider, 1)
+        layout.addLayout(heat)
+
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary_label)
+
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open")
+        self.open_button.clicked.connect(self.open_requested)
+        self.reveal_button = QPushButton("Show in folder")
+        self.reveal_button.clicked.connect(self.reveal_requested)
+        self.copy_button = QPushButton("Copy path")
+        self.copy_button.clicked.connect(self.copy_path_requested)
+        for b in (self.open_button, self.reveal_button, self.copy_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+
+        layout.addWidget(QLabel("<b>Evidence</b> (metadata found in the file — context, not the verdict)"))
+        self.evidence_view = QTextBrowser()
+        self.evidence_view.setOpenLinks(False)
+        layout.addWidget(self.evidence_view, 2)
+        self.show_row(None, "")
+
+    @property
+    def row(self) -> Any:
+        return self._row
+
+    def show_row(self, row: Any, verdict: str) -> None:
+        self._row, self._verdict = row, verdict
+        has_row = row is not None
+        for b in (self.open_button, self.reveal_button, self.copy_button):
+            b.setEnabled(has_row)
+        if row is None:
+            self.preview.set_message("Select a row to see the image, its heatmap and its metadata")
+            self.summary_label.setText("")
+            self.evidence_view.setHtml("")
+            self._update_heatmap_controls()
+            return
+        self.preview.set_message("Loading…")
+        self._loader.request_image(row.path, PREVIEW_SIDE)
+        self._update_summary()
+        self.evidence_view.setHtml("<i>Reading metadata…</i>")
+        self._pool.start(_EvidenceTask(self._relay, row.path))
+        self._update_heatmap_controls()
+
+    def set_verdict(self, verdict: str) -> None:
+        self._verdict = verdict
+        self._update_summary()
+
+    def _update_heatmap_controls(self) -> None:
+        has_map = self._row is not None and getattr(self._row, "patch_map", None) is not None
+        self.heatmap_check.setEnabled(has_map)
+        self.opacity_slider.setEnabled(has_map)
+        self.heatmap_check.setText(
+            "Patch heatmap" if has_map or self._row is None else "Patch heatmap (this model has none)"
+        )
+
+    def _update_summary(self) -> None:
+        row = self._row
+        if row is None:
+            return
+        name = html.escape(os.path.basename(row.path))
+        lines = [f"<b>{name}</b><br><span>{html.escape(os.path.dirname(row.path))}</span>"]
+        if row.error:
+            lines.append(f"<b>Could not be analysed:</b> {html.escape(row.error)}")
+        else:
+            colour = verdict_style.colour(self._verdict).name()
+            lines.append(
+                f"Score <b>{row.score:.3f}</b> (probability of AI generation) — "
+                f"<b style='color:{colour}'>{verdict_style.label(self._verdict)}</b>"
+            )
+        facts = [
+            f"{row.width} × {row.height}" if row.width and row.height else "",
+            row.format or "",
+            human_size(row.size),
+            "from cache" if getattr(row, "cached", False) else "",
+        ]
+        lines.append(" · ".join(f for f in facts if f))
+        self.summary_label.setText("<br>".join(lines))
+
+    def _on_loader_image_ready(self, path: str, image: QImage) -> None:
+        if self._row is not None and path == self._row.path:
+            self.preview.set_image(image, getattr(self._row, "patch_map", None))
+
+    def _on_evidence_ready(self, path: str, text: str) -> None:
+        if self._row is not None and path == self._row.path:
+            self.evidence_view.setHtml(text)
+
+    def shutdown(self) -> None:
+        self._pool.clear()
+        self._pool.waitForDone()

@@ -1,0 +1,113 @@
+"""The one window: menus, the four areas as tabs, remembered geometry. It only assembles."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
+
+from desktop.qt.model_service import ModelChoice, ModelService
+from desktop.qt.models_page import ModelsPage
+from desktop.qt.placeholder_page import PlaceholderPage
+from desktop.qt.scan_page import ScanPage
+from desktop.qt.settings import AppSettings
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or AppSettings()
+        self.setWindowTitle("PixelPatrol")
+        self.setWindowIcon(_app_icon())
+        self.models = ModelService(self)
+        self.scan_page = ScanPage(self.settings, self.models)
+        self.models_page = ModelsPage()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.scan_page, "Scan")
+        self.tabs.addTab(
+            PlaceholderPage(
+                "Training",
+                "Train and fine-tune detectors and GANs here, with live loss curves, from the "
+                "training subproject (pixelpatrol-train) running as a separate process.",
+            ),
+            "Training",
+        )
+        self.tabs.addTab(
+            PlaceholderPage(
+                "Gallery", "Browse images made by the bundled generators and compare them with real ones."
+            ),
+            "Gallery",
+        )
+        self.tabs.addTab(self.models_page, "Models")
+        self.setCentralWidget(self.tabs)
+        self._build_menus()
+        self.scan_page.status_message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.models.models_listed.connect(self._on_models_listed)
+        self._restore()
+        self.models.refresh()
+        self.scan_page.offer_resume()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_folder = QAction("&Open folder…", self, shortcut=QKeySequence.StandardKey.Open)
+        open_folder.triggered.connect(self._on_open_folder_triggered)
+        file_menu.addAction(open_folder)
+        open_files = QAction("Open &images…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
+        open_files.triggered.connect(self.scan_page.choose_files)
+        file_menu.addAction(open_files)
+        demo = QAction("Scan the &demo folder", self)
+        demo.triggered.connect(self.scan_page.scan_demo)
+        file_menu.addAction(demo)
+        history = QAction("Scan &history…", self, shortcut=QKeySequence("Ctrl+H"))
+        history.triggered.connect(self.scan_page.show_history)
+        file_menu.addAction(history)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.open_folder_action = open_folder
+
+    def _on_open_folder_triggered(self) -> None:
+        self.tabs.setCurrentWidget(self.scan_page)
+        self.scan_page.choose_folder()
+
+    def _on_models_listed(self, choices: list[ModelChoice]) -> None:
+        self.scan_page.set_model_choices(choices)
+        self.models_page.set_choices(choices)
+
+    def _restore(self) -> None:
+        geometry = self.settings.blob("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+        for key, splitter in (
+            ("window/results_splitter", self.scan_page.splitter),
+            ("window/table_splitter", self.scan_page.results.splitter),
+        ):
+            state = self.settings.blob(key)
+            if state is not None:
+                splitter.restoreState(state)
+        header = self.settings.blob("window/table_header")
+        if header is not None:
+            self.scan_page.results.table.horizontalHeader().restoreState(header)
+
+    def save_state(self) -> None:
+        self.settings.set_blob("window/geometry", self.saveGeometry())
+        self.settings.set_blob("window/results_splitter", self.scan_page.splitter.saveState())
+        self.settings.set_blob("window/table_splitter", self.scan_page.results.splitter.saveState())
+        header: QByteArray = self.scan_page.results.table.horizontalHeader().saveState()
+        self.settings.set_blob("window/table_header", header)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        self.scan_page.shutdown()
+        self.models.shutdown()
+        super().closeEvent(event)
+
+
+def _app_icon() -> QIcon:
+    from desktop.qt.resources import asset_path
+
+    path = asset_path("icon.png")
+    return QIcon(str(path)) if path is not None else QIcon()

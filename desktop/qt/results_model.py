@@ -1,0 +1,251 @@
+"""The results table: one row per scanned file, appended in chunks, relabelled live, sorted in place.
+
+Sorting happens here (Python's sort on a key list) rather than in QSortFilterProxyModel, whose
+per-comparison `data()` calls into Python would take seconds at 100k rows; the proxy only filters.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from desktop.qt import verdict_style
+from desktop.qt.thumbnails import ThumbnailLoader
+
+Index = QModelIndex | QPersistentModelIndex
+Labeller = Callable[[float], str]
+
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the ScanRow itself
+VERDICT_ROLE = Qt.ItemDataRole.UserRole + 2  # current verdict id, "error" for failed files
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 3  # float score or None
+
+
+class Column(IntEnum):
+    THUMB = 0
+    NAME = 1
+    FOLDER = 2
+    SCORE = 3
+    VERDICT = 4
+    SIZE = 5
+    DIMENSIONS = 6
+    FORMAT = 7
+    ERROR = 8
+
+
+HEADERS = ("", "Name", "Folder", "Score", "Verdict", "Size", "Dimensions", "Format", "Error")
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+class ResultsModel(QAbstractTableModel):
+    counts_changed = Signal()
+
+    def __init__(self, thumbnails: ThumbnailLoader | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Any] = []
+        self._verdicts: list[str] = []
+        self._labeller: Labeller | None = None
+        self._thumbnails = thumbnails
+        self._row_of_path: dict[str, int] | None = None
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        if thumbnails is not None:
+            thumbnails.thumbnail_ready.connect(self._on_thumbnails_thumbnail_ready)
+
+    # --- Qt model interface ------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = index.row()
+        row = self._rows[r]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, self._verdicts[r], col)
+        if role == Qt.ItemDataRole.DecorationRole and col == Column.THUMB and self._thumbnails is not None:
+            return self._thumbnails.pixmap(row.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col in (Column.NAME, Column.FOLDER):
+                return row.path
+            if col == Column.ERROR:
+                return row.error
+        if role == ROW_ROLE:
+            return row
+        if role == VERDICT_ROLE:
+            return self._verdicts[r]
+        if role == SCORE_ROLE:
+            return row.score
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (Column.SIZE, Column.SCORE):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _display(row: Any, verdict: str, col: int) -> str | None:
+        if col == Column.NAME:
+            return os.path.basename(row.path)
+        if col == Column.FOLDER:
+            return os.path.dirname(row.path)
+        if col == Column.SCORE:
+            return "" if row.score is None else f"{row.score:.3f}"
+        if col == Column.VERDICT:
+            return verdict_style.label(verdict)
+        if col == Column.SIZE:
+            return human_size(row.size)
+        if col == Column.DIMENSIONS:
+            return f"{row.width} × {row.height}" if row.width and row.height else ""
+        if col == Column.FORMAT:
+            return row.format or ""
+        if col == Column.ERROR:
+            return row.error or ""
+        return None
+
+    # --- content -------------------------------------------------------------------------------
+    def rows(self) -> list[Any]:
+        return list(self._rows)
+
+    def row_at(self, r: int) -> Any:
+        return self._rows[r]
+
+    def verdict_at(self, r: int) -> str:
+        return self._verdicts[r]
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows, self._verdicts, self._row_of_path, self._sort = [], [], None, None
+        self.endResetModel()
+        self.counts_changed.emit()
+
+    def append_rows(self, rows: Sequence[Any]) -> None:
+        if not rows:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self._rows.extend(rows)
+        self._verdicts.extend(self._verdict_of(row) for row in rows)
+        if self._row_of_path is not None:
+            for i, row in enumerate(rows, first):
+                self._row_of_path[row.path] = i
+        self.endInsertRows()
+        self.counts_changed.emit()
+
+    @property
+    def labeller(self) -> Labeller | None:
+        return self._labeller
+
+    def set_labeller(self, labeller: Labeller | None) -> None:
+        """Relabel every row with `labeller(score)` (None: the verdict the engine stored)."""
+        self._labeller = labeller
+        if not self._rows:
+            return
+        self._verdicts = [self._verdict_of(row) for row in self._rows]
+        self.dataChanged.emit(self.index(0, Column.VERDICT), self.index(len(self._rows) - 1, Column.VERDICT))
+        if self._sort is not None and self._sort[0] == Column.VERDICT:
+            self.sort(*self._sort)
+        self.counts_changed.emit()
+
+    def _verdict_of(self, row: Any) -> str:
+        if row.score is None or row.error:
+            return verdict_style.ERROR
+        if self._labeller is not None:
+            return self._labeller(float(row.score))
+        return row.verdict or verdict_style.ERROR
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys((*verdict_style.ORDER, verdict_style.ERROR), 0)
+        for v in self._verdicts:
+            out[v] = out.get(v, 0) + 1
+        return out
+
+    def scores(self) -> list[float]:
+        return [float(r.score) for r in self._rows if r.score is not None]
+
+    # --- sorting -------------------------------------------------------------------------------
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if column < 0:  # "unsorted": keep arrival order
+            self._sort = None
+            return
+        self._sort = (column, order)
+        if len(self._rows) < 2:
+            return
+        key = self._sort_key(column)
+        descending = order == Qt.SortOrder.DescendingOrder
+        order_idx = sorted(range(len(self._rows)), key=lambda i: key(i), reverse=descending)
+        # Missing values (errors, unknown sizes) stay at the bottom whichever way the sort goes.
+        if descending:
+            order_idx = [i for i in order_idx if not key(i)[0]] + [i for i in order_idx if key(i)[0]]
+        self.layoutAboutToBeChanged.emit()
+        old_to_new = {old: new for new, old in enumerate(order_idx)}
+        self._rows = [self._rows[i] for i in order_idx]
+        self._verdicts = [self._verdicts[i] for i in order_idx]
+        self._row_of_path = None
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent, [self.index(old_to_new[p.row()], p.column()) for p in persistent]
+        )
+        self.layoutChanged.emit()
+
+    def resort(self) -> None:
+        if self._sort is not None:
+            self.sort(*self._sort)
+
+    def _sort_key(self, column: int) -> Callable[[int], tuple[bool, Any]]:
+        rows, verdicts = self._rows, self._verdicts
+        rank = {v: i for i, v in enumerate((*verdict_style.ORDER, verdict_style.ERROR))}
+        getters: dict[int, Callable[[Any], Any]] = {
+            Column.THUMB: lambda r: r.path.lower(),
+            Column.NAME: lambda r: os.path.basename(r.path).lower(),
+            Column.FOLDER: lambda r: os.path.dirname(r.path).lower(),
+            Column.SCORE: lambda r: r.score,
+            Column.SIZE: lambda r: r.size,
+            Column.DIMENSIONS: lambda r: (r.width * r.height) if r.width and r.height else None,
+            Column.FORMAT: lambda r: (r.format or "").lower() or None,
+            Column.ERROR: lambda r: r.error.lower() if r.error else None,
+        }
+        if column == Column.VERDICT:
+            return lambda i: (verdicts[i] == verdict_style.ERROR, rank.get(verdicts[i], 99))
+        get = getters.get(column, getters[Column.NAME])
+
+        def key(i: int) -> tuple[bool, Any]:
+            value = get(rows[i])
+            return (value is None, value if value is not None else 0)
+
+        return key
+
+    # --- thumbnails ----------------------------------------------------------------------------
+    def _on_thumbnails_thumbnail_ready(self, path: str) -> None:
+        if self._row_of_path is None:
+            self._row_of_path = {row.path: i for i, row in enumerate(self._rows)}
+        r = self._row_of_path.get(path)
+        if r is not None:
+            idx = self.index(r, Column.THUMB)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,171 @@
+"""The results table with its filter bar, row actions and summary (counts + histogram)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.qt import verdict_style
+from desktop.qt.delegates import ScoreBarDelegate, VerdictDelegate
+from desktop.qt.results_model import ROW_ROLE, VERDICT_ROLE, Column, Labeller, ResultsModel
+from desktop.qt.results_proxy import ResultsFilterProxy
+from desktop.qt.results_summary import ResultsFilterBarWidget, ScoreHistogramWidget, VerdictCountsWidget
+from desktop.qt.thumbnails import THUMB_SIZE, ThumbnailLoader
+
+SUMMARY_MS = 250
+
+
+class ResultsTableView(QTableView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # arrival order first
+        self.setSortingEnabled(True)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.setShowGrid(False)
+        self.setIconSize(self.iconSize().scaled(THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.IgnoreAspectRatio))
+        vh = self.verticalHeader()
+        vh.hide()
+        vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # uniform rows: no per-row size queries
+        vh.setDefaultSectionSize(THUMB_SIZE + 6)
+        self.setItemDelegateForColumn(Column.SCORE, ScoreBarDelegate(self))
+        self.setItemDelegateForColumn(Column.VERDICT, VerdictDelegate(self))
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+
+    def set_default_widths(self) -> None:
+        widths = {
+            Column.THUMB: THUMB_SIZE + 12,
+            Column.NAME: 200,
+            Column.FOLDER: 220,
+            Column.SCORE: 110,
+            Column.VERDICT: 100,
+            Column.SIZE: 70,
+            Column.DIMENSIONS: 90,
+            Column.FORMAT: 60,
+        }
+        for col, width in widths.items():
+            self.setColumnWidth(col, width)
+        self.horizontalHeader().setStretchLastSection(True)
+
+
+class ResultsPanelWidget(QWidget):
+    current_row_changed = Signal(object, str)  # ScanRow | None, verdict
+    selection_changed = Signal()
+
+    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = ResultsModel(loader, self)
+        self.proxy = ResultsFilterProxy(self.model, self)
+        self._threshold = 0.5
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.filter_bar = ResultsFilterBarWidget()
+        self.filter_bar.search_edit.setAcceptDrops(False)  # a dropped folder is a scan, not filter text
+        self.filter_bar.verdicts_changed.connect(self.proxy.set_verdicts)
+        self.filter_bar.text_changed.connect(self.proxy.set_text)
+        layout.addWidget(self.filter_bar)
+
+        actions = QHBoxLayout()
+        self.copy_flagged_button = QPushButton("Copy flagged…")
+        self.move_flagged_button = QPushButton("Move flagged…")
+        self.undo_button = QPushButton("Undo move")
+        self.undo_button.setEnabled(False)
+        self.export_button = QPushButton("Export…")
+        for b, tip in (
+            (self.copy_flagged_button, "Copy the selected (or else all shown) likely-AI and AI images"),
+            (self.move_flagged_button, "Move them instead; can be undone"),
+            (self.undo_button, "Put the last moved images back"),
+            (self.export_button, "Save the shown rows as CSV, JSON or JSON lines"),
+        ):
+            b.setToolTip(tip)
+            actions.addWidget(b)
+        actions.addStretch(1)
+        layout.addLayout(actions)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.table = ResultsTableView()
+        self.table.setModel(self.proxy)
+        self.table.set_default_widths()
+        self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        self.splitter.addWidget(self.table)
+        summary = QWidget()
+        row = QHBoxLayout(summary)
+        row.setContentsMargins(0, 4, 0, 0)
+        self.counts = VerdictCountsWidget()
+        row.addWidget(self.counts)
+        self.histogram = ScoreHistogramWidget()
+        row.addWidget(self.histogram, 1)
+        self.splitter.addWidget(summary)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        layout.addWidget(self.splitter, 1)
+
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(SUMMARY_MS)
+        self._summary_timer.timeout.connect(self.refresh_summary)
+        self.model.counts_changed.connect(self._summary_timer.start)
+
+    # --- content -------------------------------------------------------------------------------
+    def set_labeller(self, labeller: Labeller | None, threshold: float) -> None:
+        self._threshold = threshold
+        self.model.set_labeller(labeller)
+        self.proxy.refilter()
+        self.refresh_summary()
+        self._emit_current()
+
+    def refresh_summary(self) -> None:
+        self._summary_timer.stop()
+        self.counts.set_counts(self.model.counts())
+        if self.histogram.isVisible() or self.model.rowCount():
+            self.histogram.set_scores(self.model.scores(), self._threshold, self.model.labeller)
+
+    # --- selection -----------------------------------------------------------------------------
+    def _source_rows(self, proxy_indexes: list[QModelIndex]) -> list[int]:
+        return sorted({self.proxy.mapToSource(i).row() for i in proxy_indexes})
+
+    def selected_rows(self) -> list[tuple[Any, str]]:
+        rows = self._source_rows(self.table.selectionModel().selectedRows())
+        return [(self.model.row_at(r), self.model.verdict_at(r)) for r in rows]
+
+    def shown_rows(self) -> list[tuple[Any, str]]:
+        out = []
+        for i in range(self.proxy.rowCount()):
+            r = self.proxy.mapToSource(self.proxy.index(i, 0)).row()
+            out.append((self.model.row_at(r), self.model.verdict_at(r)))
+        return out
+
+    def flagged_paths(self) -> list[str]:
+        """Flagged among the selection, or among the shown rows when nothing is selected."""
+        rows = self.selected_rows() or self.shown_rows()
+        return [row.path for row, verdict in rows if verdict in verdict_style.FLAGGED]
+
+    def select_proxy_row(self, i: int) -> None:
+        index = self.proxy.index(i, Column.NAME)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+
+    def _on_table_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._emit_current(current)
+
+    def _emit_current(self, current: QModelIndex | None = None) -> None:
+        index = current if current is not None else self.table.selectionModel().currentIndex()
+        if index is None or not index.isValid():
+            self.current_row_changed.emit(None, "")
+            return
+        self.current_row_changed.emit(index.data(ROW_ROLE), index.data(VERDICT_ROLE))

@@ -1,0 +1,50 @@
+"""Filters the results by verdict and by text; sorting is forwarded to the source model."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+
+from desktop.qt.results_model import ResultsModel
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ResultsFilterProxy(QSortFilterProxyModel):
+    def __init__(self, source: ResultsModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        # No dynamic re-filtering on dataChanged: thumbnails arriving must not re-filter 100k rows.
+        self.setDynamicSortFilter(False)
+        self.setSourceModel(source)
+        self._source = source
+        self._verdicts: frozenset[str] | None = None
+        self._text = ""
+
+    def set_verdicts(self, verdicts: set[str] | frozenset[str] | None) -> None:
+        """Show only these verdict ids (None: all)."""
+        self._verdicts = None if verdicts is None else frozenset(verdicts)
+        self.invalidateRowsFilter()
+
+    def set_text(self, text: str) -> None:
+        self._text = text.strip().lower()
+        self.invalidateRowsFilter()
+
+    def refilter(self) -> None:
+        """After a relabel: verdict filters depend on the current labels."""
+        if self._verdicts is not None:
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        if self._verdicts is not None and self._source.verdict_at(source_row) not in self._verdicts:
+            return False
+        if self._text:
+            row = self._source.row_at(source_row)
+            haystack = row.path.lower() if not row.error else (row.path + " " + row.error).lower()
+            if self._text not in haystack and self._text not in os.path.basename(row.path).lower():
+                return False
+        return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._source.sort(column, order)

@@ -1,0 +1,176 @@
+"""Above the table: filter by verdict and text, the threshold slider, counts per verdict, a score histogram."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QVBoxLayout, QWidget
+
+from desktop.qt import verdict_style
+
+SLIDER_STEPS = 1000
+BINS = 20
+
+# (label, verdict ids or None for all)
+FILTERS: list[tuple[str, frozenset[str] | None]] = [
+    ("All results", None),
+    ("Flagged (likely AI or AI)", frozenset(verdict_style.FLAGGED)),
+    *[(verdict_style.label(v), frozenset({v})) for v in reversed(verdict_style.ORDER)],
+    ("Errors", frozenset({verdict_style.ERROR})),
+]
+
+
+class ResultsFilterBarWidget(QWidget):
+    verdicts_changed = Signal(object)  # frozenset[str] | None
+    text_changed = Signal(str)
+    threshold_changed = Signal(float)  # debounced while dragging
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.verdict_combo = QComboBox()
+        for label, verdicts in FILTERS:
+            self.verdict_combo.addItem(label, verdicts)
+        self.verdict_combo.currentIndexChanged.connect(
+            lambda i: self.verdicts_changed.emit(self.verdict_combo.itemData(i))
+        )
+        layout.addWidget(self.verdict_combo)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Filter by name, folder or error…")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.textChanged.connect(self.text_changed)
+        layout.addWidget(self.search_edit, 2)
+        layout.addSpacing(12)
+        layout.addWidget(QLabel("Threshold:"))
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(1, SLIDER_STEPS - 1)
+        self.threshold_slider.setMinimumWidth(140)
+        self.threshold_slider.setToolTip(
+            "Moves the decision point between real and AI; verdicts are relabelled "
+            "without rescanning. Double-click the number to reset."
+        )
+        layout.addWidget(self.threshold_slider, 1)
+        self.threshold_label = QLabel()
+        self.threshold_label.setMinimumWidth(90)
+        layout.addWidget(self.threshold_label)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(80)
+        self._debounce.timeout.connect(lambda: self.threshold_changed.emit(self.threshold()))
+        self.threshold_slider.valueChanged.connect(self._on_threshold_slider_changed)
+        self._default = 0.5
+        self.set_threshold(0.5, default=0.5)
+
+    def threshold(self) -> float:
+        return self.threshold_slider.value() / SLIDER_STEPS
+
+    def set_threshold(self, value: float, default: float | None = None) -> None:
+        """Move the slider without waiting for the debounce (used when loading a model or settings)."""
+        if default is not None:
+            self._default = default
+        self.threshold_slider.blockSignals(True)
+        self.threshold_slider.setValue(round(value * SLIDER_STEPS))
+        self.threshold_slider.blockSignals(False)
+        self._update_label()
+
+    def _on_threshold_slider_changed(self, _value: int) -> None:
+        self._update_label()
+        self._debounce.start()
+
+    def _update_label(self) -> None:
+        t = self.threshold()
+        marker = " (model)" if abs(t - self._default) < 0.5 / SLIDER_STEPS else ""
+        self.threshold_label.setText(f"{t:.3f}{marker}")
+
+
+class VerdictCountsWidget(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.labels: dict[str, QLabel] = {}
+        for verdict in (*reversed(verdict_style.ORDER), verdict_style.ERROR):
+            label = QLabel()
+            colour = verdict_style.colour(verdict).name()
+            label.setToolTip(verdict_style.label(verdict))
+            label.setProperty("verdict", verdict)
+            label.setText(f"<span style='color:{colour}'>■</span> {verdict_style.label(verdict)}: 0")
+            layout.addWidget(label)
+            self.labels[verdict] = label
+        self.total_label = QLabel("Total: 0")
+        layout.addWidget(self.total_label)
+        layout.addStretch(1)
+
+    def set_counts(self, counts: dict[str, int]) -> None:
+        for verdict, label in self.labels.items():
+            colour = verdict_style.colour(verdict).name()
+            label.setText(
+                f"<span style='color:{colour}'>■</span> {verdict_style.label(verdict)}: "
+                f"{counts.get(verdict, 0):,}"
+            )
+        self.total_label.setText(f"Total: {sum(counts.values()):,}")
+
+
+class ScoreHistogramWidget(QWidget):
+    """Score distribution (pyqtgraph, imported on first use); one bar item updated in place."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._plot: Any = None
+        self._bars: Any = None
+        self._line: Any = None
+        self.counts = np.zeros(BINS, dtype=np.int64)
+        self.setMinimumHeight(110)
+
+    def _ensure_plot(self) -> None:
+        if self._plot is not None:
+            return
+        import pyqtgraph as pg
+
+        palette = self.palette()
+        plot = pg.PlotWidget(background=palette.base().color())
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setXRange(0, 1, padding=0.02)
+        text = palette.text().color()
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setPen(text)
+            plot.getAxis(axis).setTextPen(text)
+        plot.setLabel("bottom", "score (P AI)")
+        edges = np.linspace(0, 1, BINS + 1)
+        centres = (edges[:-1] + edges[1:]) / 2
+        brushes = [verdict_style.colour(_band_of_centre(c)) for c in centres]
+        self._bars = pg.BarGraphItem(
+            x=centres, height=np.zeros(BINS), width=1.0 / BINS * 0.9, brushes=brushes, pen=None
+        )
+        plot.addItem(self._bars)
+        self._line = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen(text, style=Qt.PenStyle.DashLine))
+        plot.addItem(self._line)
+        self._layout.addWidget(plot)
+        self._plot = plot
+
+    def set_scores(
+        self, scores: list[float], threshold: float, band_of: Callable[[float], str] | None = None
+    ) -> None:
+        """Bars coloured by the verdict band their centre falls in (`band_of`: the table's labeller)."""
+        self._ensure_plot()
+        self.counts, edges = np.histogram(np.asarray(scores, dtype=np.float64), bins=BINS, range=(0.0, 1.0))
+        centres = (edges[:-1] + edges[1:]) / 2
+        band = band_of or _band_of_centre
+        self._bars.setOpts(
+            height=self.counts, brushes=[verdict_style.colour(band(float(c))) for c in centres]
+        )
+        self._line.setValue(threshold)
+
+
+def _band_of_centre(centre: float) -> str:
+    # before a model's thresholds are known: colours only, left (real, green) to right (AI, red)
+    order = verdict_style.ORDER
+    return order[min(len(order) - 1, int(centre * len(order)))]

@@ -1,0 +1,368 @@
+"""The Scan area: drop or open images, watch the scan, read and act on the results.
+
+Assembles the widgets and runs the scan queue; scanning itself is the engine's (via ScanWorker).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+
+from desktop.qt import engine_adapter
+from desktop.qt.detail_pane import DetailPaneWidget
+from desktop.qt.drop_paths import local_paths, split_existing
+from desktop.qt.empty_state import EmptyStateWidget
+from desktop.qt.file_actions import FileActionsController
+from desktop.qt.history_dialog import HistoryDialog
+from desktop.qt.model_service import ModelChoice, ModelService
+from desktop.qt.results_panel import ResultsPanelWidget
+from desktop.qt.scan_controls import ScanProgressWidget, ScanToolbarWidget
+from desktop.qt.scan_worker import ScanRequest, ScanWorker
+from desktop.qt.settings import AppSettings
+from desktop.qt.status_banner import StatusBannerWidget
+from desktop.qt.thumbnails import ThumbnailLoader
+
+
+class ScanPage(QWidget):
+    scan_finished = Signal(object)  # ScanFinished, after the rows are in the table
+    scan_failed = Signal(str)
+    history_loaded = Signal(int)  # scan id whose rows are now shown
+    status_message = Signal(str)  # short line for the window's status bar
+
+    def __init__(self, settings: AppSettings, models: ModelService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.models = models
+        self.loader = ThumbnailLoader(self)
+        self.worker = ScanWorker(models.cache.get, self)
+        self.queue: list[ScanRequest] = []
+        self._contract_thresholds: Any = None
+        self._rows_model = ""  # model path of the rows on screen (for relabelling)
+        self._showing_results = False
+
+        layout = QVBoxLayout(self)
+        self.toolbar = ScanToolbarWidget()
+        self.toolbar.recursive_check.setChecked(settings.recursive)
+        layout.addWidget(self.toolbar)
+        self.banner = StatusBannerWidget()
+        layout.addWidget(self.banner)
+        self.progress = ScanProgressWidget()
+        self.progress.hide()
+        layout.addWidget(self.progress)
+
+        self.stack = QStackedWidget()
+        self.empty_state = EmptyStateWidget()
+        self.empty_state.set_recent(settings.recent_folders)
+        self.stack.addWidget(self.empty_state)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.results = ResultsPanelWidget(self.loader)
+        self.detail = DetailPaneWidget(self.loader)
+        self.detail.evidence_view.setAcceptDrops(False)
+        self.splitter.addWidget(self.results)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.stack.addWidget(self.splitter)
+        layout.addWidget(self.stack, 1)
+        self.actions = FileActionsController(self)
+        self._connect()
+
+    def _connect(self) -> None:
+        tb, es, res, det, w = self.toolbar, self.empty_state, self.results, self.detail, self.worker
+        tb.open_folder_requested.connect(self.choose_folder)
+        tb.history_requested.connect(self.show_history)
+        tb.model_chosen.connect(self._on_toolbar_model_chosen)
+        tb.recursive_check.toggled.connect(lambda on: setattr(self.settings, "recursive", on))
+        es.open_folder_requested.connect(self.choose_folder)
+        es.open_files_requested.connect(self.choose_files)
+        es.demo_requested.connect(self.scan_demo)
+        es.recent_requested.connect(lambda p: self.start_scan([p]))
+        self.progress.pause_requested.connect(w.pause)
+        self.progress.resume_requested.connect(w.resume)
+        self.progress.cancel_requested.connect(self.cancel_scan)
+        w.started.connect(self._on_worker_started)
+        w.total_counted.connect(self.progress.set_total)
+        w.rows_ready.connect(res.model.append_rows)
+        w.progress_changed.connect(
+            lambda p: self.progress.set_progress(p.done, p.total, p.rate_per_s, p.eta_s)
+        )
+        w.paused_changed.connect(self.progress.set_paused)
+        w.finished.connect(self._on_worker_finished)
+        w.failed.connect(self._on_worker_failed)
+        res.filter_bar.threshold_changed.connect(self._on_threshold_changed)
+        res.current_row_changed.connect(det.show_row)
+        res.copy_flagged_button.clicked.connect(
+            lambda: self.actions.transfer(res.flagged_paths(), move=False)
+        )
+        res.move_flagged_button.clicked.connect(lambda: self.actions.transfer(res.flagged_paths(), move=True))
+        res.undo_button.clicked.connect(self.actions.undo_last_move)
+        res.export_button.clicked.connect(self._on_export_clicked)
+        det.open_requested.connect(lambda: self.actions.open_paths(self._selected_paths()))
+        det.reveal_requested.connect(lambda: det.row is not None and self.actions.reveal(det.row.path))
+        det.copy_path_requested.connect(lambda: self.actions.copy_paths(self._selected_paths()))
+        self.actions.message.connect(self._on_actions_message)
+        self.actions.undo_available.connect(res.undo_button.setEnabled)
+        self.models.detector_ready.connect(self._on_models_detector_ready)
+        self.models.detector_failed.connect(self._on_models_detector_failed)
+
+    # --- models --------------------------------------------------------------------------------
+    def set_model_choices(self, choices: list[ModelChoice]) -> None:
+        entries = [
+            (
+                c.label,
+                c.path,
+                c.error
+                if c.error or c.kind == "detector"
+                else f"a {c.kind} model, not a detector: it cannot scan images",
+            )
+            for c in choices
+        ]
+        self.toolbar.set_models(entries, self.settings.model)
+        if not any(e[2] is None for e in entries):
+            self.banner.show_message(
+                "No usable detector model was found. Put a PixelPatrol .onnx model in the "
+                "models folder (see the Models tab), then restart.",
+                "warning",
+            )
+
+    def _on_toolbar_model_chosen(self, path: str) -> None:
+        if not path:
+            self.toolbar.set_device("—", "no model")
+            return
+        self.settings.model = path
+        self.toolbar.set_device("…", "loading the model")
+        self.models.prepare(path)
+
+    def _on_models_detector_ready(self, ref: str, detector: Any) -> None:
+        if ref == self.toolbar.current_model():
+            self.toolbar.set_device(detector.device.upper(), detector.device_reason)
+        if not self._rows_model or ref == self._rows_model:
+            self._rows_model = ref
+            self._contract_thresholds = detector.contract.thresholds
+            default = detector.contract.thresholds.decision if detector.contract.thresholds else 0.5
+            saved = self.settings.threshold
+            self.results.filter_bar.set_threshold(saved if saved is not None else default, default=default)
+            self._apply_threshold()
+
+    def _on_models_detector_failed(self, ref: str, reason: str) -> None:
+        if ref == self.toolbar.current_model() or not ref:
+            self.toolbar.set_device("—", "model not loaded")
+            self.banner.show_message(f"The model cannot be used: {reason}", "error")
+
+    # --- threshold -----------------------------------------------------------------------------
+    def _on_threshold_changed(self, value: float) -> None:
+        self.settings.threshold = value
+        self._apply_threshold()
+
+    def _apply_threshold(self) -> None:
+        from desktop.core.contract import remap_thresholds, verdict_for
+
+        thresholds = self._contract_thresholds
+        value = self.results.filter_bar.threshold()
+        if thresholds is None:
+            self.results.set_labeller(None, value)
+            return
+        remapped = remap_thresholds(thresholds, value)  # once, not per row
+        self.results.set_labeller(lambda s: verdict_for(s, remapped), value)
+        self.detail.set_verdict(self._current_verdict())
+
+    def _current_verdict(self) -> str:
+        selected = self.results.selected_rows()
+        return selected[0][1] if selected else ""
+
+    # --- starting scans ------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Scan a folder")
+        if folder:
+            self.start_scan([folder])
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(
+            self,
+            "Scan images",
+            "",
+            "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif *.avif);;All files (*)",
+        )
+        if files:
+            self.start_scan(files)
+
+    def scan_demo(self) -> None:
+        from desktop.core.paths import demo_dir
+
+        self.start_scan([str(demo_dir())])
+
+    def start_scan(self, paths: list[str], resume_scan_id: int | None = None) -> bool:
+        existing, missing = split_existing(paths)
+        if missing:
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            self.banner.show_message(f"Not found, skipped: {shown}", "error")
+        if not existing:
+            return False
+        model = self.toolbar.current_model()
+        if not model:
+            self.banner.show_message(
+                "Choose a detector model first (none is installed or loaded yet).", "error"
+            )
+            return False
+        if not missing:
+            self.banner.clear()
+        request = ScanRequest(
+            existing,
+            model,
+            self.toolbar.recursive_check.isChecked(),
+            self.results.filter_bar.threshold(),
+            resume_scan_id,
+        )
+        self.settings.add_recent([p for p in existing if Path(p).is_dir()] or existing[:1])
+        if self.worker.busy:
+            self.queue.append(request)
+            self.status_message.emit(f"Queued {len(existing)} item(s); {len(self.queue)} scan(s) waiting")
+            return True
+        self._start(request, fresh=True)
+        return True
+
+    def _start(self, request: ScanRequest, fresh: bool) -> None:
+        if fresh:  # a scan started while idle shows only its own rows; queued scans add to them
+            self.results.model.clear()
+            self.detail.show_row(None, "")
+        if request.model != self._rows_model:
+            self._rows_model = request.model
+            self.models.prepare(request.model)  # thresholds for relabelling come with it
+        self.stack.setCurrentWidget(self.splitter)
+        self.progress.begin("Starting…")
+        self.progress.show()
+        self.worker.start(request)
+
+    def cancel_scan(self) -> None:
+        self.queue.clear()
+        if self.worker.busy:
+            self.progress.set_cancelling()
+            self.worker.cancel()
+
+    def _on_worker_started(self, event: Any) -> None:
+        self.toolbar.set_device(event.device.upper(), event.device_reason)
+        self.status_message.emit(f"Scanning with {event.model_name}")
+
+    def _on_worker_finished(self, event: Any) -> None:
+        self.results.model.resort()
+        self.results.refresh_summary()
+        state = "Cancelled" if event.cancelled else "Finished"
+        errors = f", {event.errors:,} could not be read (see the Error column)" if event.errors else ""
+        self.status_message.emit(f"{state}: {event.done:,} files{errors}")
+        self._next_or_idle()
+        self.scan_finished.emit(event)
+
+    def _on_worker_failed(self, reason: str) -> None:
+        self.banner.show_message(f"The scan could not run: {reason}", "error")
+        self._next_or_idle()
+        self.scan_failed.emit(reason)
+
+    def _next_or_idle(self) -> None:
+        if self.queue:
+            self._start(self.queue.pop(0), fresh=False)
+            return
+        self.progress.hide()
+        if self.results.model.rowCount() == 0 and not self.worker.busy:
+            self.stack.setCurrentWidget(self.empty_state)
+            self.empty_state.set_recent(self.settings.recent_folders)
+
+    # --- history -------------------------------------------------------------------------------
+    def show_history(self) -> None:
+        dialog = HistoryDialog(self)
+        dialog.reopen_requested.connect(self.open_scan)
+        dialog.resume_requested.connect(self.resume_scan)
+        dialog.open()
+
+    def open_scan(self, scan_id: int) -> bool:
+        if self.worker.busy:
+            self.banner.show_message(
+                "Wait for the running scan to end (or cancel it) before opening another.", "warning"
+            )
+            return False
+        record, rows = engine_adapter.load_scan(scan_id)
+        if record is None:
+            self.banner.show_message(f"Scan {scan_id} is no longer in the history.", "error")
+            return False
+        self.results.model.clear()
+        self.detail.show_row(None, "")
+        self.results.model.append_rows(rows)
+        self.stack.setCurrentWidget(self.splitter)
+        if record.model_path and record.model_path != self._rows_model:
+            self._rows_model, self._contract_thresholds = record.model_path, None
+            self.models.prepare(record.model_path)
+        self._apply_threshold()
+        self.status_message.emit(f"Opened scan {scan_id}: {len(rows):,} rows ({record.status})")
+        self.history_loaded.emit(scan_id)
+        return True
+
+    def resume_scan(self, scan_id: int) -> bool:
+        if not self.open_scan(scan_id):
+            return False
+        record, _ = engine_adapter.load_scan(scan_id)
+        request = ScanRequest(
+            list(record.paths),
+            record.model_path,
+            bool(record.options.get("recursive", True)),
+            self.results.filter_bar.threshold(),
+            scan_id,
+        )
+        self._start(request, fresh=False)
+        return True
+
+    def offer_resume(self) -> None:
+        """At startup: a scan cut off by a crash or kill offers to continue."""
+        try:
+            interrupted = [r for r in engine_adapter.list_scans() if r.status == "interrupted"]
+        except Exception:
+            return
+        if interrupted:
+            r = interrupted[0]
+            where = r.paths[0] if r.paths else "?"
+            self.banner.show_message(
+                f"A scan of {where} was cut off after {r.done:,} files.",
+                "warning",
+                action=("Resume", lambda: self.resume_scan(r.id)),
+            )
+
+    # --- actions -------------------------------------------------------------------------------
+    def _selected_paths(self) -> list[str]:
+        rows = self.results.selected_rows()
+        if rows:
+            return [row.path for row, _ in rows]
+        return [self.detail.row.path] if self.detail.row is not None else []
+
+    def _on_export_clicked(self) -> None:
+        shown = self.results.shown_rows()
+        self.actions.export([r for r, _ in shown], [v for _, v in shown])
+
+    def _on_actions_message(self, text: str, level: str) -> None:
+        if level == "info":
+            self.status_message.emit(text)
+        else:
+            self.banner.show_message(text, level)
+
+    # --- drops ---------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.start_scan(paths)
+
+    def shutdown(self) -> None:
+        self.cancel_scan()
+        self.worker.wait()
+        self.loader.shutdown()
+        self.detail.shutdown()

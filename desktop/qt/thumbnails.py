@@ -1,0 +1,115 @@
+"""Image decoding for thumbnails and previews, off the GUI thread.
+
+A small QThreadPool decodes to QImage (safe outside the GUI thread); the GUI thread turns it into a
+QPixmap and keeps it in QPixmapCache. Newest requests run first, so the rows in view win.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader, QPixmap, QPixmapCache
+
+THUMB_SIZE = 40
+
+
+def read_image(path: str, max_side: int) -> QImage:
+    """Decode `path` scaled to fit `max_side` (0 = full size); a null QImage when nothing can read it."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if max_side and size.isValid() and max(size.width(), size.height()) > max_side:
+        reader.setScaledSize(size.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        image = _read_with_pillow(path, max_side)
+    return image
+
+
+def _read_with_pillow(path: str, max_side: int) -> QImage:
+    # Formats Qt has no plugin for here (HEIC/AVIF, odd TIFFs) still get a picture via Pillow.
+    try:
+        from PIL import Image, ImageOps
+
+        try:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+        except ImportError:
+            pass
+        with Image.open(path) as im:
+            im.seek(0)
+            im = ImageOps.exif_transpose(im)
+            if max_side:
+                im.thumbnail((max_side, max_side))
+            rgba = im.convert("RGBA")
+            data = rgba.tobytes()
+            return QImage(data, rgba.width, rgba.height, rgba.width * 4, QImage.Format.Format_RGBA8888).copy()
+    except Exception:
+        return QImage()
+
+
+class _Relay(QObject):
+    loaded = Signal(str, int, QImage)
+
+
+class _DecodeTask(QRunnable):
+    def __init__(self, relay: _Relay, path: str, max_side: int) -> None:
+        super().__init__()
+        self._relay, self._path, self._max_side = relay, path, max_side
+
+    def run(self) -> None:
+        image = read_image(self._path, self._max_side)
+        with contextlib.suppress(RuntimeError):  # the loader was deleted while this ran (window closed)
+            self._relay.loaded.emit(self._path, self._max_side, image)
+
+
+class ThumbnailLoader(QObject):
+    """`pixmap(path)` answers from the cache or asks for a decode; `thumbnail_ready(path)` follows."""
+
+    thumbnail_ready = Signal(str)
+    image_ready = Signal(str, QImage)  # full previews (request_image)
+
+    def __init__(self, parent: Any = None, threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+        self._relay = _Relay(self)
+        self._relay.loaded.connect(self._on_relay_loaded)
+        self._pending: set[str] = set()
+        self._priority = itertools.count()
+        self._failed: set[str] = set()
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 64 * 1024))
+
+    def pixmap(self, path: str) -> QPixmap | None:
+        found = QPixmapCache.find("thumb:" + path)
+        if found is not None or path in self._failed:
+            return found
+        if path not in self._pending:
+            self._pending.add(path)
+            self._start(path, THUMB_SIZE)
+        return None
+
+    def request_image(self, path: str, max_side: int) -> None:
+        self._start(path, max_side)
+
+    def _start(self, path: str, max_side: int) -> None:
+        self._pool.start(_DecodeTask(self._relay, path, max_side), min(next(self._priority), 2**30))
+
+    def _on_relay_loaded(self, path: str, max_side: int, image: QImage) -> None:
+        if max_side != THUMB_SIZE:
+            self.image_ready.emit(path, image)
+            return
+        self._pending.discard(path)
+        if image.isNull():
+            self._failed.add(path)
+        else:
+            QPixmapCache.insert("thumb:" + path, QPixmap.fromImage(image))
+        self.thumbnail_ready.emit(path)
+
+    def shutdown(self) -> None:
+        self._pool.clear()
+        self._pool.waitForDone()
