@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.core.contract import verdict_for
+from desktop.core.contract import remap_thresholds, verdict_for
 from desktop.core.decode import Decoded, load_image
 from desktop.core.events import (
     Progress,
@@ -70,13 +70,13 @@ class _Scanner:
         self.options = options
         self.store = store
         self.scan_id = scan_id
-        self.thresholds = detector.thresholds
+        self.thresholds = remap_thresholds(detector.thresholds, options.threshold)  # once, not per row
         self.counts: Counter[str] = Counter()
         self.errors = 0
         self.done = 0
 
     def verdict(self, score: float) -> str:
-        return verdict_for(score, self.thresholds, self.options.threshold)
+        return verdict_for(score, self.thresholds)
 
     def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult) -> ScanRow:
         verdict = self.verdict(hit.score) if hit.score is not None else None

@@ -46,9 +46,11 @@ CREATE TABLE IF NOT EXISTS results (
     score REAL, verdict TEXT, width INTEGER, height INTEGER, format TEXT,
     size INTEGER, mtime_ns INTEGER, error TEXT,
     patch_map BLOB, patch_rows INTEGER, patch_cols INTEGER,
-    cached INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (scan_id, path)
+    cached INTEGER NOT NULL DEFAULT 0
 );
+-- Rows of a scan are appended in order (scan_id and id both grow), so this index stays cheap;
+-- a path is never inserted twice into one scan because a resumed scan skips the paths it has.
+CREATE INDEX IF NOT EXISTS results_by_scan ON results (scan_id);
 CREATE TABLE IF NOT EXISTS cache (
     path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_digest TEXT NOT NULL,
     score REAL, width INTEGER, height INTEGER, format TEXT, error TEXT,
@@ -217,7 +219,7 @@ class ResultStore:
                                   r.mtime_ns, r.error, blob, pr, pc, int(r.cached)))
         with self._db as db:
             db.executemany(
-                "INSERT OR REPLACE INTO results (scan_id, path, score, verdict, width, height, format, size,"
+                "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
                 " mtime_ns, error, patch_map, patch_rows, patch_cols, cached)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 result_values,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -21,6 +20,8 @@ def is_image_name(name: str) -> bool:
 def _is_hidden(entry: os.DirEntry[str]) -> bool:
     if entry.name.startswith("."):
         return True
+    if os.name != "nt":
+        return False
     try:
         attributes = getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
     except OSError:
@@ -82,11 +83,11 @@ def iter_image_files(
                     continue
                 if not is_image_name(entry.name):
                     continue
-                try:
-                    mode = entry.stat(follow_symlinks=False).st_mode
+                try:  # from the directory listing itself on most systems: no extra syscall
+                    wanted = entry.is_file(follow_symlinks=False) or entry.is_symlink()
                 except OSError:
                     continue  # vanished between listing and now
-                if (stat.S_ISREG(mode) or stat.S_ISLNK(mode)) and entry.path not in seen_files:
+                if wanted and entry.path not in seen_files:
                     seen_files.add(entry.path)
                     yield entry.path
             stack.extend(reversed(subdirs))  # visit subfolders in name order
