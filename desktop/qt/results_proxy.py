@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
@@ -22,19 +23,29 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         self._verdicts: frozenset[str] | None = None
         self._text = ""
 
+    def _filter_change(self, apply: Callable[[], None]) -> None:
+        # Qt 6.9+ wants begin/endFilterChange (invalidateRowsFilter is deprecated there); older Qt lacks them.
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            apply()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            apply()
+            self.invalidateRowsFilter()
+
     def set_verdicts(self, verdicts: set[str] | frozenset[str] | None) -> None:
         """Show only these verdict ids (None: all)."""
-        self._verdicts = None if verdicts is None else frozenset(verdicts)
-        self.invalidateRowsFilter()
+        self._filter_change(
+            lambda: setattr(self, "_verdicts", None if verdicts is None else frozenset(verdicts))
+        )
 
     def set_text(self, text: str) -> None:
-        self._text = text.strip().lower()
-        self.invalidateRowsFilter()
+        self._filter_change(lambda: setattr(self, "_text", text.strip().lower()))
 
     def refilter(self) -> None:
         """After a relabel: verdict filters depend on the current labels."""
         if self._verdicts is not None:
-            self.invalidateRowsFilter()
+            self._filter_change(lambda: None)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if self._verdicts is not None and self._source.verdict_at(source_row) not in self._verdicts:

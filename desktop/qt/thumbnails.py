@@ -10,38 +10,26 @@ import contextlib
 import itertools
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QImage, QImageReader, QPixmap, QPixmapCache
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap, QPixmapCache
 
 THUMB_SIZE = 40
 
 
 def read_image(path: str, max_side: int) -> QImage:
-    """Decode `path` scaled to fit `max_side` (0 = full size); a null QImage when nothing can read it."""
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)
-    size = reader.size()
-    if max_side and size.isValid() and max(size.width(), size.height()) > max_side:
-        reader.setScaledSize(size.scaled(QSize(max_side, max_side), Qt.AspectRatioMode.KeepAspectRatio))
-    image = reader.read()
-    if image.isNull():
-        image = _read_with_pillow(path, max_side)
-    return image
+    """Decode `path` scaled to fit `max_side` (0 = full size); a null QImage when it cannot be read.
 
-
-def _read_with_pillow(path: str, max_side: int) -> QImage:
-    # Formats Qt has no plugin for here (HEIC/AVIF, odd TIFFs) still get a picture via Pillow.
+    Pillow rather than QImageReader: it reads what the scanner reads (HEIC via pillow-heif too), can
+    decode JPEGs at reduced size (`draft`), and says nothing on stderr about broken files (their rows do).
+    """
     try:
         from PIL import Image, ImageOps
 
-        try:
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
-        except ImportError:
-            pass
+        _register_heif()
         with Image.open(path) as im:
             im.seek(0)
+            if max_side:
+                im.draft("RGB", (max_side, max_side))
             im = ImageOps.exif_transpose(im)
             if max_side:
                 im.thumbnail((max_side, max_side))
@@ -50,6 +38,19 @@ def _read_with_pillow(path: str, max_side: int) -> QImage:
             return QImage(data, rgba.width, rgba.height, rgba.width * 4, QImage.Format.Format_RGBA8888).copy()
     except Exception:
         return QImage()
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        _heif_registered = True
+        with contextlib.suppress(ImportError):
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
 
 
 class _Relay(QObject):

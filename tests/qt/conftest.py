@@ -12,9 +12,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import pytest
+from PIL import Image
 
 # Messages the offscreen platform itself prints; not about our code.
 BENIGN_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)

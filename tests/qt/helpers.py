@@ -30,14 +30,24 @@ def drop_paths(target: QWidget, paths: list[Path]) -> QDropEvent:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     pos = QPointF(target.width() / 2, target.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
+    enter = QDragEnterEvent(
+        pos.toPoint(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(target, enter)
-    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     QApplication.sendEvent(target, drop)
     return drop
 
 
 def table_rows(window: MainWindow) -> dict[str, tuple[Any, str]]:
     model = window.scan_page.results.model
-    return {Path(model.row_at(r).path).name: (model.row_at(r), model.verdict_at(r)) for r in range(model.rowCount())}
+    return {
+        Path(model.row_at(r).path).name: (model.row_at(r), model.verdict_at(r))
+        for r in range(model.rowCount())
+    }

@@ -132,7 +132,9 @@ def test_window_survives_a_folder_of_broken_files_and_lists_each_reason(qtbot: A
     assert not page.banner.isVisible()  # errors are rows, not dialogs or banners
 
 
-def test_a_bad_model_is_a_clear_message_in_the_window(qtbot: Any, tmp_path: Path, no_contract_model_path: Path) -> None:
+def test_a_bad_model_is_a_clear_message_in_the_window(
+    qtbot: Any, tmp_path: Path, no_contract_model_path: Path
+) -> None:
     write_gray_images(tmp_path / "x", [10])
     window = open_window(qtbot)
     page = window.scan_page
