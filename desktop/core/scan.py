@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.core.contract import remap_thresholds, verdict_for
+from desktop.core.contract import ModelContract, remap_thresholds, verdict_for
 from desktop.core.decode import Decoded, load_image
 from desktop.core.events import (
     Progress,
@@ -39,6 +39,32 @@ from desktop.core.walk import count_image_files, iter_image_files
 
 LOOKUP_CHUNK = 256  # files stat'ed and looked up in the cache per query
 CACHED_ROWS_PER_EVENT = 512
+# Small files decode in well under a millisecond, less than handing one task to a thread costs,
+# so files are decoded in groups sized to take about TASK_SECONDS; a large photo is a task alone.
+TASK_SECONDS = 0.01
+MAX_FILES_PER_TASK = 32
+
+
+def _decode_many(paths: list[str], contract: ModelContract) -> tuple[list[Decoded], float]:
+    start = time.perf_counter()
+    decoded = [load_image(p, contract) for p in paths]
+    return decoded, time.perf_counter() - start
+
+
+class _TaskSizer:
+    """Files per decode task, from a running average of the decode time per file."""
+
+    def __init__(self) -> None:
+        self.per_file_s: float | None = None
+
+    def observe(self, files: int, seconds: float) -> None:
+        sample = seconds / max(files, 1)
+        self.per_file_s = sample if self.per_file_s is None else 0.8 * self.per_file_s + 0.2 * sample
+
+    def size(self) -> int:
+        if self.per_file_s is None:
+            return 1
+        return max(1, min(MAX_FILES_PER_TASK, int(TASK_SECONDS / max(self.per_file_s, 1e-6))))
 
 
 class _Totals:
@@ -150,7 +176,8 @@ def scan(
     started = time.monotonic()
     done_at_start = state.done
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixelpatrol-decode")
-    window: set[Future[Decoded]] = set()
+    window: set[Future[tuple[list[Decoded], float]]] = set()
+    sizer = _TaskSizer()
     to_decode: deque[str] = deque()
     ready: list[Decoded] = []
     files = (p for p in iter_image_files(abs_paths, options.recursive, options.include_hidden, should_stop)
@@ -176,7 +203,8 @@ def scan(
             # 1. Keep the decode window full; walk (and answer from the cache) only as needed.
             while len(window) < window_limit and (to_decode or not walk_done):
                 if to_decode:
-                    window.add(pool.submit(load_image, to_decode.popleft(), detector.contract))
+                    task = [to_decode.popleft() for _ in range(min(sizer.size(), len(to_decode)))]
+                    window.add(pool.submit(_decode_many, task, detector.contract))
                     continue
                 chunk = list(islice(files, LOOKUP_CHUNK))
                 if not chunk:
@@ -208,7 +236,9 @@ def scan(
                 finished, _ = wait(window, return_when=FIRST_COMPLETED)
             for f in finished:
                 window.discard(f)
-                ready.append(f.result())
+                decoded, seconds = f.result()
+                sizer.observe(len(decoded), seconds)
+                ready.extend(decoded)
             # 3. Infer a full batch, or what is left when nothing else is in flight.
             if len(ready) >= batch_size or (ready and not window):
                 batch, ready = ready[:batch_size], ready[batch_size:]

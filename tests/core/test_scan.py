@@ -185,8 +185,9 @@ def test_decoded_images_in_memory_stay_bounded(tmp_path: Path, detector: Detecto
     for event in scan([tmp_path], detector, options, store=store):
         if isinstance(event, RowsReady):
             reported += len(event.rows)
-            # A consumer that stops pulling here (pause) holds at most this many decoded images.
-            assert len(started) - reported <= 2 * 2 + 8
+            # A consumer that stops pulling here (pause) holds at most this many decoded files: full
+            # images only inside the 2 decode threads, model-size crops for the rest.
+            assert len(started) - reported <= 2 * 2 * scan_module.MAX_FILES_PER_TASK + 8
     assert reported == 120
 
 
