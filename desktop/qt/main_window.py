@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        open_folder = QAction("&Open folder…", self, shortcut=QKeySequence.StandardKey.Open)
+        open_folder = QAction("&Open folder…", self, shortcut=QKeySequence(QKeySequence.StandardKey.Open))
         open_folder.triggered.connect(self._on_open_folder_triggered)
         file_menu.addAction(open_folder)
         open_files = QAction("Open &images…", self, shortcut=QKeySequence("Ctrl+Shift+O"))
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         history.triggered.connect(self.scan_page.show_history)
         file_menu.addAction(history)
         file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.open_folder_action = open_folder

@@ -111,10 +111,11 @@ class ResultsModel(QAbstractTableModel):
 
     @staticmethod
     def _display(row: Any, verdict: str, col: int) -> str | None:
+        path = str(row.path)
         if col == Column.NAME:
-            return os.path.basename(row.path)
+            return os.path.basename(path)
         if col == Column.FOLDER:
-            return os.path.dirname(row.path)
+            return os.path.dirname(path)
         if col == Column.SCORE:
             return "" if row.score is None else f"{row.score:.3f}"
         if col == Column.VERDICT:

@@ -69,7 +69,7 @@ class ScanPage(QWidget):
         self.splitter.setStretchFactor(1, 1)
         self.stack.addWidget(self.splitter)
         layout.addWidget(self.stack, 1)
-        self.actions = FileActionsController(self)
+        self.file_actions = FileActionsController(self)
         self._connect()
 
     def _connect(self) -> None:
@@ -97,16 +97,18 @@ class ScanPage(QWidget):
         res.filter_bar.threshold_changed.connect(self._on_threshold_changed)
         res.current_row_changed.connect(det.show_row)
         res.copy_flagged_button.clicked.connect(
-            lambda: self.actions.transfer(res.flagged_paths(), move=False)
+            lambda: self.file_actions.transfer(res.flagged_paths(), move=False)
         )
-        res.move_flagged_button.clicked.connect(lambda: self.actions.transfer(res.flagged_paths(), move=True))
-        res.undo_button.clicked.connect(self.actions.undo_last_move)
+        res.move_flagged_button.clicked.connect(
+            lambda: self.file_actions.transfer(res.flagged_paths(), move=True)
+        )
+        res.undo_button.clicked.connect(self.file_actions.undo_last_move)
         res.export_button.clicked.connect(self._on_export_clicked)
-        det.open_requested.connect(lambda: self.actions.open_paths(self._selected_paths()))
-        det.reveal_requested.connect(lambda: det.row is not None and self.actions.reveal(det.row.path))
-        det.copy_path_requested.connect(lambda: self.actions.copy_paths(self._selected_paths()))
-        self.actions.message.connect(self._on_actions_message)
-        self.actions.undo_available.connect(res.undo_button.setEnabled)
+        det.open_requested.connect(lambda: self.file_actions.open_paths(self._selected_paths()))
+        det.reveal_requested.connect(self._on_detail_reveal_requested)
+        det.copy_path_requested.connect(lambda: self.file_actions.copy_paths(self._selected_paths()))
+        self.file_actions.message.connect(self._on_actions_message)
+        self.file_actions.undo_available.connect(res.undo_button.setEnabled)
         self.models.detector_ready.connect(self._on_models_detector_ready)
         self.models.detector_failed.connect(self._on_models_detector_failed)
 
@@ -326,8 +328,15 @@ class ScanPage(QWidget):
             self.banner.show_message(
                 f"A scan of {where} was cut off after {r.done:,} files.",
                 "warning",
-                action=("Resume", lambda: self.resume_scan(r.id)),
+                action=("Resume", lambda: self._resume_quietly(r.id)),
             )
+
+    def _on_detail_reveal_requested(self) -> None:
+        if self.detail.row is not None:
+            self.file_actions.reveal(self.detail.row.path)
+
+    def _resume_quietly(self, scan_id: int) -> None:
+        self.resume_scan(scan_id)
 
     # --- actions -------------------------------------------------------------------------------
     def _selected_paths(self) -> list[str]:
@@ -338,7 +347,7 @@ class ScanPage(QWidget):
 
     def _on_export_clicked(self) -> None:
         shown = self.results.shown_rows()
-        self.actions.export([r for r, _ in shown], [v for _, v in shown])
+        self.file_actions.export([r for r, _ in shown], [v for _, v in shown])
 
     def _on_actions_message(self, text: str, level: str) -> None:
         if level == "info":

@@ -60,14 +60,16 @@ class _ScanThread(QThread):
         from desktop.core.store import ResultStore
 
         req = self.request
+        store: ResultStore | None = None
         try:
             detector = self._load_detector(req.model)
             options = ScanOptions(recursive=req.recursive, threshold=req.threshold)
+            store = ResultStore()
             events = scan(
                 req.paths,
                 detector,
                 options,
-                store=ResultStore(),
+                store=store,
                 resume_scan_id=req.resume_scan_id,
                 should_stop=self.isInterruptionRequested,
             )
@@ -79,6 +81,9 @@ class _ScanThread(QThread):
         except Exception as exc:
             self.failure = _one_line(exc)
             traceback.print_exc()
+        finally:
+            if store is not None:
+                store.close()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -119,7 +124,7 @@ class ScanWorker(QObject):
         if self._thread is not None:
             raise RuntimeError("a scan is already running")
         self._paused = False
-        self._pending_finish: Any = None
+        self._pending_finish = None
         self._thread = _ScanThread(request, self._load_detector, self)
         self._thread.finished.connect(self._on_thread_finished)
         self._thread.start()

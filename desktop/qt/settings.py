@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -41,7 +42,7 @@ class AppSettings:
 
     @property
     def recent_folders(self) -> list[str]:
-        value = self._store.value("scan/recent", [])
+        value: Any = self._store.value("scan/recent", [])
         if isinstance(value, str):  # QSettings returns a bare str for one-item lists in ini files
             value = [value]
         return [str(v) for v in value or [] if v]

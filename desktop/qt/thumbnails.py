@@ -26,11 +26,11 @@ def read_image(path: str, max_side: int) -> QImage:
         from PIL import Image, ImageOps
 
         _register_heif()
-        with Image.open(path) as im:
-            im.seek(0)
+        with Image.open(path) as opened:
+            opened.seek(0)
             if max_side:
-                im.draft("RGB", (max_side, max_side))
-            im = ImageOps.exif_transpose(im)
+                opened.draft("RGB", (max_side, max_side))
+            im = ImageOps.exif_transpose(opened)
             if max_side:
                 im.thumbnail((max_side, max_side))
             rgba = im.convert("RGBA")
@@ -86,9 +86,11 @@ class ThumbnailLoader(QObject):
         QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 64 * 1024))
 
     def pixmap(self, path: str) -> QPixmap | None:
-        found = QPixmapCache.find("thumb:" + path)
-        if found is not None or path in self._failed:
+        found = QPixmap()
+        if QPixmapCache.find("thumb:" + path, found):
             return found
+        if path in self._failed:
+            return None
         if path not in self._pending:
             self._pending.add(path)
             self._start(path, THUMB_SIZE)

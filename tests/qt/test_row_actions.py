@@ -31,7 +31,7 @@ def scanned(qtbot: Any, tmp_path: Path, bundled_models: Path) -> Any:
 def test_export_writes_what_the_table_shows_and_reads_back(scanned: Any, tmp_path: Path, suffix: str) -> None:
     page = scanned.scan_page
     out = tmp_path / f"results{suffix}"
-    page.actions.ask_save_path = lambda *_: str(out)
+    page.file_actions.ask_save_path = lambda *_: str(out)
     page.results.export_button.click()
     if suffix == ".csv":
         with out.open(newline="", encoding="utf-8") as fh:
@@ -55,7 +55,7 @@ def test_export_uses_the_users_threshold_labels(scanned: Any, tmp_path: Path, qt
     with qtbot.waitSignal(page.results.filter_bar.threshold_changed, timeout=2000):
         page.results.filter_bar.threshold_slider.setValue(50)  # 0.05: nearly everything leans AI
     out = tmp_path / "t.json"
-    page.actions.ask_save_path = lambda *_: str(out)
+    page.file_actions.ask_save_path = lambda *_: str(out)
     page.results.export_button.click()
     records = json.loads(out.read_text(encoding="utf-8"))
     records = records["rows"] if isinstance(records, dict) else records
@@ -75,8 +75,8 @@ def test_move_flagged_asks_first_never_overwrites_and_undo_puts_files_back(
     clash = target / "img_00004_255.png"
     clash.write_bytes(b"someone else's file")
     questions: list[str] = []
-    page.actions.ask_folder = lambda *_: str(target)
-    page.actions.confirm = lambda _p, _t, text: questions.append(text) or True
+    page.file_actions.ask_folder = lambda *_: str(target)
+    page.file_actions.confirm = lambda _p, _t, text: questions.append(text) or True
     flagged = page.results.flagged_paths()
     assert sorted(Path(p).name for p in flagged) == [
         "img_00003_200.png",
@@ -102,8 +102,8 @@ def test_move_flagged_asks_first_never_overwrites_and_undo_puts_files_back(
 
 def test_declining_the_question_moves_nothing(scanned: Any, tmp_path: Path) -> None:
     page = scanned.scan_page
-    page.actions.ask_folder = lambda *_: str(tmp_path / "nowhere")
-    page.actions.confirm = lambda *_: False
+    page.file_actions.ask_folder = lambda *_: str(tmp_path / "nowhere")
+    page.file_actions.confirm = lambda *_: False
     flagged = page.results.flagged_paths()
     page.results.move_flagged_button.click()
     assert all(Path(p).exists() for p in flagged)
