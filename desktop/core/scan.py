@@ -43,6 +43,7 @@ CACHED_ROWS_PER_EVENT = 512
 # so files are decoded in groups sized to take about TASK_SECONDS; a large photo is a task alone.
 TASK_SECONDS = 0.01
 MAX_FILES_PER_TASK = 32
+COUNT_DELAY_S = 0.25
 
 
 def _decode_many(paths: list[str], contract: ModelContract) -> tuple[list[Decoded], float]:
@@ -68,15 +69,22 @@ class _TaskSizer:
 
 
 class _Totals:
-    """Counts the files in the background; the scan reports the total when it is known."""
+    """Counts the files in a background thread, started only once the scan has run for a moment:
+    a scan that is over within COUNT_DELAY_S (a small or fully cached tree) needs no total, and a
+    second walk would only compete with the first for the GIL."""
 
     def __init__(self, paths: Sequence[str], options: ScanOptions, stop: threading.Event) -> None:
         self.total: int | None = None
-        self._thread = threading.Thread(target=self._run, args=(paths, options, stop), daemon=True,
-                                        name="pixelpatrol-count")
-        self._thread.start()
+        self._args = (paths, options, stop)
+        self._thread: threading.Thread | None = None
 
-    def _run(self, paths: Sequence[str], options: ScanOptions, stop: threading.Event) -> None:
+    def maybe_start(self, elapsed_s: float) -> None:
+        if self._thread is None and elapsed_s >= COUNT_DELAY_S:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="pixelpatrol-count")
+            self._thread.start()
+
+    def _run(self) -> None:
+        paths, options, stop = self._args
         n = count_image_files(paths, options.recursive, options.include_hidden, should_stop=stop.is_set)
         if not stop.is_set():
             self.total = n
@@ -188,7 +196,7 @@ def scan(
     def progress() -> Progress:
         elapsed = max(time.monotonic() - started, 1e-6)
         rate = (state.done - done_at_start) / elapsed
-        total = totals.total
+        total = totals.total if totals.total is not None or status != "finished" else state.done
         eta = (total - state.done) / rate if total is not None and rate > 0 else None
         return Progress(state.done, total, rate, max(eta, 0.0) if eta is not None else None)
 
@@ -197,6 +205,7 @@ def scan(
             if should_stop():
                 status = "cancelled"
                 break
+            totals.maybe_start(time.monotonic() - started)
             if not total_sent and totals.total is not None:
                 total_sent = True
                 yield TotalCounted(totals.total)
@@ -206,6 +215,7 @@ def scan(
                     task = [to_decode.popleft() for _ in range(min(sizer.size(), len(to_decode)))]
                     window.add(pool.submit(_decode_many, task, detector.contract))
                     continue
+                totals.maybe_start(time.monotonic() - started)
                 chunk = list(islice(files, LOOKUP_CHUNK))
                 if not chunk:
                     walk_done = True
@@ -252,7 +262,7 @@ def scan(
             f.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
         store.finish_scan(scan_id, status)
-    if not total_sent and totals.total is not None:
-        yield TotalCounted(totals.total)
+    if not total_sent and (totals.total is not None or status == "finished"):
+        yield TotalCounted(totals.total if totals.total is not None else state.done)
     yield progress()
     yield ScanFinished(scan_id, state.done, state.errors, status == "cancelled", dict(state.counts))

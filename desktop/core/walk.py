@@ -13,8 +13,12 @@ IMAGE_EXTENSIONS = frozenset({
 _FILE_ATTRIBUTE_HIDDEN = 0x2  # Windows
 
 
+_EXTENSIONS_NO_DOT = frozenset(e[1:] for e in IMAGE_EXTENSIONS)
+
+
 def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    head, dot, ext = name.rpartition(".")
+    return bool(dot and head.strip(".")) and ext.lower() in _EXTENSIONS_NO_DOT
 
 
 def _is_hidden(entry: os.DirEntry[str]) -> bool:
