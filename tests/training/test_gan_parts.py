@@ -1,0 +1,167 @@
+"""GAN machinery on tiny tensors: networks, checkpoint, grid, export contract and the epoch loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from PIL import Image
+
+from training.gan import GanSpec, GanTrainer, TrainSpec, fixed_latents, grid_inputs, to_gan_range
+from training.gan_export import (
+    check_parity,
+    convert,
+    discriminator_contract,
+    discriminator_function,
+    generator_contract,
+    generator_function,
+)
+from training.gan_train import GanData, Progress, restore_state, train_gan, write_grid
+
+SPEC = GanSpec(image_size=16, latent_dim=8, num_classes=3, g_width=4, d_width=4)
+
+
+def _trained(spec: GanSpec = SPEC, steps: int = 3) -> GanTrainer:
+    trainer = GanTrainer(spec, TrainSpec(ema_start=0, ema_decay=0.5))
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        real = to_gan_range(rng.integers(0, 256, (8, spec.image_size, spec.image_size, 3), dtype=np.uint8))
+        trainer.train_step(real, rng.integers(0, max(spec.num_classes, 1), 8) if spec.conditional else None)
+    return trainer
+
+
+class _Hooks:
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.batches = 0
+        self.epochs: list[tuple[int, dict[str, float]]] = []
+        self.images: list[Path] = []
+        self.stop_after = stop_after
+
+    def on_batch(self, epoch: int, step: int, steps: int, metrics: dict[str, float]) -> None:
+        self.batches += 1
+
+    def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.epochs.append((epoch, metrics))
+
+    def on_images(self, epoch: int, path: Path, caption: str) -> None:
+        self.images.append(path)
+
+    def should_stop(self) -> bool:
+        return self.stop_after is not None and self.batches >= self.stop_after
+
+
+def test_gan_spec_rejects_image_size_that_is_not_a_power_of_two() -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        GanSpec(image_size=24)
+
+
+def test_generator_makes_images_in_tanh_range_and_train_step_reports_losses() -> None:
+    trainer = GanTrainer(SPEC, TrainSpec())
+    z = fixed_latents(4, SPEC.latent_dim, 0)
+    out = np.asarray(trainer.generator([z, np.array([0, 1, 2, 0], np.int32)], training=False))
+    assert out.shape == (4, 16, 16, 3)
+    assert out.min() >= -1.0 and out.max() <= 1.0
+    metrics = trainer.train_step(to_gan_range(np.zeros((4, 16, 16, 3), np.uint8)), np.array([0, 1, 2, 0]))
+    assert set(metrics) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert 0.0 <= metrics["d_real"] <= 1.0 and 0.0 <= metrics["d_fake"] <= 1.0
+
+
+def test_checkpoint_round_trip_restores_identical_samples_and_step(tmp_path: Path) -> None:
+    trainer = _trained()
+    trainer.save(tmp_path / "state.npz")
+    z, labels = grid_inputs(SPEC, 5, cols=4)
+    before = trainer.generate(z, labels)
+    fresh = GanTrainer(SPEC, TrainSpec(ema_start=0, ema_decay=0.5))
+    fresh.load(tmp_path / "state.npz")
+    assert np.array_equal(fresh.generate(z, labels), before)
+    assert int(fresh.step.numpy()) == 3
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path: Path) -> None:
+    _trained().save(tmp_path / "state.npz")
+    other = GanTrainer(GanSpec(image_size=16, latent_dim=8, num_classes=3, g_width=8, d_width=4), TrainSpec())
+    with pytest.raises(ValueError, match="checkpoint"):
+        other.load(tmp_path / "state.npz")
+
+
+def test_sample_grid_has_one_row_per_class(tmp_path: Path) -> None:
+    path = write_grid(_trained(steps=1), tmp_path / "grid.png")
+    with Image.open(path) as im:
+        # 10 columns x 3 classes of 16 px tiles, 1 px gaps, drawn at 2x
+        assert im.size == ((10 * 17 + 1) * 2, (3 * 17 + 1) * 2)
+
+
+def test_exported_generator_honours_seed_and_class(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    trainer = _trained()
+    fn, signature = generator_function(trainer.ema_generator, SPEC)
+    path = convert(
+        fn, signature, generator_contract(SPEC, "g", "G", ["a", "b", "c"], {}), tmp_path / "g.onnx"
+    )
+    z = fixed_latents(3, SPEC.latent_dim, 42)
+    label = np.array([0, 1, 2], np.int64)
+    assert check_parity(fn, path, {"z": z, "label": label}) <= 1e-4
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    meta = json.loads(sess.get_modelmeta().custom_metadata_map["pixelpatrol"])
+    assert meta["kind"] == "generator" and meta["inputs"]["label"]["name"] == "label"
+    assert meta["outputs"]["image"]["value_range"] == [-1, 1]
+    same_z = np.repeat(z[:1], 3, axis=0)
+    (by_class,) = sess.run(["image"], {"z": same_z, "label": label})
+    (again,) = sess.run(["image"], {"z": fixed_latents(3, SPEC.latent_dim, 42), "label": label})
+    (first,) = sess.run(["image"], {"z": z, "label": label})
+    assert np.array_equal(again, first)  # same seed -> same image
+    assert np.abs(by_class[0] - by_class[1]).max() > 1e-4  # same latent, other class -> other image
+    assert np.abs(by_class[1] - by_class[2]).max() > 1e-4
+
+
+def test_exported_discriminator_scores_like_a_detector_with_parity(tmp_path: Path) -> None:
+    trainer = _trained()
+    fn, signature = discriminator_function(trainer.discriminator, SPEC)
+    thresholds = {"decision": 0.5, "real": 0.05, "likely_real": 0.3, "likely_ai": 0.7, "ai": 0.95}
+    contract = discriminator_contract(SPEC, "d", "D", ["a", "b", "c"], thresholds, {})
+    path = convert(fn, signature, contract, tmp_path / "d.onnx")
+    images = np.random.default_rng(1).uniform(0, 255, (5, 16, 16, 3)).astype(np.float32)
+    assert check_parity(fn, path, {"image": images}) <= 1e-4
+    out = fn(image=images)
+    score, per_class = np.asarray(out["score"]), np.asarray(out["class_scores"])
+    assert score.shape == (5, 1) and per_class.shape == (5, 3)
+    np.testing.assert_allclose(score[:, 0], per_class.max(axis=1))
+    assert contract["input"]["value_range"] == [0, 255] and "REAL" in contract["outputs"]["score"]["meaning"]
+
+
+def test_train_gan_stops_mid_epoch_and_resume_continues_from_that_batch(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    data = GanData(rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8), rng.integers(0, 3, 40))
+    trainer = GanTrainer(SPEC, TrainSpec())
+    hooks = _Hooks(stop_after=3)
+    progress = train_gan(trainer, data, tmp_path, epochs=2, batch_size=8, hooks=hooks)
+    assert progress == Progress(epoch=0, step_in_epoch=3) and hooks.epochs == []
+
+    resumed = GanTrainer(SPEC, TrainSpec())
+    progress = restore_state(resumed, tmp_path)
+    assert progress == Progress(0, 3) and int(resumed.step.numpy()) == 3
+    hooks = _Hooks()
+    done = train_gan(resumed, data, tmp_path, epochs=2, batch_size=8, hooks=hooks, progress=progress)
+    assert done == Progress(2, 0)
+    assert hooks.batches == (5 - 3) + 5  # rest of epoch 1, then all of epoch 2
+    assert [e for e, _ in hooks.epochs] == [1, 2]
+    assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(hooks.epochs[0][1])
+    assert [p.name for p in hooks.images] == ["epoch_0001.png", "epoch_0002.png"]
+    assert int(resumed.step.numpy()) == 10
+
+
+def test_unconditional_gan_trains_and_exports_without_label_input(tmp_path: Path) -> None:
+    spec = GanSpec(image_size=8, latent_dim=4, num_classes=0, g_width=2, d_width=2)
+    trainer = _trained(spec, steps=2)
+    fn, signature = generator_function(trainer.ema_generator, spec)
+    contract = generator_contract(spec, "u", "U", [], {})
+    assert "label" not in contract["inputs"] and "labels" not in contract
+    path = convert(fn, signature, contract, tmp_path / "u.onnx")
+    assert check_parity(fn, path, {"z": fixed_latents(2, 4, 0)}) <= 1e-4

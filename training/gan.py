@@ -1,0 +1,371 @@
+"""GAN machinery shared by the ``dcgan`` and ``faces-dcgan`` recipes: the two networks, one
+adversarial training step, an exponential moving average of the generator and sample grids.
+
+Choices, and why:
+
+- **Hinge loss** (Lim & Ye 2017, used by SNGAN/BigGAN): bounded gradients for a confident D, the
+  most robust default for small DCGANs.
+- **Spectral normalisation** on every D layer (Miyato et al. 2018) keeps D Lipschitz so G's
+  gradients stay informative; it costs one power iteration per layer and step.
+- **Projection conditioning** in D (Miyato & Koyama 2018): ``logit = psi(h) + <embed(y), h>``;
+  G is conditioned by concatenating a class embedding to the latent.
+- **EMA of G's weights** (Yazici et al. 2019): sampling from the average is usually sharper and
+  more stable than the last iterate; both are measured at the end of a run.
+- **DiffAugment** (Zhao et al. 2020, translation + colour): the same differentiable augmentation
+  on real and fake before D; helps when data are few (the 9.7k faces), optional.
+
+Images inside the networks are float32 NHWC in [-1, 1]; conversion to and from uint8 happens only
+in :func:`to_gan_range` / :func:`to_uint8`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class GanSpec:
+    image_size: int = 32
+    channels: int = 3
+    latent_dim: int = 128
+    num_classes: int = 0  # 0: unconditional
+    g_width: int = 32  # channels of G's last block; doubled per block towards 4x4
+    d_width: int = 32  # channels of D's first block; doubled per downsampling
+    spectral_norm: bool = True
+
+    def __post_init__(self) -> None:
+        n = self.image_size
+        if n < 8 or n & (n - 1):
+            raise ValueError(f"image_size must be a power of two >= 8, got {n}")
+        if self.latent_dim < 1 or self.g_width < 1 or self.d_width < 1 or self.num_classes < 0:
+            raise ValueError("latent_dim, g_width and d_width must be positive, num_classes >= 0")
+
+    @property
+    def n_blocks(self) -> int:
+        return int(math.log2(self.image_size // 4))
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+
+# ---------------------------------------------------------------- networks
+
+
+def build_generator(spec: GanSpec, name: str = "generator") -> keras.Model:
+    """(z [N, latent], label [N] int) -> image [N, S, S, C] in [-1, 1] (tanh)."""
+    z = keras.Input((spec.latent_dim,), name="z")
+    inputs: list[keras.KerasTensor] = [z]
+    h = z
+    if spec.conditional:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        emb = layers.Embedding(spec.num_classes, min(spec.latent_dim, 64), name="class_embedding")(label)
+        h = layers.Concatenate()([z, emb])
+    top = spec.g_width * 2**spec.n_blocks
+    h = layers.Dense(4 * 4 * top, use_bias=False)(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.ReLU()(h)
+    h = layers.Reshape((4, 4, top))(h)
+    for i in range(spec.n_blocks):
+        ch = spec.g_width * 2 ** (spec.n_blocks - 1 - i)
+        h = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False)(h)
+        h = layers.BatchNormalization()(h)
+        h = layers.ReLU()(h)
+    out = layers.Conv2D(spec.channels, 3, padding="same", activation="tanh", name="image")(h)
+    return keras.Model(inputs, out, name=name)
+
+
+def _sn(layer: layers.Layer, spec: GanSpec) -> layers.Layer:
+    return layers.SpectralNormalization(layer) if spec.spectral_norm else layer
+
+
+@keras.saving.register_keras_serializable(package="pixelpatrol")
+class ProjectionHead(layers.Layer):  # type: ignore[misc]
+    """``logit = psi(h) + <embed(y), h>`` (projection discriminator); without classes just ``psi(h)``."""
+
+    def __init__(self, num_classes: int, features: int, spectral_norm: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.features = features
+        self.spectral_norm = spectral_norm
+        dense = layers.Dense(1)
+        self.psi = layers.SpectralNormalization(dense) if spectral_norm else dense
+        self.psi.build((None, features))
+        self.embed = layers.Embedding(num_classes, features) if num_classes else None
+        if self.embed is not None:
+            self.embed.build((None,))
+
+    def call(self, h: Any, labels: Any = None, training: bool = False) -> Any:
+        logit = self.psi(h, training=training) if self.spectral_norm else self.psi(h)
+        if self.embed is None or labels is None:
+            return logit
+        return logit + keras.ops.sum(self.embed(labels) * h, axis=-1, keepdims=True)
+
+    def all_class_logits(self, h: Any) -> Any:
+        """[N, D] features -> [N, num_classes] logits, one per class (for the class-free export)."""
+        assert self.embed is not None
+        return self.psi(h) + keras.ops.matmul(h, keras.ops.transpose(self.embed.embeddings))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "features": self.features,
+            "spectral_norm": self.spectral_norm,
+        }
+
+
+def build_discriminator_trunk(spec: GanSpec, name: str = "d_trunk") -> keras.Model:
+    """image in [-1, 1] -> pooled features [N, D]; no normalisation besides spectral norm."""
+    x = keras.Input((spec.image_size, spec.image_size, spec.channels), name="image")
+    h = _sn(layers.Conv2D(spec.d_width, 3, padding="same"), spec)(x)
+    h = layers.LeakyReLU(0.2)(h)
+    for i in range(spec.n_blocks):
+        ch = spec.d_width * 2 ** (i + 1)
+        h = _sn(layers.Conv2D(ch, 4, strides=2, padding="same"), spec)(h)
+        h = layers.LeakyReLU(0.2)(h)
+    h = layers.GlobalAveragePooling2D()(h)
+    return keras.Model(x, h, name=name)
+
+
+@dataclass
+class Discriminator:
+    trunk: keras.Model
+    head: ProjectionHead
+
+    def logits(self, images: Any, labels: Any | None, training: bool = False) -> Any:
+        h = self.trunk(images, training=training)
+        return self.head(h, labels, training=training)
+
+    @property
+    def trainable_variables(self) -> list[Any]:
+        return [*self.trunk.trainable_variables, *self.head.trainable_variables]
+
+    @property
+    def variables(self) -> list[Any]:
+        return [*self.trunk.variables, *self.head.variables]
+
+
+def build_discriminator(spec: GanSpec) -> Discriminator:
+    trunk = build_discriminator_trunk(spec)
+    head = ProjectionHead(
+        spec.num_classes, int(trunk.output_shape[-1]), spec.spectral_norm, name="projection"
+    )
+    return Discriminator(trunk, head)
+
+
+# ---------------------------------------------------------------- augmentation
+
+
+def diff_augment(x: tf.Tensor, seed: tf.Tensor | None = None) -> tf.Tensor:
+    """DiffAugment 'color,translation' (Zhao et al. 2020) on [-1, 1] images; differentiable in x."""
+    n = tf.shape(x)[0]
+    x = x + (tf.random.uniform([n, 1, 1, 1]) - 0.5)  # brightness
+    mean = tf.reduce_mean(x, axis=3, keepdims=True)
+    x = (x - mean) * (tf.random.uniform([n, 1, 1, 1]) * 2.0) + mean  # saturation
+    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+    x = (x - mean) * (tf.random.uniform([n, 1, 1, 1]) + 0.5) + mean  # contrast
+    size = tf.shape(x)[1]
+    shift = tf.cast(tf.cast(size, tf.float32) * 0.125 + 0.5, tf.int32)
+    pad = tf.pad(x, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
+    ox = tf.random.uniform([], 0, 2 * shift + 1, dtype=tf.int32)
+    oy = tf.random.uniform([], 0, 2 * shift + 1, dtype=tf.int32)
+    return pad[:, oy : oy + size, ox : ox + size, :]
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    ema_decay: float = 0.999
+    ema_start: int = 500  # steps before the average starts (early weights are noise)
+    diffaugment: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be in [0, 1)")
+        if self.lr_g <= 0 or self.lr_d <= 0:
+            raise ValueError("learning rates must be positive")
+
+
+class GanTrainer:
+    """Holds G, D, G's EMA and both optimisers; :meth:`train_step` is one D step then one G step."""
+
+    def __init__(self, spec: GanSpec, train: TrainSpec) -> None:
+        self.spec = spec
+        self.train = train
+        self.generator = build_generator(spec)
+        self.ema_generator = build_generator(spec, name="ema_generator")
+        self.ema_generator.set_weights(self.generator.get_weights())
+        self.discriminator = build_discriminator(spec)
+        self.g_opt = keras.optimizers.Adam(train.lr_g, beta_1=train.beta_1, beta_2=train.beta_2)
+        self.d_opt = keras.optimizers.Adam(train.lr_d, beta_1=train.beta_1, beta_2=train.beta_2)
+        self.g_opt.build(self.generator.trainable_variables)
+        self.d_opt.build(self.discriminator.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="gan_step")
+        self._step_fn = tf.function(self._train_step, reduce_retracing=True)
+
+    # -- state ------------------------------------------------------------
+    def _state_variables(self) -> list[Any]:
+        return [
+            *self.generator.variables,
+            *self.ema_generator.variables,
+            *self.discriminator.variables,
+            *self.g_opt.variables,
+            *self.d_opt.variables,
+            self.step,
+        ]
+
+    def save(self, path: Path) -> None:
+        arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(self._state_variables())}
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
+        tmp.replace(path)
+
+    def load(self, path: Path) -> None:
+        with np.load(path) as f:
+            variables = self._state_variables()
+            if len(f.files) != len(variables):
+                raise ValueError(
+                    f"{path}: checkpoint has {len(f.files)} arrays, this GAN has {len(variables)}"
+                )
+            for i, v in enumerate(variables):
+                arr = f[f"v{i:04d}"]
+                if tuple(arr.shape) != tuple(v.shape):
+                    raise ValueError(f"{path}: variable {v.name} is {v.shape}, checkpoint has {arr.shape}")
+                v.assign(arr)
+
+    # -- one step ---------------------------------------------------------
+    def train_step(self, real: np.ndarray, labels: np.ndarray | None) -> dict[str, float]:
+        """``real`` float32 in [-1, 1]; returns d_loss, g_loss, d_real, d_fake (mean sigmoid(D))."""
+        y = tf.constant(labels if labels is not None else np.zeros(len(real)), dtype=tf.int32)
+        out = self._step_fn(tf.constant(real, tf.float32), y)
+        return {k: float(v) for k, v in out.items()}
+
+    def _d_logits(self, images: tf.Tensor, y: tf.Tensor | None) -> tf.Tensor:
+        if self.train.diffaugment:
+            images = diff_augment(images)
+        return self.discriminator.logits(images, y if self.spec.conditional else None, training=True)
+
+    def _train_step(self, real: tf.Tensor, y: tf.Tensor) -> dict[str, tf.Tensor]:
+        n = tf.shape(real)[0]
+        g_inputs = self._g_inputs(tf.random.normal([n, self.spec.latent_dim]), y)
+        with tf.GradientTape() as tape:
+            fake = self.generator(g_inputs, training=True)
+            real_logits = self._d_logits(real, y)
+            fake_logits = self._d_logits(tf.stop_gradient(fake), y)
+            d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(
+                tf.nn.relu(1.0 + fake_logits)
+            )
+        d_vars = self.discriminator.trainable_variables
+        self.d_opt.apply_gradients(zip(tape.gradient(d_loss, d_vars), d_vars, strict=True))
+
+        g_inputs = self._g_inputs(tf.random.normal([n, self.spec.latent_dim]), y)
+        with tf.GradientTape() as tape:
+            fake = self.generator(g_inputs, training=True)
+            g_logits = self._d_logits(fake, y)
+            g_loss = -tf.reduce_mean(g_logits)
+        g_vars = self.generator.trainable_variables
+        self.g_opt.apply_gradients(zip(tape.gradient(g_loss, g_vars), g_vars, strict=True))
+
+        self.step.assign_add(1)
+        # Before ema_start the average simply follows G; afterwards it lags with ema_decay.
+        decay = tf.where(self.step > self.train.ema_start, self.train.ema_decay, 0.0)
+        for ema_v, v in zip(self.ema_generator.variables, self.generator.variables, strict=True):
+            ema_v.assign(decay * ema_v + (1.0 - decay) * v)
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+        }
+
+    def _g_inputs(self, z: tf.Tensor, y: tf.Tensor) -> Any:
+        return [z, y] if self.spec.conditional else z
+
+    # -- sampling ---------------------------------------------------------
+    def generate(
+        self, z: np.ndarray, labels: np.ndarray | None = None, ema: bool = True, batch: int = 500
+    ) -> np.ndarray:
+        """float32 latents (+ int labels) -> uint8 NHWC images."""
+        gen = self.ema_generator if ema else self.generator
+        out = []
+        for i in range(0, len(z), batch):
+            zi = z[i : i + batch].astype(np.float32)
+            if self.spec.conditional:
+                assert labels is not None, "a conditional generator needs a label per latent"
+                args: Any = [zi, labels[i : i + batch].astype(np.int32)]
+            else:
+                args = zi
+            out.append(to_uint8(np.asarray(gen(args, training=False))))
+        return (
+            np.concatenate(out)
+            if out
+            else np.zeros((0, self.spec.image_size, self.spec.image_size, 3), np.uint8)
+        )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def to_gan_range(images: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [-1, 1]."""
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """float in [-1, 1] -> uint8 (rounded, clipped)."""
+    out: np.ndarray = np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return out
+
+
+def fixed_latents(n: int, latent_dim: int, seed: int) -> np.ndarray:
+    """Standard-normal latents reproducible from ``seed`` (the same draw in training, export and app)."""
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def grid_inputs(spec: GanSpec, seed: int, cols: int = 10) -> tuple[np.ndarray, np.ndarray | None]:
+    """Latents (and labels) for a sample grid: one row per class, the same ``cols`` latents in every row
+    so a column shows one latent across classes; unconditional grids are ``cols`` x ``cols``."""
+    rows = spec.num_classes if spec.conditional else cols
+    z_row = fixed_latents(cols, spec.latent_dim, seed)
+    if not spec.conditional:
+        return fixed_latents(rows * cols, spec.latent_dim, seed), None
+    z = np.tile(z_row, (rows, 1))
+    labels = np.repeat(np.arange(rows, dtype=np.int64), cols)
+    return z, labels
+
+
+def save_grid(images: np.ndarray, cols: int, path: Path, scale: int = 1, pad: int = 1) -> Path:
+    """uint8 NHWC -> one PNG, ``cols`` images per row, separated by ``pad`` white pixels."""
+    n, h, w, c = images.shape
+    rows = math.ceil(n / cols)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, k = divmod(i, cols)
+        canvas[
+            pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w
+        ] = img
+    pil = Image.fromarray(canvas)
+    if scale > 1:
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.Resampling.NEAREST)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pil.save(tmp, format="PNG")
+    tmp.replace(path)
+    return path
