@@ -125,8 +125,10 @@ def run_scan(ns: argparse.Namespace) -> int:
         bar.close()
         print(f"{PROG}: interrupted; rows so far are saved, continue with `{PROG} scan ... --resume`", file=err)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # e.g. `pixelpatrol scan . | head`: the reader is gone, nothing to report
-        sys.stderr.close()
+    except BrokenPipeError:  # e.g. `pixelpatrol scan . | head`: the reader is gone
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        bar.close()
         return EXIT_OK
     finally:
         if out is not sys.stdout:

@@ -164,3 +164,32 @@ def test_python_dash_m_desktop_runs_the_cli(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "desktop", "scan", "--help"], capture_output=True, text=True,
                           env=_env(tmp_path / "h", tmp_path), timeout=60)
     assert proc.returncode == 0 and "--threshold" in proc.stdout
+
+
+def test_progress_bar_shows_rate_and_eta_on_a_terminal_only() -> None:
+    from desktop.cli_scan import ProgressBar
+    from desktop.core.events import Progress
+
+    tty = io.StringIO()
+    bar = ProgressBar(tty, enabled=True)
+    bar.update(Progress(done=250, total=1000, rate_per_s=125.0, eta_s=6.0), force=True)
+    assert "250/1,000" in tty.getvalue() and "125 img/s" in tty.getvalue() and "ETA 0:06" in tty.getvalue()
+    bar.update(Progress(done=10, total=None, rate_per_s=5.0, eta_s=None), force=True)
+    assert "counting" in tty.getvalue()
+    piped = io.StringIO()
+    ProgressBar(piped, enabled=False).update(Progress(1, 2, 1.0, 1.0), force=True)
+    assert piped.getvalue() == ""
+
+
+def test_broken_pipe_on_stdout_is_not_an_error(pics: Path, tiny_detector_path: Path, tmp_path: Path) -> None:
+    more = pics / "more"
+    more.mkdir()
+    for i in range(3000):  # ~400 kB of error rows: far more than a pipe buffer holds
+        (more / f"{i:04d}.jpg").write_bytes(b"")
+    proc = subprocess.Popen([sys.executable, "-m", "desktop", "scan", str(pics), "--model", str(tiny_detector_path),
+                             "--batch-size", "4"], env=_env(tmp_path / "h", tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"path,score")
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in err
