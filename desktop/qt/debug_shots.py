@@ -19,6 +19,7 @@ class ScreenshotDirector(QObject):
         w, h = (int(v) for v in size.lower().split("x"))
         window.resize(w, h)
         self._rows_at_shot = 0
+        self._shot = False
 
     def start(self) -> None:
         page = self.window.scan_page
@@ -52,8 +53,7 @@ class ScreenshotDirector(QObject):
         page = self.window.scan_page
         if page.results.model.rowCount() >= 200 and not self._rows_at_shot:
             self._rows_at_shot = page.results.model.rowCount()
-            page.worker.pause()
-            QTimer.singleShot(700, self._shoot)
+            QTimer.singleShot(1500, self._shoot)
 
     def _select_and_shoot(self) -> None:
         results = self.window.scan_page.results
@@ -67,6 +67,9 @@ class ScreenshotDirector(QObject):
         QTimer.singleShot(1200, self._shoot)
 
     def _shoot(self) -> None:
+        if self._shot:
+            return
+        self._shot = True
         self.window.grab().save(self.out)
         print(f"screenshot saved: {self.out}", flush=True)
         self.window.scan_page.cancel_scan()

@@ -6,6 +6,7 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
+from desktop.qt import warm_up
 from desktop.qt.model_service import ModelChoice, ModelService
 from desktop.qt.models_page import ModelsPage
 from desktop.qt.placeholder_page import PlaceholderPage
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.models.models_listed.connect(self._on_models_listed)
         self._restore()
         self.models.refresh()
+        warm_up.start("pyqtgraph")
         self.scan_page.offer_resume()
 
     def _build_menus(self) -> None:

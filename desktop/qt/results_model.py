@@ -67,6 +67,8 @@ class ResultsModel(QAbstractTableModel):
         self._thumbnails = thumbnails
         self._row_of_path: dict[str, int] | None = None
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._sorted_state: tuple[Any, ...] | None = None
+        self._relabels = 0  # bumps on every relabel, so a verdict sort knows it is stale
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnails_thumbnail_ready)
 
@@ -142,7 +144,8 @@ class ResultsModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._rows, self._verdicts, self._row_of_path, self._sort = [], [], None, None
+        # the sort column stays (the header still shows it) and applies again when this scan finishes
+        self._rows, self._verdicts, self._row_of_path, self._sorted_state = [], [], None, None
         self.endResetModel()
         self.counts_changed.emit()
 
@@ -169,6 +172,7 @@ class ResultsModel(QAbstractTableModel):
         if not self._rows:
             return
         self._verdicts = [self._verdict_of(row) for row in self._rows]
+        self._relabels += 1
         self.dataChanged.emit(self.index(0, Column.VERDICT), self.index(len(self._rows) - 1, Column.VERDICT))
         if self._sort is not None and self._sort[0] == Column.VERDICT:
             self.sort(*self._sort)
@@ -195,52 +199,59 @@ class ResultsModel(QAbstractTableModel):
         if column < 0:  # "unsorted": keep arrival order
             self._sort = None
             return
+        state = (column, order, len(self._rows), self._relabels)
+        if (column, order) == self._sort and state == self._sorted_state:
+            return  # QTableView.sortByColumn asks twice (direct call + header signal)
         self._sort = (column, order)
+        self._sorted_state = state
         if len(self._rows) < 2:
             return
-        key = self._sort_key(column)
-        descending = order == Qt.SortOrder.DescendingOrder
-        order_idx = sorted(range(len(self._rows)), key=lambda i: key(i), reverse=descending)
-        # Missing values (errors, unknown sizes) stay at the bottom whichever way the sort goes.
-        if descending:
-            order_idx = [i for i in order_idx if not key(i)[0]] + [i for i in order_idx if key(i)[0]]
+        keys = self._sort_keys(column)
+        # One pass to make the keys, then C-level comparisons; missing values (errors, unknown sizes)
+        # stay at the bottom whichever way the sort goes.
+        present = [i for i, k in enumerate(keys) if k is not None]
+        missing = [i for i, k in enumerate(keys) if k is None]
+        present.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+        order_idx = present + missing
         self.layoutAboutToBeChanged.emit()
-        old_to_new = {old: new for new, old in enumerate(order_idx)}
         self._rows = [self._rows[i] for i in order_idx]
         self._verdicts = [self._verdicts[i] for i in order_idx]
         self._row_of_path = None
         persistent = self.persistentIndexList()
-        self.changePersistentIndexList(
-            persistent, [self.index(old_to_new[p.row()], p.column()) for p in persistent]
-        )
+        if persistent:
+            new_of_old = [0] * len(order_idx)
+            for new, old in enumerate(order_idx):
+                new_of_old[old] = new
+            self.changePersistentIndexList(
+                persistent, [self.index(new_of_old[p.row()], p.column()) for p in persistent]
+            )
         self.layoutChanged.emit()
 
     def resort(self) -> None:
         if self._sort is not None:
             self.sort(*self._sort)
 
-    def _sort_key(self, column: int) -> Callable[[int], tuple[bool, Any]]:
-        rows, verdicts = self._rows, self._verdicts
-        rank = {v: i for i, v in enumerate((*verdict_style.ORDER, verdict_style.ERROR))}
-        getters: dict[int, Callable[[Any], Any]] = {
-            Column.THUMB: lambda r: r.path.lower(),
-            Column.NAME: lambda r: os.path.basename(r.path).lower(),
-            Column.FOLDER: lambda r: os.path.dirname(r.path).lower(),
-            Column.SCORE: lambda r: r.score,
-            Column.SIZE: lambda r: r.size,
-            Column.DIMENSIONS: lambda r: (r.width * r.height) if r.width and r.height else None,
-            Column.FORMAT: lambda r: (r.format or "").lower() or None,
-            Column.ERROR: lambda r: r.error.lower() if r.error else None,
-        }
+    def _sort_keys(self, column: int) -> list[Any]:
+        rows = self._rows
         if column == Column.VERDICT:
-            return lambda i: (verdicts[i] == verdict_style.ERROR, rank.get(verdicts[i], 99))
-        get = getters.get(column, getters[Column.NAME])
-
-        def key(i: int) -> tuple[bool, Any]:
-            value = get(rows[i])
-            return (value is None, value if value is not None else 0)
-
-        return key
+            rank = {v: i for i, v in enumerate(verdict_style.ORDER)}
+            return [rank.get(v) for v in self._verdicts]  # errors (no rank) go last
+        if column == Column.SCORE:
+            return [r.score for r in rows]
+        if column == Column.SIZE:
+            return [r.size for r in rows]
+        if column == Column.DIMENSIONS:
+            return [(r.width * r.height) if r.width and r.height else None for r in rows]
+        if column == Column.FORMAT:
+            return [r.format.lower() if r.format else None for r in rows]
+        if column == Column.ERROR:
+            return [r.error.lower() if r.error else None for r in rows]
+        if column == Column.FOLDER:
+            return [os.path.dirname(r.path).lower() for r in rows]
+        if column == Column.THUMB:
+            return [r.path.lower() for r in rows]
+        basename = os.path.basename
+        return [basename(r.path).lower() for r in rows]
 
     # --- thumbnails ----------------------------------------------------------------------------
     def _on_thumbnails_thumbnail_ready(self, path: str) -> None:

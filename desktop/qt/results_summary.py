@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QVBoxLayout, QWidget
 
-from desktop.qt import verdict_style
+from desktop.qt import verdict_style, warm_up
 
 SLIDER_STEPS = 1000
 BINS = 20
@@ -126,6 +126,7 @@ class ScoreHistogramWidget(QWidget):
         self._bars: Any = None
         self._line: Any = None
         self.counts = np.zeros(BINS, dtype=np.int64)
+        self._pending: tuple[Any, ...] | None = None
         self.setMinimumHeight(110)
 
     def _ensure_plot(self) -> None:
@@ -160,14 +161,23 @@ class ScoreHistogramWidget(QWidget):
         self, scores: list[float], threshold: float, band_of: Callable[[float], str] | None = None
     ) -> None:
         """Bars coloured by the verdict band their centre falls in (`band_of`: the table's labeller)."""
-        self._ensure_plot()
         self.counts, edges = np.histogram(np.asarray(scores, dtype=np.float64), bins=BINS, range=(0.0, 1.0))
+        if not warm_up.ready("pyqtgraph"):  # draw when the background import is done, never wait for it
+            self._pending = (scores, threshold, band_of)
+            QTimer.singleShot(200, self._draw_pending)
+            return
+        self._ensure_plot()
         centres = (edges[:-1] + edges[1:]) / 2
         band = band_of or _band_of_centre
         self._bars.setOpts(
             height=self.counts, brushes=[verdict_style.colour(band(float(c))) for c in centres]
         )
         self._line.setValue(threshold)
+
+    def _draw_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.set_scores(*pending)
 
 
 def _band_of_centre(centre: float) -> str:

@@ -8,6 +8,7 @@ prefetch queue is bounded); cancel = `should_stop()` turns True. Never `terminat
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 from collections.abc import Callable, Sequence
@@ -63,7 +64,10 @@ class _ScanThread(QThread):
         store: ResultStore | None = None
         try:
             detector = self._load_detector(req.model)
-            options = ScanOptions(recursive=req.recursive, threshold=req.threshold)
+            # One core is left to the window: on 2 cores, decode threads on both starved the GUI thread of
+            # the GIL (stalls of 100-300 ms in benchmarks/bench_ui.py).
+            workers = max(1, (os.cpu_count() or 2) - 1)
+            options = ScanOptions(recursive=req.recursive, threshold=req.threshold, workers=workers)
             store = ResultStore()
             events = scan(
                 req.paths,
