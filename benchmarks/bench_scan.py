@@ -21,6 +21,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -129,7 +130,51 @@ def run_engine(folder: Path, model: str, use_cache: bool = False, store_path: Pa
     return n
 
 
+def run_latency(folder: Path, model: str) -> dict[str, Any]:
+    """Time from calling scan() to the first rows on a huge tree, and from cancel to the end."""
+    from desktop.core.events import RowsReady, ScanFinished, ScanOptions
+    from desktop.core.models import Detector
+    from desktop.core.scan import scan
+    from desktop.core.store import ResultStore
+
+    t_load = time.perf_counter()
+    detector = Detector.load(model, device="cpu")
+    store = ResultStore(Path(tempfile.mkdtemp()) / "latency.sqlite3")
+    t0 = time.perf_counter()
+    first: float | None = None
+    cancel_at = 0.0
+    done = 0
+    stop = threading.Event()
+    for event in scan([folder], detector, ScanOptions(use_cache=False), store=store, should_stop=stop.is_set):
+        if isinstance(event, RowsReady) and first is None:
+            first = time.perf_counter() - t0
+            cancel_at = time.perf_counter()
+            stop.set()
+        if isinstance(event, ScanFinished):
+            done = event.done
+    assert first is not None
+    return {"first_rows_s": first, "first_rows_with_model_load_s": first + (t0 - t_load),
+            "cancel_to_finished_s": time.perf_counter() - cancel_at, "rows_before_cancel": done,
+            "peak_rss_mb": _peak_rss_mb()}
+
+
+def make_link_tree(root: Path, count: int, per_folder: int = 200) -> Path:
+    """`count` hard links to a few small JPEGs: a huge tree in seconds and almost no disk space."""
+    links_per_source = 50_000  # ext4 allows 65,000 links to one file
+    for i in range(count):
+        source = root.parent / f"link-source-{i // links_per_source}.jpg"
+        if i % links_per_source == 0:
+            _write_one((str(source), i, (64, 64)))
+        folder = root / f"d{i // per_folder:04d}"
+        if i % per_folder == 0:
+            folder.mkdir(parents=True)
+        os.link(source, folder / f"img{i:06d}.jpg")
+    return root
+
+
 def worker(method: str, folder: Path, model: str) -> dict[str, Any]:
+    if method == "latency":
+        return run_latency(folder, model)
     if method == "rescan":
         store = Path(tempfile.mkdtemp()) / "rescan.sqlite3"
         t0 = time.perf_counter()
@@ -173,6 +218,7 @@ def main() -> int:
 
     n_large = args.large or (12 if args.quick else 48)
     n_small = args.small or (3000 if args.quick else 10000)
+    n_huge = 200_000
     with tempfile.TemporaryDirectory(prefix="pp-bench-") as tmp:
         root = Path(tmp)
         model = args.model
@@ -208,6 +254,12 @@ def main() -> int:
                              "first_s": float(np.median([r["first_s"] for r in rescans])),
                              "rescan_s": float(np.median([r["rescan_s"] for r in rescans])),
                              "ratios": [r["first_s"] / r["rescan_s"] for r in rescans]}
+        t0 = time.perf_counter()
+        huge = make_link_tree(root / "huge", n_huge)
+        print(f"made a tree of {n_huge} files in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        results["latency"] = r = measure("latency", huge, model)
+        results["latency"]["files"] = n_huge
+        print(f"first rows after {r['first_rows_s']:.3f} s", file=sys.stderr)
     print(report(results, n_large, n_small))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
@@ -229,6 +281,11 @@ def report(r: dict[str, Any], n_large: int, n_small: int) -> str:
     ratios = ", ".join(f"{x:.0f}x" for x in rs["ratios"])
     lines.append(f"Rescan of an unchanged tree of {rs['images']} 32x32 JPEGs (cache on): first scan "
                  f"{rs['first_s']:.2f} s, rescan {rs['rescan_s']:.3f} s (medians); per round: {ratios}.")
+    lat = r["latency"]
+    lines.append(f"Tree of {lat['files']:,} files (hard links to 64x64 JPEGs in {lat['files'] // 200} folders): "
+                 f"first rows {lat['first_rows_s']:.3f} s after `scan()` was called "
+                 f"({lat['first_rows_with_model_load_s']:.3f} s including loading the model); "
+                 f"cancel to `ScanFinished` {lat['cancel_to_finished_s']:.3f} s.")
     return "\n".join(lines)
 
 

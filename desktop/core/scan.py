@@ -44,6 +44,7 @@ CACHED_ROWS_PER_EVENT = 512
 TASK_SECONDS = 0.01
 MAX_FILES_PER_TASK = 32
 COUNT_DELAY_S = 0.25
+MAX_ROW_DELAY_S = 0.2  # report decoded rows at least this often, even in part batches
 
 
 def _decode_many(paths: list[str], contract: ModelContract) -> tuple[list[Decoded], float]:
@@ -182,6 +183,7 @@ def scan(
     totals = _Totals(abs_paths, options, stop_counting)
     total_sent = False
     started = time.monotonic()
+    last_rows_at = started - MAX_ROW_DELAY_S / 2  # the first rows may come sooner
     done_at_start = state.done
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixelpatrol-decode")
     window: set[Future[tuple[list[Decoded], float]]] = set()
@@ -249,12 +251,15 @@ def scan(
                 decoded, seconds = f.result()
                 sizer.observe(len(decoded), seconds)
                 ready.extend(decoded)
-            # 3. Infer a full batch, or what is left when nothing else is in flight.
-            if len(ready) >= batch_size or (ready and not window):
+            # 3. Infer a full batch, what is left when nothing else is in flight, or whatever is
+            # ready once rows have not been reported for a moment (slow files: big photos).
+            stale = time.monotonic() - last_rows_at > MAX_ROW_DELAY_S
+            if len(ready) >= batch_size or (ready and (not window or stale)):
                 batch, ready = ready[:batch_size], ready[batch_size:]
                 rows = state.rows_from_decoded(batch)
                 cacheable = [r for r, d in zip(rows, batch, strict=True) if not d.transient]
                 yield state.commit(rows, cacheable)
+                last_rows_at = time.monotonic()
                 yield progress()
     finally:
         stop_counting.set()
