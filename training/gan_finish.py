@@ -1,0 +1,217 @@
+"""After the last epoch of a GAN run: measure EMA and raw generator, export both graphs with their
+contracts (parity-checked), pick the discriminator's thresholds, write the model card."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.gan import GanTrainer, fixed_latents
+from training.gan_export import (
+    check_parity,
+    convert,
+    discriminator_contract,
+    discriminator_function,
+    generator_contract,
+    generator_function,
+)
+from training.gan_recipe import (
+    GanConfig,
+    GanDataset,
+    discriminator_thresholds,
+    make_measure,
+    resolve_classifier,
+)
+from training.generator_eval import NOT_COMPARABLE, balanced_labels
+from training.preprocess import to_model_input
+
+log = logging.getLogger(__name__)
+
+
+def _device() -> str:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"GPU ({len(gpus)}x {gpus[0].name})"
+    import os
+
+    return f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+
+
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def final_measures(trainer: GanTrainer, cfg: GanConfig, data: GanDataset) -> dict[str, dict[str, float]]:
+    """The same measures as per epoch, on ``final_samples`` latents, for the EMA and the raw G."""
+    out: dict[str, dict[str, float]] = {}
+    for key, ema in (("ema", True), ("raw", False)):
+        fn = make_measure(cfg, data, cfg.final_samples, ema=ema, seed=11)
+        if fn is not None:
+            out[key] = fn(trainer)
+    return out
+
+
+def export_gan(
+    trainer: GanTrainer,
+    cfg: GanConfig,
+    data: GanDataset,
+    run_dir: Path,
+    names: tuple[str, str],
+    titles: tuple[str, str],
+    card: dict[str, Any],
+) -> dict[str, Any]:
+    """Write ``<generator name>.onnx`` and ``<discriminator name>.onnx`` into ``run_dir``."""
+    spec = trainer.spec
+    gen_name, disc_name = names
+    gen_card = {**card, "data": data.info}
+    fn, sig = generator_function(trainer.ema_generator, spec)
+    gen_path = run_dir / f"{gen_name}.onnx"
+    convert(fn, sig, generator_contract(spec, gen_name, titles[0], data.label_names, gen_card), gen_path)
+    z = fixed_latents(16, spec.latent_dim, 99)
+    feeds: dict[str, np.ndarray] = {"z": z}
+    if spec.conditional:
+        feeds["label"] = balanced_labels(16, spec.num_classes)
+    gen_diff = check_parity(fn, gen_path, feeds)
+
+    # Discriminator: thresholds from its scores on real validation images vs EMA samples.
+    n = min(len(data.val_images), 2000)
+    real = data.val_images[:n]
+    fake = trainer.generate(
+        fixed_latents(n, spec.latent_dim, 5),
+        balanced_labels(n, spec.num_classes) if spec.conditional else None,
+    )
+    dfn, dsig = discriminator_function(trainer.discriminator, spec)
+    real_scores = np.concatenate(
+        [np.asarray(dfn(image=to_model_input(real[i : i + 500]))["score"])[:, 0] for i in range(0, n, 500)]
+    )
+    fake_scores = np.concatenate(
+        [np.asarray(dfn(image=to_model_input(fake[i : i + 500]))["score"])[:, 0] for i in range(0, n, 500)]
+    )
+    thresholds, bal_acc = discriminator_thresholds(real_scores, fake_scores)
+    disc_card = {
+        **card,
+        "data": data.info,
+        "validation": {
+            "split": f"{n} real validation images vs {n} samples of the EMA generator",
+            "metrics": {
+                "balanced_accuracy": bal_acc,
+                "mean_score_real": float(real_scores.mean()),
+                "mean_score_generated": float(fake_scores.mean()),
+            },
+        },
+    }
+    disc_path = run_dir / f"{disc_name}.onnx"
+    convert(
+        dfn,
+        dsig,
+        discriminator_contract(spec, disc_name, titles[1], data.label_names, thresholds, disc_card),
+        disc_path,
+    )
+    disc_diff = check_parity(dfn, disc_path, {"image": to_model_input(real[:16])})
+    return {
+        "generator": str(gen_path),
+        "discriminator": str(disc_path),
+        "parity_max_abs_diff": {"generator": gen_diff, "discriminator": disc_diff},
+        "discriminator_thresholds": thresholds,
+        "discriminator_balanced_accuracy": bal_acc,
+    }
+
+
+def base_card(
+    cfg: GanConfig, summary: str, intended: str, not_for: str, training_data: str, command: str
+) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "intended_use": intended,
+        "not_for": not_for,
+        "training_data": training_data,
+        "command": command,
+        "commit": _git_commit(),
+        "date": _dt.date.today().isoformat(),
+        "device": _device(),
+        "config": cfg.as_dict(),
+    }
+
+
+def write_card_markdown(
+    path: Path,
+    title: str,
+    card: dict[str, Any],
+    measures: dict[str, dict[str, float]],
+    extra: list[str],
+    grid: Path | None,
+) -> Path:
+    lines = [f"# {title}", "", card["summary"], "", f"- **Intended use:** {card['intended_use']}"]
+    lines += [f"- **Not for:** {card['not_for']}", f"- **Training data:** {card['training_data']}"]
+    lines += [f"- **Device:** {card['device']}", f"- **Commit:** {card['commit']}, {card['date']}", ""]
+    lines += ["## Reproduce", "", "```", card["command"], "```", ""]
+    if measures:
+        lines += ["## Measured (validation images the GAN never trained on)", ""]
+        lines += ["| measure | EMA generator (shipped) | raw generator | real vs real |", "|---|---|---|---|"]
+        rows = [
+            ("Fréchet distance, classifier features", "frechet", "frechet_real", "{:.2f}"),
+            (
+                "two-sample test accuracy (50 % = indistinguishable)",
+                "two_sample_acc",
+                "two_sample_acc_real",
+                "{:.1%}",
+            ),
+            ("classifier accuracy on the requested class", "class_acc", "class_acc_real", "{:.1%}"),
+        ]
+        ema, raw = measures.get("ema", {}), measures.get("raw", {})
+        for title_, key, ref, fmt in rows:
+            if key in ema:
+                raw_v = fmt.format(raw[key]) if key in raw else "-"
+                lines.append(f"| {title_} | {fmt.format(ema[key])} | {raw_v} | {fmt.format(ema[ref])} |")
+        lines += [
+            "",
+            f"Samples: {int(ema.get('n_generated', 0))} generated vs {int(ema.get('n_real', 0))} real.",
+            "",
+        ]
+        lines += [NOT_COMPARABLE, ""]
+    lines += extra
+    if grid is not None:
+        lines += ["", f"![sample grid]({grid.name})", ""]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def save_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=1, default=str))
+
+
+def copy_grid(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    return dst
+
+
+__all__ = [
+    "base_card",
+    "export_gan",
+    "final_measures",
+    "resolve_classifier",
+    "save_json",
+    "write_card_markdown",
+]
