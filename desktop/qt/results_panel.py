@@ -119,7 +119,12 @@ class ResultsPanelWidget(QWidget):
         self._summary_timer.setSingleShot(True)
         self._summary_timer.setInterval(SUMMARY_MS)
         self._summary_timer.timeout.connect(self.refresh_summary)
-        self.model.counts_changed.connect(self._summary_timer.start)
+        self.model.counts_changed.connect(self._on_model_counts_changed)
+
+    def _on_model_counts_changed(self) -> None:
+        # throttle, not debounce: rows arrive every 100 ms during a scan, so a restarted timer never fired
+        if not self._summary_timer.isActive():
+            self._summary_timer.start()
 
     # --- content -------------------------------------------------------------------------------
     def set_labeller(self, labeller: Labeller | None, threshold: float) -> None:
