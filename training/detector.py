@@ -1,0 +1,151 @@
+"""The shared train -> evaluate -> export flow of the binary detectors (cifake-cnn, cifake-patchgan,
+noise-discriminator). A recipe supplies a model builder and a :class:`DetectorConfig`; this module
+loads data, splits it, streams augmented batches, fits with the run hooks, then (lazily) evaluates
+the best checkpoint and exports it with the model contract.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from training.augment import AugmentSpec
+from training.preprocess import FeedSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DetectorConfig:
+    data: list[str] = field(default_factory=list)
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    val_fraction: float = 0.1
+    limit: int | None = None  # at most this many training samples (quick runs, tests)
+    patience: int | None = 3  # early stopping on the monitored value
+    monitor: str = "val_auc"
+    monitor_mode: str = "max"
+    feed: FeedSpec = field(default_factory=FeedSpec)
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+    model: dict[str, Any] = field(default_factory=dict)  # recipe-specific architecture options
+    tune: bool = False
+    tune_epochs: int = 4
+    tune_limit: int | None = 20000
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be at least 1")
+        if not self.lr > 0:
+            raise ValueError(f"learning rate must be positive, got {self.lr}")
+        if self.limit is not None and self.limit < 2:
+            raise ValueError("limit must be at least 2")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Split:
+    images: np.ndarray  # uint8 memmap, all samples
+    labels: np.ndarray
+    train: np.ndarray  # sample indices
+    val: np.ndarray
+    info: dict[str, Any]
+
+
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    idx: np.ndarray,
+    batch_size: int,
+    *,
+    augment: AugmentSpec | None,
+    seed: int,
+    shuffle: bool,
+    targets: Callable[[Any], Any] | None = None,
+) -> Any:
+    """A tf.data pipeline of (float32 0..255 NHWC, target) batches from the uint8 cache."""
+    import tensorflow as tf
+
+    from training.augment import make_augment_fn
+
+    x = np.asarray(images[np.sort(idx)])  # one read of the memmap; 32x32 sets fit in RAM
+    y = labels[np.sort(idx)].astype(np.float32)
+    h, w = x.shape[1:3]
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    if augment is not None:
+        fn = make_augment_fn(augment, h, w)
+        counter = tf.data.Dataset.counter()
+        ds = tf.data.Dataset.zip((ds, counter)).map(
+            lambda xy, i: (fn(xy[0], tf.stack([tf.cast(seed, tf.int64), i])), xy[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    ds = ds.batch(batch_size)
+    tgt = targets or (lambda yb: yb[:, None])
+    ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), tgt(b)), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(2)
+
+
+def fit_detector(
+    run: Any,
+    cfg: DetectorConfig,
+    split: Split,
+    build: Callable[[], Any],
+    targets: Callable[[Any], Any] | None = None,
+    metrics: tuple[str, ...] = ("accuracy", "auc"),
+) -> dict[str, Any]:
+    """Fit (or continue) a compiled model from ``build()``; returns a summary of how training ended."""
+    import math
+
+    from training.keras_run import LAST, RunCallback, load_checkpoint
+
+    steps = math.ceil(len(split.train) / cfg.batch_size)
+    state = run.load_state() if run.resume else {}
+    initial_epoch = int(state.get("epochs_done", 0))
+    last = run.dir / LAST
+    if run.resume and last.exists():
+        model = load_checkpoint(last)
+        log.info("resumed from %s after %d epoch(s)", last, initial_epoch)
+    else:
+        model = build()
+    train_ds = make_dataset(
+        split.images, split.labels, split.train, cfg.batch_size,
+        augment=cfg.augment, seed=cfg.seed + initial_epoch, shuffle=True, targets=targets,
+    )
+    val_ds = make_dataset(
+        split.images, split.labels, split.val, 512, augment=None, seed=cfg.seed, shuffle=False, targets=targets
+    )
+    cb = RunCallback(run, steps, cfg.monitor, cfg.monitor_mode, cfg.patience)
+    base = ["loss", *metrics]
+    metric_names = [*base, *[f"val_{m}" for m in base]]
+    run.start(
+        cfg.epochs, metric_names, initial_epoch=initial_epoch, steps_per_epoch=steps,
+        train_samples=int(len(split.train)), val_samples=int(len(split.val)), monitor=cfg.monitor,
+        params=int(model.count_params()),
+    )
+    finished = initial_epoch >= cfg.epochs or bool(state.get("early_stopped"))
+    if not finished:
+        model.fit(
+            train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
+            callbacks=[cb], verbose=0,
+        )
+        cb.save_final()
+    completed = cb.epochs_done >= cfg.epochs or cb.early_stopped or bool(state.get("early_stopped"))
+    return {
+        "model": model,
+        "completed": completed and not cb.stopped_by_request,
+        "stopped": cb.stopped_by_request,
+        "early_stopped": cb.early_stopped,
+        "epochs_done": cb.epochs_done,
+        "best_epoch": cb.best_epoch,
+        "best_value": cb.best,
+    }
+

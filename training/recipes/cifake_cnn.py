@@ -1,0 +1,80 @@
+"""Recipe ``cifake-cnn``: the real-vs-AI CNN on CIFAKE.
+
+Architecture: Rescaling(1/255), ``len(convs)`` blocks of (Conv3x3-BN-ReLU) x n + max-pool with
+widths ``width * 2**i``, dropout, a dense layer, dropout, sigmoid ``score`` = P(AI-generated).
+Defaults are sized for a 2-core CPU; ``--tune`` runs a Keras Tuner Hyperband search over the width
+and the learning rate on a subset, then trains the best configuration on all training data.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from training.detector import DetectorConfig
+from training.recipes import RecipeContext
+
+log = logging.getLogger(__name__)
+NAME = "cifake-cnn"
+DEFAULT_MODEL: dict[str, Any] = {"width": 32, "convs": "1,1,1", "dense": 128, "dropout": 0.4}
+CARD = {
+    "title": "CIFAKE CNN",
+    "summary": "Small CNN telling real photos (CIFAR-10) from Stable Diffusion 1.4 images (CIFAKE), 32x32 RGB.",
+    "intended_use": "Scoring small images, or whole images resized to 32x32, for signs of being AI-generated "
+    "in the style of CIFAKE; a baseline detector for the app.",
+    "not_for": "Decisions about people or evidence; large photos (they are shrunk to 32x32, which removes most "
+    "generator traces); images from other generators (Midjourney, DALL-E, newer SD, GANs) - not measured.",
+}
+
+
+def build_model(model_opts: dict[str, Any], lr: float, decay_steps: int | None = None) -> Any:
+    import keras
+    from keras import layers as L
+
+    opts = {**DEFAULT_MODEL, **model_opts}
+    width, dense, dropout = int(opts["width"]), int(opts["dense"]), float(opts["dropout"])
+    convs = [int(c) for c in str(opts["convs"]).split(",")]
+    inp = keras.Input((32, 32, 3), name="image")
+    h = L.Rescaling(1.0 / 255.0, name="rescale")(inp)
+    for i, n in enumerate(convs):
+        for _ in range(n):
+            h = L.Conv2D(width * 2**i, 3, padding="same", use_bias=False)(h)
+            h = L.BatchNormalization()(h)
+            h = L.ReLU()(h)
+        h = L.MaxPooling2D()(h)
+    h = L.Flatten()(h)
+    h = L.Dropout(dropout)(h)
+    h = L.Dense(dense, activation="relu")(h)
+    h = L.Dropout(dropout)(h)
+    out = L.Dense(1, activation="sigmoid", name="score")(h)
+    model = keras.Model(inp, out, name=NAME)
+    schedule: Any = lr
+    if decay_steps:
+        schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps, alpha=0.05)
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss="binary_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def config_from(ctx: RecipeContext, defaults: DetectorConfig | None = None) -> DetectorConfig:
+    from training.recipes.options import apply_options
+
+    cfg = defaults or DetectorConfig(epochs=6, model=dict(DEFAULT_MODEL))
+    return apply_options(cfg, ctx)
+
+
+def run(ctx: RecipeContext) -> dict[str, Any] | None:
+    from training.detector_ship import train_and_ship
+
+    cfg = config_from(ctx)
+    return train_and_ship(ctx, cfg, NAME, build_model, CARD, tuner_space=tuner_space)
+
+
+def tuner_space(hp: Any, cfg: DetectorConfig) -> Any:
+    """Hyperband search space: the network's width and the learning rate."""
+    opts = {**cfg.model, "width": hp.Choice("width", [16, 24, 32, 48])}
+    lr = hp.Float("lr", 3e-4, 3e-3, sampling="log")
+    return build_model(opts, lr)

@@ -1,0 +1,66 @@
+"""``--set key=value`` overrides applied to a recipe's config dataclass (typed by the field's default)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from training.augment import AugmentSpec
+from training.detector import DetectorConfig
+from training.preprocess import FeedSpec
+from training.recipes import RecipeContext
+
+
+def _coerce(value: str, like: Any) -> Any:
+    if isinstance(like, bool):
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"expected a boolean, got {value!r}")
+    if isinstance(like, int):
+        return int(value)
+    if isinstance(like, float):
+        return float(value)
+    if isinstance(like, tuple):
+        return tuple(type(like[0])(v) for v in value.split(","))
+    if like is None and value.lower() == "none":
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
+    """Context flags, then ``model.KEY``, ``augment.KEY``, ``feed.KEY`` and plain config keys."""
+    changes: dict[str, Any] = {"data": list(ctx.data) or cfg.data, "seed": ctx.seed, "tune": ctx.tune}
+    for key in ("epochs", "batch_size", "lr", "limit"):
+        if getattr(ctx, key) is not None:
+            changes[key] = getattr(ctx, key)
+    model = dict(cfg.model)
+    aug: dict[str, Any] = {}
+    feed: dict[str, Any] = {}
+    fields = {f.name: f for f in dataclasses.fields(DetectorConfig)}
+    for key, value in ctx.options.items():
+        group, _, sub = key.partition(".")
+        if group == "model" and sub:
+            model[sub] = _coerce(value, model.get(sub, ""))
+        elif group == "augment" and sub in AugmentSpec.__dataclass_fields__:
+            aug[sub] = _coerce(value, getattr(cfg.augment, sub))
+        elif group == "feed" and sub in FeedSpec.__dataclass_fields__:
+            feed[sub] = _coerce(value, getattr(cfg.feed, sub))
+        elif key == "augment" and value.lower() in ("off", "none", "false"):
+            aug = {"flip": False, "translate": 0, "jpeg_p": 0.0, "blur_p": 0.0, "resize_p": 0.0}
+        elif key in fields and key not in ("feed", "augment", "model"):
+            like = getattr(cfg, key)
+            changes[key] = _coerce(value, like if like is not None else 0 if key != "limit" else 0)
+        else:
+            raise ValueError(f"unknown option {key!r} for this recipe")
+    changes["model"] = model
+    if aug:
+        changes["augment"] = dataclasses.replace(cfg.augment, **aug)
+    if feed:
+        changes["feed"] = dataclasses.replace(cfg.feed, **feed)
+    return dataclasses.replace(cfg, **changes)
