@@ -34,7 +34,7 @@ def choice_from_entry(entry: Any) -> ModelChoice:
     title = contract.title if contract is not None else (name or path)
     kind = contract.kind if contract is not None else getattr(entry, "kind", "") or ""
     summary = str(contract.card.get("summary", "")) if contract is not None else ""
-    label = f"{title} ({name})" if name and name != title else title
+    label = f"{title} ({name})" if name and name not in title else title
     return ModelChoice(
         label=label, path=path, name=name, kind=kind, error=getattr(entry, "error", None), summary=summary
     )

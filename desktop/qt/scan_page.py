@@ -5,6 +5,7 @@ Assembles the widgets and runs the scan queue; scanning itself is the engine's (
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +200,7 @@ class ScanPage(QWidget):
         self.start_scan([str(demo_dir())])
 
     def start_scan(self, paths: list[str], resume_scan_id: int | None = None) -> bool:
-        existing, missing = split_existing(paths)
+        existing, missing = split_existing([os.path.abspath(p) for p in paths])
         if missing:
             shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
             self.banner.show_message(f"Not found, skipped: {shown}", "error")
