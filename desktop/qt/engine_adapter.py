@@ -20,6 +20,28 @@ class TransferOutcome:
     log_path: Path | None
     done: int
     failed: list[str]
+    moved: dict[str, str]  # old path -> new path, for files that were moved
+
+
+def moved_paths(log_path: Path, undone: bool = False) -> dict[str, str]:
+    """From an action log: where each moved file went (or, after undo, came back from)."""
+    import json
+
+    try:
+        log = json.loads(log_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if log.get("action") != "move":
+        return {}
+    pairs = {}
+    for item in log.get("items", []):
+        if item.get("status") != "ok":
+            continue
+        if undone and item.get("undo") == "ok":
+            pairs[str(item["target"])] = str(item["source"])
+        elif not undone:
+            pairs[str(item["source"])] = str(item["target"])
+    return pairs
 
 
 def _failures(log_path: Path, key: str) -> list[str]:
@@ -40,14 +62,16 @@ def transfer_files(paths: Sequence[str], target: str, move: bool) -> TransferOut
     from desktop.core.actions import transfer_files as engine_transfer
 
     result = engine_transfer(list(paths), target, "move" if move else "copy")
-    return TransferOutcome(result.log_path, result.done, _failures(result.log_path, "status"))
+    moved = moved_paths(result.log_path) if move else {}
+    return TransferOutcome(result.log_path, result.done, _failures(result.log_path, "status"), moved)
 
 
-def undo_transfer(log_path: Path) -> tuple[int, list[str]]:
+def undo_transfer(log_path: Path) -> tuple[int, list[str], dict[str, str]]:
+    """(files put back, failures, new path -> restored path)."""
     from desktop.core.actions import undo
 
     result = undo(log_path)
-    return result.done, _failures(log_path, "undo")
+    return result.done, _failures(log_path, "undo"), moved_paths(log_path, undone=True)
 
 
 def export_rows(rows: Sequence[Any], verdicts: Sequence[str], path: Path) -> Path:

@@ -44,7 +44,7 @@ def _confirm(parent: QWidget, title: str, text: str) -> bool:
 
 class FileActionsController(QObject):
     message = Signal(str, str)  # text, level ("info" | "warning" | "error")
-    files_changed = Signal()  # a move or undo changed where files are
+    paths_moved = Signal(dict)  # old path -> new path after a move or an undo
     undo_available = Signal(bool)
 
     def __init__(self, parent_widget: QWidget) -> None:
@@ -102,7 +102,7 @@ class FileActionsController(QObject):
         if move:
             self.last_log = result.log_path
             self.undo_available.emit(result.log_path is not None)
-            self.files_changed.emit()
+            self.paths_moved.emit(result.moved)
         level = "warning" if failed else "info"
         extra = (
             f"; {len(failed)} could not be {'moved' if move else 'copied'} ({failed[0]})" if failed else ""
@@ -118,13 +118,13 @@ class FileActionsController(QObject):
         if self.last_log is None:
             return
         try:
-            restored, failed = engine_adapter.undo_transfer(self.last_log)
+            restored, failed, moved_back = engine_adapter.undo_transfer(self.last_log)
         except Exception as exc:
             self.message.emit(f"Undo failed: {exc}", "error")
             return
         self.last_log = None
         self.undo_available.emit(False)
-        self.files_changed.emit()
+        self.paths_moved.emit(moved_back)
         extra = f"; {len(failed)} could not be put back ({failed[0]})" if failed else ""
         self.message.emit(
             f"Put {restored:,} image{'s' if restored != 1 else ''} back where they were{extra}",

@@ -6,6 +6,7 @@ per-comparison `data()` calls into Python would take seconds at 100k rows; the p
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from enum import IntEnum
@@ -165,6 +166,22 @@ class ResultsModel(QAbstractTableModel):
     @property
     def labeller(self) -> Labeller | None:
         return self._labeller
+
+    def replace_paths(self, moved: dict[str, str]) -> int:
+        """Rows follow files the user moved (and moved back), so open/reveal keep working."""
+        changed = 0
+        names = {os.path.basename(p) for p in moved}  # the engine logs resolved paths (symlinks followed)
+        for i, row in enumerate(self._rows):
+            new = moved.get(row.path)
+            if new is None and os.path.basename(row.path) in names:
+                new = moved.get(os.path.realpath(row.path))
+            if new is not None:
+                self._rows[i] = dataclasses.replace(row, path=new)
+                changed += 1
+        if changed:
+            self._row_of_path = None
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(HEADERS) - 1))
+        return changed
 
     def set_labeller(self, labeller: Labeller | None) -> None:
         """Relabel every row with `labeller(score)` (None: the verdict the engine stored)."""

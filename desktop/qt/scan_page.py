@@ -110,6 +110,7 @@ class ScanPage(QWidget):
         det.copy_path_requested.connect(lambda: self.file_actions.copy_paths(self._selected_paths()))
         self.file_actions.message.connect(self._on_actions_message)
         self.file_actions.undo_available.connect(res.undo_button.setEnabled)
+        self.file_actions.paths_moved.connect(self._on_file_actions_paths_moved)
         self.models.detector_ready.connect(self._on_models_detector_ready)
         self.models.detector_failed.connect(self._on_models_detector_failed)
 
@@ -331,6 +332,10 @@ class ScanPage(QWidget):
                 "warning",
                 action=("Resume", lambda: self._resume_quietly(r.id)),
             )
+
+    def _on_file_actions_paths_moved(self, moved: dict[str, str]) -> None:
+        self.results.model.replace_paths(moved)
+        self.results.refresh_summary()
 
     def _on_detail_reveal_requested(self) -> None:
         if self.detail.row is not None:

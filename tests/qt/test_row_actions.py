@@ -91,11 +91,17 @@ def test_move_flagged_asks_first_never_overwrites_and_undo_puts_files_back(
     assert clash.read_bytes() == b"someone else's file"  # not overwritten
     assert len(list(target.iterdir())) == 4
     assert page.results.undo_button.isEnabled()
+    paths_in_table = {row.path for row, _ in page.results.shown_rows()}
+    assert all(
+        Path(p).exists() for p in paths_in_table if not p.endswith("broken.jpg")
+    )  # rows follow the files
+    assert sum(p.startswith(str(target)) for p in paths_in_table) == 3
 
     page.results.undo_button.click()
 
     assert all(Path(p).exists() for p in flagged)
     assert [p.name for p in target.iterdir()] == ["img_00004_255.png"]
+    assert sorted(page.results.flagged_paths()) == sorted(flagged)  # and back again
     assert clash.read_bytes() == b"someone else's file"
     assert not page.results.undo_button.isEnabled()
 
