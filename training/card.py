@@ -1,0 +1,87 @@
+"""Model card markdown (``<name>.md``) from the contract and the evaluation; only measured numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.2f} %"
+
+
+def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any], plots: list[str]) -> Path:
+    card = contract["card"]
+    m = evaluation["metrics"]
+    t = contract["thresholds"]
+    cm = m["confusion"]["matrix"]
+    r = evaluation["robustness"]
+    outs = ", ".join(f"`{o['name']}` {o.get('shape')}: {o['meaning']}" for o in contract["outputs"].values())
+    lines = [
+        f"# {contract['title']} (`{contract['name']}.onnx`)",
+        "",
+        card.get("summary", ""),
+        "",
+        f"- **For:** {card.get('intended_use', '')}",
+        f"- **Not for:** {card.get('not_for', '')}",
+        f"- **Input:** `{contract['input']['name']}` float32 NHWC {contract['input']['height']}x"
+        f"{contract['input']['width']}x3 RGB in [0, 255] (scaling is inside the graph); larger images: "
+        f"feed mode `{contract['feed']['mode']}` ({contract['feed'].get('resample', '')}).",
+        f"- **Outputs:** {outs}",
+        f"- **Training data:** {card.get('training_data', '')} — {evaluation['data'].get('files', '?')} files, "
+        f"{evaluation['data'].get('duplicates_dropped', 0)} byte-duplicates dropped before the split; "
+        f"{evaluation['data'].get('train_samples')} training / {evaluation['data'].get('val_samples')} validation.",
+        f"- **Device:** {card.get('device')}",
+        f"- **Parameters:** {card.get('params'):,}; epochs run: {card.get('epochs')} (best checkpoint: epoch "
+        f"{card.get('best_epoch')})",
+        f"- **Commit / date:** {card.get('commit')} / {card.get('date')}",
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        card.get("command", ""),
+        "```",
+        "",
+        f"## Validation ({evaluation['split']})",
+        "",
+        f"At the decision threshold {t['decision']:.4f} (best balanced accuracy on validation):",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| balanced accuracy | {_pct(m['balanced_accuracy'])} |",
+        f"| accuracy | {_pct(m['accuracy'])} |",
+        f"| precision (AI) | {_pct(m['precision'])} |",
+        f"| recall (AI) | {_pct(m['recall'])} |",
+        f"| F1 | {m['f1']:.4f} |",
+        f"| ROC AUC | {m['roc_auc']:.5f} |",
+        f"| ECE (10 bins) | {m['ece']:.4f} |",
+        "",
+        f"Confusion (rows true, cols predicted; real, ai): real {cm[0][0]:,} / {cm[0][1]:,}; ai {cm[1][0]:,} / "
+        f"{cm[1][1]:,}. At 0.5 instead: accuracy {_pct(evaluation['metrics_at_0.5']['accuracy'])}.",
+        "",
+        "Verdict bands (score = P(AI)): "
+        + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
+        + " — chosen on validation as described in docs/training.md.",
+        "",
+        "## Robustness (validation images re-encoded, same threshold)",
+        "",
+        "| variant | accuracy | drop | ROC AUC |",
+        "|---|---|---|---|",
+        f"| as stored (JPEG q75) | {_pct(r['original']['accuracy'])} | — | {r['original']['roc_auc']:.5f} |",
+        f"| PNG (lossless re-save) | {_pct(r['png']['accuracy'])} | {100 * r['png']['accuracy_drop']:+.2f} pt "
+        f"| {r['png']['roc_auc']:.5f} |",
+        f"| JPEG q60 | {_pct(r['jpeg_q60']['accuracy'])} | {100 * r['jpeg_q60']['accuracy_drop']:+.2f} pt "
+        f"| {r['jpeg_q60']['roc_auc']:.5f} |",
+        "",
+        "## Honest limits",
+        "",
+        "Measured only on CIFAKE-style 32x32 images (CIFAR-10 photos vs Stable Diffusion 1.4). Large photos are "
+        "shrunk to 32x32 before scoring, which removes most generator traces, so scores on them are weak evidence; "
+        "images from other generators (Midjourney, DALL-E, newer Stable Diffusion, GANs) were not measured and "
+        "may be missed or misjudged.",
+        "",
+        "Plots: " + ", ".join(f"`{p}`" for p in plots),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+    return path

@@ -1,0 +1,173 @@
+"""Binary detector evaluation: metrics, verdict thresholds chosen on validation, robustness, plots.
+
+Score = probability of class 1 ("ai" for detectors). All metrics are computed here with numpy (no
+scikit-learn dependency). Thresholds (docs/training.md, "Thresholds"):
+
+- ``decision``: the score cut with the best balanced accuracy on validation (midpoint between
+  neighbouring distinct scores);
+- ``likely_ai`` / ``ai``: the lowest cut >= decision at which the precision of "AI" among images
+  scoring at least the cut reaches 95 % / 99 %;
+- ``likely_real`` / ``real``: the highest cut <= decision at which the share of real images among
+  those scoring at most the cut reaches 95 % / 99 %;
+- a target that validation cannot reach falls back to the 75th/90th percentile of the AI scores above
+  the decision (25th/10th percentile of real scores below it); edges are then made strictly ordered.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+BAND_TARGETS = {"likely": 0.95, "sure": 0.99}
+
+
+def roc_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) over every distinct score, highest threshold first."""
+    y = np.asarray(y).astype(bool)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s_sorted)), len(s_sorted) - 1]
+    tps = np.cumsum(y_sorted)[distinct]
+    fps = (distinct + 1) - tps
+    pos, neg = max(int(y.sum()), 1), max(int((~y).sum()), 1)
+    return np.r_[0.0, fps / neg], np.r_[0.0, tps / pos], np.r_[np.inf, s_sorted[distinct]]
+
+
+def roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """Rank-based AUC (ties count half); NaN when only one class is present."""
+    y = np.asarray(y).astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = _average_ranks(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _average_ranks(s: np.ndarray) -> np.ndarray:
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), np.float64)
+    sorted_s = s[order]
+    bounds = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1, len(s)]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        ranks[order[a:b]] = (a + b + 1) / 2.0
+    return ranks
+
+
+def expected_calibration_error(y: np.ndarray, s: np.ndarray, bins: int = 10) -> float:
+    """ECE of P(class 1) over equal-width bins."""
+    y = np.asarray(y, np.float64)
+    idx = np.minimum((s * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(y[m].mean() - s[m].mean())
+    return float(ece)
+
+
+def binary_metrics(y: np.ndarray, s: np.ndarray, threshold: float = 0.5) -> dict[str, Any]:
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(s, np.float64).reshape(-1)
+    pred = s >= threshold
+    tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
+    fn, tn = int((~pred & y).sum()), int((~pred & ~y).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    specificity = tn / (tn + fp) if tn + fp else 0.0
+    return {
+        "n": int(len(y)),
+        "threshold": float(threshold),
+        "accuracy": (tp + tn) / max(len(y), 1),
+        "balanced_accuracy": (recall + specificity) / 2,
+        "precision": precision,
+        "recall": recall,
+        "specificity": specificity,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "roc_auc": roc_auc(y, s),
+        "ece": expected_calibration_error(y, s),
+        "confusion": {"labels": ["real", "ai"], "matrix": [[tn, fp], [fn, tp]], "rows": "true", "cols": "pred"},
+    }
+
+
+def best_balanced_threshold(y: np.ndarray, s: np.ndarray) -> float:
+    y = np.asarray(y).astype(bool)
+    fpr, tpr, thr = roc_curve(y, s)
+    bal = (tpr + 1 - fpr) / 2
+    i = int(np.argmax(bal[1:])) + 1  # skip the +inf point
+    higher = thr[i - 1] if np.isfinite(thr[i - 1]) else 1.0
+    return float(np.clip((thr[i] + higher) / 2, 1e-6, 1 - 1e-6))
+
+
+def choose_thresholds(y: np.ndarray, s: np.ndarray) -> dict[str, Any]:
+    y = np.asarray(y).astype(bool)
+    s = np.asarray(s, np.float64).reshape(-1)
+    d = best_balanced_threshold(y, s)
+    cuts = np.unique(s)
+    up, down = cuts[cuts >= d], cuts[cuts <= d][::-1]
+    how: dict[str, str] = {}
+
+    def ai_cut(target: float, fallback_q: float, key: str) -> float:
+        for c in up:
+            sel = s >= c
+            if sel.sum() >= 5 and y[sel].mean() >= target:
+                how[key] = f"precision(ai) >= {target}"
+                return float(c)
+        how[key] = f"fallback: {fallback_q:.0%} quantile of ai scores above decision"
+        above = s[(s >= d) & y]
+        return float(np.quantile(above, fallback_q)) if len(above) else (1 + d) / 2
+
+    def real_cut(target: float, fallback_q: float, key: str) -> float:
+        for c in down:
+            sel = s <= c
+            if sel.sum() >= 5 and (~y[sel]).mean() >= target:
+                how[key] = f"share of real among scores <= cut >= {target}"
+                return float(c)
+        how[key] = f"fallback: {fallback_q:.0%} quantile of real scores below decision"
+        below = s[(s <= d) & ~y]
+        return float(np.quantile(below, fallback_q)) if len(below) else d / 2
+
+    likely_ai = max(ai_cut(BAND_TARGETS["likely"], 0.75, "likely_ai"), d)
+    ai = ai_cut(BAND_TARGETS["sure"], 0.9, "ai")
+    likely_real = min(real_cut(BAND_TARGETS["likely"], 0.25, "likely_real"), d)
+    real = real_cut(BAND_TARGETS["sure"], 0.1, "real")
+    eps = 1e-6
+    ai = min(max(ai, likely_ai + eps), 1.0)
+    likely_ai = min(likely_ai, ai - eps)
+    real = max(min(real, likely_real - eps), 0.0)
+    likely_real = max(likely_real, real + eps)
+    t = {"real": real, "likely_real": likely_real, "decision": d, "likely_ai": likely_ai, "ai": ai}
+    t = {k: round(float(v), 6) for k, v in t.items()}
+    assert 0 <= t["real"] < t["likely_real"] <= t["decision"] <= t["likely_ai"] < t["ai"] <= 1, t
+    return {**t, "method": how}
+
+
+def reencode(images: np.ndarray, fmt: str, quality: int = 60) -> np.ndarray:
+    """Every image saved as PNG or JPEG(quality) and decoded again (what a re-saved copy looks like)."""
+    out = np.empty_like(images)
+    for i, img in enumerate(images):
+        buf = io.BytesIO()
+        if fmt == "png":
+            Image.fromarray(img).save(buf, format="PNG")
+        else:
+            Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+        buf.seek(0)
+        out[i] = np.asarray(Image.open(buf).convert("RGB"))
+    return out
+
+
+def robustness(predict: Any, images: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Accuracy on validation images as they are, re-encoded as PNG and as JPEG q60; the drops."""
+    base = binary_metrics(y, predict(images), threshold)
+    out: dict[str, Any] = {"original": {"accuracy": base["accuracy"], "roc_auc": base["roc_auc"]}}
+    for name, imgs in (("png", reencode(images, "png")), ("jpeg_q60", reencode(images, "jpeg", 60))):
+        m = binary_metrics(y, predict(imgs), threshold)
+        out[name] = {
+            "accuracy": m["accuracy"],
+            "roc_auc": m["roc_auc"],
+            "balanced_accuracy": m["balanced_accuracy"],
+            "accuracy_drop": base["accuracy"] - m["accuracy"],
+        }
+    return out

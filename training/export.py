@@ -1,0 +1,123 @@
+"""Keras -> ONNX with the model contract (docs/model-contract.md) in the metadata, and a parity check.
+
+``export_keras`` converts with ``tf2onnx.convert.from_keras`` and a named ``input_signature``
+(opset 17, dynamic batch), renames the graph outputs to the contract's names, stores the contract
+JSON under the ``pixelpatrol`` metadata key, then runs real validation images through Keras and
+onnxruntime: a max abs difference above ``atol`` (1e-4) raises :class:`ParityError` and leaves no
+file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.preprocess import to_model_input
+
+log = logging.getLogger(__name__)
+OPSET = 17
+CONTRACT_KEY = "pixelpatrol"
+
+
+class ParityError(RuntimeError):
+    """Keras and onnxruntime disagree on the same inputs."""
+
+
+def _rename_outputs(proto: Any, names: list[str]) -> None:
+    graph = proto.graph
+    if len(graph.output) != len(names):
+        raise RuntimeError(f"ONNX graph has {len(graph.output)} outputs, expected {len(names)} ({names})")
+    for out, new in zip(graph.output, names, strict=True):
+        old = out.name
+        if old == new:
+            continue
+        for node in graph.node:
+            for i, o in enumerate(node.output):
+                if o == old:
+                    node.output[i] = new
+            for i, o in enumerate(node.input):
+                if o == old:
+                    node.input[i] = new
+        out.name = new
+
+
+def keras_outputs(model: Any, x: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+    """Model predictions as {contract output name: array}, in the model's output order."""
+    out = model(x, training=False)
+    if isinstance(out, dict):
+        return {n: np.asarray(out[n]) for n in names}
+    if not isinstance(out, (list, tuple)):
+        out = [out]
+    return {n: np.asarray(o) for n, o in zip(names, out, strict=True)}
+
+
+def export_keras(
+    model: Any,
+    path: str | Path,
+    contract: dict[str, Any],
+    parity_images: np.ndarray,
+    *,
+    atol: float = 1e-4,
+    opset: int = OPSET,
+) -> dict[str, Any]:
+    """Write ``path`` (atomically) and return {"path", "opset", "parity_max_abs_diff", "parity_images"}."""
+    import onnx
+    import onnxruntime as ort
+    import tensorflow as tf
+    import tf2onnx
+
+    if opset > 18:
+        raise ValueError("opset must be <= 18")
+    inp = contract["input"]
+    out_names = [spec["name"] for spec in contract["outputs"].values()]
+    signature = [
+        tf.TensorSpec([None, inp["height"], inp["width"], inp["channels"]], tf.float32, name=inp["name"])
+    ]
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset)
+    _rename_outputs(proto, out_names)
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key = CONTRACT_KEY
+    entry.value = json.dumps(contract, allow_nan=False)
+    onnx.checker.check_model(proto)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    onnx.save(proto, str(tmp))
+    try:
+        x = to_model_input(parity_images)
+        want = keras_outputs(model, x, out_names)
+        sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        got = dict(zip(out_names, sess.run(out_names, {inp["name"]: x}), strict=True))
+        worst = 0.0
+        for name in out_names:
+            if got[name].shape != want[name].shape:
+                raise ParityError(f"{path.name}: output {name} shape {got[name].shape} != Keras {want[name].shape}")
+            worst = max(worst, float(np.max(np.abs(got[name] - want[name]))))
+        if not worst <= atol:
+            raise ParityError(
+                f"{path.name}: Keras and onnxruntime differ by {worst:.3g} on {len(x)} validation images "
+                f"(allowed {atol:g}); not exported"
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    log.info("exported %s (parity max abs diff %.2e on %d images)", path, worst, len(x))
+    return {"path": str(path), "opset": opset, "parity_max_abs_diff": worst, "parity_images": int(len(x))}
+
+
+def read_contract(path: str | Path) -> dict[str, Any]:
+    """The contract stored in an ONNX file (as the app reads it)."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    for p in proto.metadata_props:
+        if p.key == CONTRACT_KEY:
+            result: dict[str, Any] = json.loads(p.value)
+            return result
+    raise KeyError(f"{path}: no {CONTRACT_KEY!r} metadata")
