@@ -35,6 +35,12 @@ _QUIET, _PROBE_QUIET = 3, 4
 DEFAULT_THRESHOLDS = Thresholds(decision=0.5, real=0.05, likely_real=0.3, likely_ai=0.7, ai=0.95)
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (onnxruntime's run to many lines), or its type name."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class ModelError(Exception):
     """A model file that cannot be used; the message is one line naming the file and the problem."""
 
@@ -99,7 +105,7 @@ def create_session(path: Path, device: str = "auto", threads: int | None = None
             try:
                 session = ort.InferenceSession(str(path), options, providers=[CUDA, CPU])
             except Exception as exc:  # CUDA init failures vary; fall back to CPU below
-                reason = f"CUDA not available: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+                reason = f"CUDA not available: {first_line(exc)}"
             else:
                 if CUDA in session.get_providers():
                     return session, "cuda", "CUDA (onnxruntime CUDAExecutionProvider)"
@@ -154,8 +160,7 @@ class Detector:
         except ValueError:
             raise
         except Exception as exc:  # onnxruntime raises its own types; one line for the user
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{p}: not a loadable ONNX model ({first})") from None
+            raise ModelError(f"{p}: not a loadable ONNX model ({first_line(exc)})") from None
         try:
             contract = parse_contract(session.get_modelmeta().custom_metadata_map)
             check_against_graph(contract, _graph_shapes(session.get_inputs()), _graph_shapes(session.get_outputs()))
@@ -243,8 +248,7 @@ def inspect_model(path: Path, source: str = "user") -> ModelEntry:
     try:
         session = ort.InferenceSession(str(path), _session_options(1), providers=[CPU])
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return ModelEntry(path, source, None, f"{path}: not a loadable ONNX model ({first})")
+        return ModelEntry(path, source, None, f"{path}: not a loadable ONNX model ({first_line(exc)})")
     try:
         contract = parse_contract(session.get_modelmeta().custom_metadata_map)
         check_against_graph(contract, _graph_shapes(session.get_inputs()), _graph_shapes(session.get_outputs()))

@@ -9,6 +9,7 @@ Every batch is committed to the store before its rows are yielded.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -33,7 +34,7 @@ from desktop.core.events import (
     ScanStarted,
     TotalCounted,
 )
-from desktop.core.models import Detector
+from desktop.core.models import Detector, first_line
 from desktop.core.store import CachedResult, ResultStore
 from desktop.core.walk import count_image_files, iter_image_files
 
@@ -128,10 +129,13 @@ class _Scanner:
                                                      [d.grid for d in ok])
                 outputs = {d.path: r for d, r in zip(ok, results, strict=True)}
             except Exception as exc:  # an ONNX runtime failure on one batch must not end the scan
-                failure = f"inference failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}"
+                failure = f"inference failed: {first_line(exc)}"
         rows = []
         for d in decoded:
-            if d.path in outputs:
+            if d.path in outputs and not math.isfinite(outputs[d.path][0]):
+                rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
+                                    "the model returned no valid score (NaN or infinity)"))
+            elif d.path in outputs:
                 score, patch_map = outputs[d.path]
                 rows.append(ScanRow(d.path, score, self.verdict(score), d.width, d.height, d.format, d.size,
                                     d.mtime_ns, None, patch_map))
@@ -257,7 +261,10 @@ def scan(
             if len(ready) >= batch_size or (ready and (not window or stale)):
                 batch, ready = ready[:batch_size], ready[batch_size:]
                 rows = state.rows_from_decoded(batch)
-                cacheable = [r for r, d in zip(rows, batch, strict=True) if not d.transient]
+                # Cache scores and errors in the file itself; not errors that may go away (a vanished
+                # file, permissions) nor failures of the model on a file that decoded fine.
+                cacheable = [r for r, d in zip(rows, batch, strict=True)
+                             if r.score is not None or (d.crops is None and not d.transient)]
                 yield state.commit(rows, cacheable)
                 last_rows_at = time.monotonic()
                 yield progress()

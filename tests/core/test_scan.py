@@ -212,3 +212,18 @@ def test_non_ascii_paths_survive_the_store(tmp_path: Path, detector: Detector, s
     finished = events[-1]
     assert isinstance(finished, ScanFinished)
     assert store.rows(finished.scan_id)[0].path == str(tmp_path / "фото" / "日本 ü.png")
+
+
+def test_inference_failure_is_an_error_row_and_not_cached(tmp_path: Path, detector: Detector, store: ResultStore,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    images.write_tree(tmp_path, 6)
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : out of memory\nstack...")
+
+    monkeypatch.setattr(detector, "score_images", broken)
+    failed = _rows(list(scan([tmp_path], detector, store=store)))
+    assert {r.error for r in failed} == {"inference failed: [ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : out of memory"}
+    monkeypatch.undo()
+    healed = _rows(list(scan([tmp_path], detector, store=store)))
+    assert all(r.error is None and r.score is not None and not r.cached for r in healed)
