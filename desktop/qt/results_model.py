@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import Any
@@ -69,7 +70,9 @@ class ResultsModel(QAbstractTableModel):
         self._row_of_path: dict[str, int] | None = None
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._sorted_state: tuple[Any, ...] | None = None
-        self._relabels = 0  # bumps on every relabel, so a verdict sort knows it is stale
+        self._relabels = 0
+        self._counts: Counter[str] = Counter()
+        self._scores: list[float] = []  # bumps on every relabel, so a verdict sort knows it is stale
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnails_thumbnail_ready)
 
@@ -147,6 +150,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         # the sort column stays (the header still shows it) and applies again when this scan finishes
         self._rows, self._verdicts, self._row_of_path, self._sorted_state = [], [], None, None
+        self._counts, self._scores = Counter(), []
         self.endResetModel()
         self.counts_changed.emit()
 
@@ -156,7 +160,10 @@ class ResultsModel(QAbstractTableModel):
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
         self._rows.extend(rows)
-        self._verdicts.extend(self._verdict_of(row) for row in rows)
+        new_verdicts = [self._verdict_of(row) for row in rows]
+        self._verdicts.extend(new_verdicts)
+        self._counts.update(new_verdicts)
+        self._scores.extend(float(r.score) for r in rows if r.score is not None)
         if self._row_of_path is not None:
             for i, row in enumerate(rows, first):
                 self._row_of_path[row.path] = i
@@ -189,6 +196,7 @@ class ResultsModel(QAbstractTableModel):
         if not self._rows:
             return
         self._verdicts = [self._verdict_of(row) for row in self._rows]
+        self._counts = Counter(self._verdicts)
         self._relabels += 1
         self.dataChanged.emit(self.index(0, Column.VERDICT), self.index(len(self._rows) - 1, Column.VERDICT))
         if self._sort is not None and self._sort[0] == Column.VERDICT:
@@ -204,12 +212,12 @@ class ResultsModel(QAbstractTableModel):
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys((*verdict_style.ORDER, verdict_style.ERROR), 0)
-        for v in self._verdicts:
-            out[v] = out.get(v, 0) + 1
+        out.update(self._counts)
         return out
 
     def scores(self) -> list[float]:
-        return [float(r.score) for r in self._rows if r.score is not None]
+        """Scores in arrival order (kept as rows come: the histogram asks often during a scan)."""
+        return self._scores
 
     # --- sorting -------------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
