@@ -82,7 +82,7 @@ def build_generator(spec: GanSpec, name: str = "generator") -> keras.Model:
         h = layers.BatchNormalization()(h)
         h = layers.ReLU()(h)
     out = layers.Conv2D(spec.channels, 3, padding="same", activation="tanh", name="image")(h)
-    return keras.Model(inputs, out, name=name)
+    return keras.Model(inputs if spec.conditional else z, out, name=name)
 
 
 def _sn(layer: layers.Layer, spec: GanSpec) -> layers.Layer:

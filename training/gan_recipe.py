@@ -170,3 +170,42 @@ def discriminator_thresholds(
         "ai": d + (1 - d) * 0.9,
     }
     return thresholds, best_acc
+
+
+def apply_context(cfg: GanConfig, ctx: Any) -> GanConfig:
+    """CLI flags (``--data/--epochs/--batch-size/--limit/--seed``; ``--lr`` sets both learning rates)
+    and ``--set key=value`` for any :class:`GanConfig` field."""
+    import dataclasses
+
+    from training.recipes.options import _coerce
+
+    changes: dict[str, Any] = {"seed": ctx.seed}
+    if ctx.data:
+        changes["data"] = list(ctx.data)
+    for key in ("epochs", "batch_size", "limit"):
+        if getattr(ctx, key) is not None:
+            changes[key] = getattr(ctx, key)
+    if ctx.lr is not None:
+        changes["lr_g"] = changes["lr_d"] = ctx.lr
+    fields = {f.name for f in dataclasses.fields(GanConfig)}
+    for key, value in ctx.options.items():
+        if key not in fields or key == "data":
+            raise ValueError(f"unknown option {key!r}; GAN options: {', '.join(sorted(fields - {'data'}))}")
+        like = getattr(cfg, key)
+        changes[key] = None if value.lower() == "none" else _coerce(value, like)
+    return dataclasses.replace(cfg, **changes)
+
+
+METRIC_NAMES = [
+    "d_loss",
+    "g_loss",
+    "d_real",
+    "d_fake",
+    "images_per_s",
+    "frechet",
+    "frechet_real",
+    "two_sample_acc",
+    "two_sample_acc_real",
+    "class_acc",
+    "class_acc_real",
+]

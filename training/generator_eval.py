@@ -271,3 +271,39 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append(f"{title:58s} {fmt.format(result[key]):>10s} {fmt.format(result[ref]):>13s}")
     lines.append(NOT_COMPARABLE)
     return "\n".join(lines)
+
+
+def cli_main(argv: Sequence[str]) -> int:
+    """``pixelpatrol-train evaluate-generator MODEL.onnx [--classifier C.onnx] [--data PATH] ...``"""
+    import argparse
+    import sys
+
+    default_clf = Path(__file__).resolve().parents[1] / "onnx_models" / "cifar10-classifier.onnx"
+    p = argparse.ArgumentParser(
+        prog="pixelpatrol-train evaluate-generator",
+        description="Measure an exported generator against real validation images. " + NOT_COMPARABLE,
+    )
+    p.add_argument("model", help="generator ONNX (kind 'generator')")
+    p.add_argument("--classifier", default=str(default_clf), help="classifier ONNX whose features are used")
+    p.add_argument(
+        "--data", action="append", default=[], help="real images (default: the generator's recorded data)"
+    )
+    p.add_argument("--samples", type=int, default=2500, help="generated images (and real images per half)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
+    try:
+        args = p.parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0) and 2
+    if args.samples < 2:
+        print("pixelpatrol-train evaluate-generator: --samples must be at least 2", file=sys.stderr)
+        return 2
+    try:
+        result = evaluate_generator(args.model, args.classifier, args.data or None, args.samples, args.seed)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"pixelpatrol-train evaluate-generator: {exc}", file=sys.stderr)
+        return 1
+    print(format_report(result))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(result, indent=1))
+    return 0

@@ -1,0 +1,245 @@
+"""Recipe ``cifar10-classifier``: the small CIFAR-10 classifier that measures generators and labels
+generated images in the gallery. Exported as kind ``classifier`` (``probs`` + ``features``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+NAME = "cifar10-classifier"
+WEIGHTS = "classifier.weights.h5"
+OPT_STATE = "classifier_optimizer.npz"
+PROGRESS = "classifier_progress.json"
+
+
+@dataclass
+class ClassifierConfig:
+    data: list[str] = field(default_factory=list)
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 5e-4
+    width: int = 24
+    seed: int = 0
+    val_fraction: float = 0.1
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.width < 1:
+            raise ValueError("epochs, batch_size and width must be positive")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValueError("val_fraction must be in (0, 1)")
+
+
+@dataclass
+class ClassifierData:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    label_names: list[str]
+    info: dict[str, Any]
+
+
+def load_data(cfg: ClassifierConfig) -> ClassifierData:
+    from training.data import load_labeled, split_train_val, subsample
+    from training.preprocess import FeedSpec
+
+    if not cfg.data:
+        raise ValueError(
+            "no training data: pass --data PATH (CIFAR-10 class folders, a zip of them or the pickles)"
+        )
+    ds = load_labeled(cfg.data, FeedSpec(32, 32))
+    tr, va = split_train_val(ds, cfg.val_fraction, cfg.seed)
+    tr = subsample(tr, cfg.limit, cfg.seed)
+    info = {
+        "sources": [str(s) for s in cfg.data],
+        "val_fraction": cfg.val_fraction,
+        "seed": cfg.seed,
+        "train_images": len(tr),
+        "val_images": len(va),
+        "duplicates_dropped": ds.info.get("duplicates_dropped"),
+    }
+    return ClassifierData(
+        np.asarray(ds.images[tr]),
+        ds.labels[tr],
+        np.asarray(ds.images[va]),
+        ds.labels[va],
+        list(ds.label_names),
+        info,
+    )
+
+
+class ClassifierTrainer:
+    """Model, compiled training view and resumable state (weights, optimizer, finished epochs)."""
+
+    def __init__(self, cfg: ClassifierConfig, num_classes: int, steps_per_epoch: int) -> None:
+        from training.classifier_net import build_classifier, compile_for_training
+
+        self.cfg = cfg
+        self.model = build_classifier(cfg.width, num_classes)
+        self.train_model = compile_for_training(
+            self.model, cfg.epochs * steps_per_epoch, cfg.lr, cfg.weight_decay
+        )
+        self.train_model.optimizer.build(self.train_model.trainable_variables)
+        self.epoch = 0
+
+    def save(self, run_dir: Path) -> None:
+        self.model.save_weights(run_dir / WEIGHTS)
+        opt = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(self.train_model.optimizer.variables)}
+        np.savez(run_dir / OPT_STATE, **opt)  # type: ignore[arg-type]
+        (run_dir / PROGRESS).write_text(json.dumps({"epoch": self.epoch}))
+
+    def restore(self, run_dir: Path) -> bool:
+        if not (run_dir / PROGRESS).exists():
+            return False
+        self.model.load_weights(run_dir / WEIGHTS)
+        with np.load(run_dir / OPT_STATE) as f:
+            for i, v in enumerate(self.train_model.optimizer.variables):
+                v.assign(f[f"v{i:04d}"])
+        self.epoch = int(json.loads((run_dir / PROGRESS).read_text())["epoch"])
+        return True
+
+
+def evaluate(model: Any, data: ClassifierData) -> dict[str, Any]:
+    from training.classifier_net import predict_probs
+
+    probs, _ = predict_probs(model, data.x_val)
+    pred = probs.argmax(1)
+    k = len(data.label_names)
+    confusion = np.zeros((k, k), np.int64)
+    np.add.at(confusion, (data.y_val, pred), 1)
+    per_class = {data.label_names[c]: float(confusion[c, c] / max(confusion[c].sum(), 1)) for c in range(k)}
+    return {
+        "val_accuracy": float((pred == data.y_val).mean()),
+        "per_class_accuracy": per_class,
+        "confusion": confusion.tolist(),
+    }
+
+
+def train(
+    cfg: ClassifierConfig,
+    run_dir: Path,
+    resume: bool,
+    on_batch: Callable[[int, int, int, dict[str, float]], None],
+    on_epoch: Callable[[int, dict[str, float]], None],
+    should_stop: Callable[[], bool],
+) -> tuple[ClassifierTrainer, ClassifierData, bool]:
+    """Train (or continue) for ``cfg.epochs``; returns (trainer, data, finished)."""
+    from training.classifier_net import fit_epoch
+
+    data = load_data(cfg)
+    steps = math.ceil(len(data.x_train) / cfg.batch_size)
+    trainer = ClassifierTrainer(cfg, len(data.label_names), steps)
+    if resume and trainer.restore(run_dir):
+        log.info("resumed after epoch %d", trainer.epoch)
+    while trainer.epoch < cfg.epochs:
+        epoch = trainer.epoch + 1
+        rng = np.random.default_rng([cfg.seed, epoch])
+
+        def batch_cb(step: int, total: int, m: dict[str, float], epoch: int = epoch) -> None:
+            on_batch(epoch, step, total, m)
+
+        logs, stopped = fit_epoch(
+            trainer.train_model, data.x_train, data.y_train, rng, cfg.batch_size, batch_cb, should_stop
+        )
+        if stopped:  # an epoch is the unit of resume here: the partial epoch is redone
+            trainer.save(run_dir)
+            return trainer, data, False
+        trainer.epoch = epoch
+        trainer.save(run_dir)
+        metrics = {
+            "loss": logs["loss"],
+            "accuracy": logs["accuracy"],
+            "val_accuracy": evaluate(trainer.model, data)["val_accuracy"],
+        }
+        on_epoch(epoch, metrics)
+    return trainer, data, True
+
+
+def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, command: str) -> dict[str, Any]:
+    from training.classifier_export import export_classifier
+    from training.gan_finish import _device, _git_commit
+
+    result = evaluate(trainer.model, data)
+    card = {
+        "summary": "Small VGG-style CNN for the 10 CIFAR-10 classes; its 128-d penultimate features are the "
+        "space PixelPatrol's generator Fréchet distances are measured in.",
+        "intended_use": "Measuring CIFAR-10-like generators; labelling generated 32x32 images in the gallery.",
+        "not_for": "Photos that are not 32x32 CIFAR-like objects; any decision about people; detecting AI images.",
+        "training_data": "CIFAR-10 train (50,000 JPEG q75 copies; Krizhevsky 2009), seeded 10 % per class held out",
+        "data": data.info,
+        "validation": {
+            "split": f"seeded {data.info['val_fraction']:.0%} per class, seed {data.info['seed']}",
+            "metrics": result,
+        },
+        "command": command,
+        "commit": _git_commit(),
+        "device": _device(),
+        "params": int(trainer.model.count_params()),
+        "config": asdict(trainer.cfg),
+    }
+    path = run_dir / f"{NAME}.onnx"
+    diff = export_classifier(trainer.model, path, data.label_names, card, data.x_val[:64], name=NAME)
+    result.update(onnx=str(path), parity_max_abs_diff=diff, params=card["params"])
+    (run_dir / "evaluation.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+METRIC_NAMES = ["loss", "accuracy", "val_accuracy"]
+
+
+def apply_context(cfg: ClassifierConfig, ctx: Any) -> ClassifierConfig:
+    import dataclasses
+
+    from training.recipes.options import _coerce
+
+    changes: dict[str, Any] = {"seed": ctx.seed}
+    if ctx.data:
+        changes["data"] = list(ctx.data)
+    for key in ("epochs", "batch_size", "lr", "limit"):
+        if getattr(ctx, key) is not None:
+            changes[key] = getattr(ctx, key)
+    fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
+    for key, value in ctx.options.items():
+        if key not in fields or key == "data":
+            raise ValueError(f"unknown option {key!r}; options: {', '.join(sorted(fields - {'data'}))}")
+        like = getattr(cfg, key)
+        changes[key] = None if value.lower() == "none" else _coerce(value, like)
+    return dataclasses.replace(cfg, **changes)
+
+
+def run(ctx: Any) -> dict[str, Any] | None:
+    cfg = apply_context(ClassifierConfig(), ctx)
+    ctx.run.config["resolved"] = asdict(cfg)
+    (ctx.run.dir / "config.json").write_text(json.dumps(ctx.run.config, indent=2, default=str))
+    started = False
+
+    def on_batch(epoch: int, step: int, steps: int, m: dict[str, float]) -> None:
+        nonlocal started
+        if not started:  # start once the data are loaded and the resume point is known
+            started = True
+            ctx.run.start(cfg.epochs, METRIC_NAMES, initial_epoch=epoch - 1)
+        ctx.run.on_batch(epoch, step, steps, m)
+
+    trainer, data, finished = train(
+        cfg, ctx.run.dir, ctx.resume, on_batch, ctx.run.on_epoch, ctx.run.should_stop
+    )
+    if not started:
+        ctx.run.start(cfg.epochs, METRIC_NAMES, initial_epoch=trainer.epoch)
+    if not finished:
+        return None
+    result = export(trainer, data, ctx.run.dir, ctx.command)
+    ctx.run.evaluation("validation", {k: v for k, v in result.items() if k != "onnx"})
+    ctx.run.exported(
+        Path(result["onnx"]), kind="classifier", parity_max_abs_diff=result["parity_max_abs_diff"]
+    )
+    return {"val_accuracy": result["val_accuracy"], "onnx": result["onnx"]}

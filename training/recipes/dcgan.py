@@ -1,0 +1,147 @@
+"""Recipe ``dcgan``: class-conditional DCGAN on CIFAR-10 (generator + projection discriminator).
+
+Defaults are the shipped CPU run: small widths so that a 2-core CPU finishes ~10 epochs in about an
+hour. On a GPU raise ``g_width``/``d_width`` to 64 and ``epochs`` to 100+.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from training.gan_recipe import GanConfig
+from training.gan_train import GanHooks
+from training.recipes import RecipeContext
+
+log = logging.getLogger(__name__)
+NAME = "dcgan"
+
+
+def default_config() -> GanConfig:
+    return GanConfig(conditional=True, image_size=32, g_width=16, d_width=16, epochs=12)
+
+
+@dataclass(frozen=True)
+class Naming:
+    generator: str
+    discriminator: str
+    generator_title: str
+    discriminator_title: str
+    summary: str
+    intended_use: str
+    not_for: str
+    training_data: str
+    licence: str
+
+
+CIFAR_NAMING = Naming(
+    generator="dcgan-cifar10-generator",
+    discriminator="dcgan-cifar10-discriminator",
+    generator_title="Class-conditional DCGAN, CIFAR-10 (generator)",
+    discriminator_title="Class-conditional DCGAN, CIFAR-10 (discriminator)",
+    summary="Class-conditional DCGAN generating 32x32 CIFAR-10-like images of a requested class "
+    "(hinge loss, spectral-norm projection discriminator, EMA generator).",
+    intended_use="Making labelled synthetic CIFAR-10-like images for the gallery, demos and tests of detectors.",
+    not_for="Realistic images of any kind; data augmentation of benchmarks; the discriminator is not an AI-image "
+    "detector for photos (it only knows this generator and CIFAR-10).",
+    training_data="CIFAR-10 train (JPEG q75 copies, Krizhevsky 2009) minus a seeded 10 % validation split",
+    licence="CIFAR-10 has no formal licence; cite Krizhevsky 2009.",
+)
+
+
+def run(ctx: RecipeContext) -> dict[str, Any] | None:
+    return run_gan(ctx, default_config(), CIFAR_NAMING)
+
+
+def run_gan(ctx: RecipeContext, defaults: GanConfig, naming: Naming) -> dict[str, Any] | None:
+    """The recipe body shared with ``faces-dcgan``: config from the context, train, ship."""
+    from training.gan_recipe import apply_context
+
+    cfg = apply_context(defaults, ctx)
+    ctx.run.config["resolved"] = cfg.as_dict()
+    (ctx.run.dir / "config.json").write_text(json.dumps(ctx.run.config, indent=2, default=str))
+    result = train_and_ship(cfg, ctx.run.dir, ctx.resume, ctx.run, naming, ctx.command, start=ctx.run.start)
+    if result is not None:
+        parity = result["parity_max_abs_diff"]
+        ctx.run.evaluation("validation", result["measures"])
+        ctx.run.exported(Path(result["generator"]), kind="generator", parity_max_abs_diff=parity["generator"])
+        ctx.run.exported(
+            Path(result["discriminator"]), kind="discriminator", parity_max_abs_diff=parity["discriminator"]
+        )
+    return result
+
+
+def train_and_ship(
+    cfg: GanConfig,
+    run_dir: Path,
+    resume: bool,
+    hooks: GanHooks,
+    naming: Naming,
+    command: str,
+    start: Callable[..., None] | None = None,
+) -> dict[str, Any] | None:
+    """Train (or continue), then measure, export and write the card; None when stopped early."""
+    from training.gan import GanTrainer
+    from training.gan_finish import base_card, export_gan, final_measures, save_json, write_card_markdown
+    from training.gan_recipe import load_gan_data, make_measure
+    from training.gan_train import Progress, restore_state, train_gan
+
+    data = load_gan_data(cfg)
+    trainer = GanTrainer(cfg.gan_spec(len(data.label_names)), cfg.train_spec())
+    progress = restore_state(trainer, run_dir) if resume else Progress()
+    if resume:
+        log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.step_in_epoch)
+    measure = make_measure(cfg, data, cfg.measure_samples)
+    if start is not None:
+        from training.gan_recipe import METRIC_NAMES
+
+        start(cfg.epochs, METRIC_NAMES, initial_epoch=progress.epoch, images_dir="samples", data=data.info)
+    progress = train_gan(
+        trainer,
+        data.train,
+        run_dir,
+        cfg.epochs,
+        cfg.batch_size,
+        hooks,
+        seed=cfg.seed,
+        progress=progress,
+        measure=measure,
+    )
+    if progress.epoch < cfg.epochs:
+        return None
+    measures = final_measures(trainer, cfg, data)
+    card = base_card(cfg, naming.summary, naming.intended_use, naming.not_for, naming.training_data, command)
+    card["licence"] = naming.licence
+    card["epochs"] = progress.epoch
+    card["steps"] = int(trainer.step.numpy())
+    card["measures"] = measures
+    card["params"] = int(trainer.generator.count_params())
+    exported = export_gan(
+        trainer,
+        cfg,
+        data,
+        run_dir,
+        (naming.generator, naming.discriminator),
+        (naming.generator_title, naming.discriminator_title),
+        card,
+    )
+    grid = run_dir / "samples" / f"epoch_{progress.epoch:04d}.png"
+    extra = [
+        f"- **Licence of the training data:** {naming.licence}",
+        f"- **Epochs / steps:** {progress.epoch} / {card['steps']} (batch {cfg.batch_size})",
+        f"- **Generator parameters:** {card['params']:,}",
+        f"- **Discriminator** (`{naming.discriminator}.onnx`): balanced accuracy "
+        f"{exported['discriminator_balanced_accuracy']:.1%} telling real validation images from this generator's "
+        f"samples at P(real) >= {exported['discriminator_thresholds']['decision']:.3f}.",
+        f"- **ONNX parity** (max abs diff Keras vs onnxruntime): {exported['parity_max_abs_diff']}",
+    ]
+    write_card_markdown(
+        run_dir / f"{naming.generator}.md", naming.generator_title, card, measures, extra, grid
+    )
+    result = {"measures": measures, **exported, "grid": str(grid)}
+    save_json(run_dir / "evaluation.json", result)
+    return result

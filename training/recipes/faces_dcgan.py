@@ -1,0 +1,52 @@
+"""Recipe ``faces-dcgan``: the DCGAN machinery, unconditional, 64x64 by default, on any folder or zip
+of face images (shipped: the UTKFace ``crop_part1`` aligned crops, deduplicated by content hash).
+
+UTKFace is licensed for **non-commercial research only**; so is everything trained on it here.
+DiffAugment is on (9.7k images is few for a GAN) and the EMA is shorter (runs are short on a CPU).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training.gan_recipe import GanConfig
+from training.recipes import RecipeContext
+from training.recipes.dcgan import Naming, run_gan
+
+NAME = "faces-dcgan"
+
+
+def default_config() -> GanConfig:
+    return GanConfig(
+        conditional=False,
+        image_size=64,
+        g_width=8,
+        d_width=8,
+        diffaugment=True,
+        ema_decay=0.995,
+        ema_start=200,
+        epochs=10,
+        measure_samples=500,
+        final_samples=480,
+    )
+
+
+FACES_NAMING = Naming(
+    generator="faces-generator",
+    discriminator="faces-discriminator",
+    generator_title="Faces DCGAN, 64x64 (generator)",
+    discriminator_title="Faces DCGAN, 64x64 (discriminator)",
+    summary="Unconditional DCGAN generating 64x64 face crops like UTKFace's aligned faces "
+    "(hinge loss, spectral-norm discriminator, DiffAugment, EMA generator).",
+    intended_use="Non-commercial research and demos only: synthetic faces for the gallery and for testing detectors.",
+    not_for="Any commercial use (training-data licence); identifying, profiling or judging people; realistic portraits.",
+    training_data="UTKFace crop_part1 (Zhang, Song & Qi, CVPR 2017), 9,674 unique aligned face crops resized to 64x64, "
+    "minus a seeded 10 % validation split",
+    licence="UTKFace is available for NON-COMMERCIAL RESEARCH PURPOSES ONLY; the copyright of the images belongs to their "
+    "original owners. Cite Zhang, Song & Qi, 'Age Progression/Regression by Conditional Adversarial Autoencoder', "
+    "CVPR 2017 (arXiv:1702.08423).",
+)
+
+
+def run(ctx: RecipeContext) -> dict[str, Any] | None:
+    return run_gan(ctx, default_config(), FACES_NAMING)
