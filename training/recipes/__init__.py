@@ -83,3 +83,18 @@ register(
     "training.recipes.noise_discriminator:run",
     "discriminator telling real CIFAR-10 images from random noise (sanity model)",
 )
+register(
+    "cifar10-classifier",
+    "training.recipes.cifar10_classifier:run",
+    "small CIFAR-10 classifier (probs + features); measures generators and labels gallery images",
+)
+register(
+    "dcgan",
+    "training.recipes.dcgan:run",
+    "class-conditional DCGAN on CIFAR-10 (hinge, spectral-norm projection D, EMA G); ships G and D",
+)
+register(
+    "faces-dcgan",
+    "training.recipes.faces_dcgan:run",
+    "unconditional DCGAN, 64x64, on a folder/zip of faces (DiffAugment, EMA G)",
+)
