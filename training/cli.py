@@ -1,7 +1,8 @@
 """``pixelpatrol-train RECIPE --data ... --epochs N --out RUN_DIR [--resume] [--seed S]``.
 
 stdout carries only the metrics protocol (one JSON object per line, the same lines as the run's
-``metrics.jsonl``); logs and the progress bar go to stderr. Other commands: ``list`` (recipes).
+``metrics.jsonl``); logs and the progress bar go to stderr. Other commands: ``list`` (recipes),
+``evaluate-generator MODEL.onnx`` (measures of a generator; see docs/generators.md).
 Exit status: 0 finished, 3 stopped early (resume later), 1 error, 2 bad arguments.
 """
 
@@ -122,7 +123,13 @@ def _list(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"list": _list}
+def _evaluate_generator(argv: Sequence[str]) -> int:
+    from training.generator_eval import cli_main
+
+    return cli_main(argv)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"list": _list, "evaluate-generator": _evaluate_generator}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in COMMANDS and args[0] == "list":
+    if args and args[0] in COMMANDS:  # commands print their report on stdout (no protocol)
         sys.stdout = protocol
     try:
         return run_cli(args, stream=protocol)
