@@ -136,6 +136,9 @@ def train(
     """Train (or continue) for ``cfg.epochs``; returns (trainer, data, finished)."""
     from training.classifier_net import fit_epoch
 
+    import keras
+
+    keras.utils.set_random_seed(cfg.seed)
     data = load_data(cfg)
     steps = math.ceil(len(data.x_train) / cfg.batch_size)
     trainer = ClassifierTrainer(cfg, len(data.label_names), steps)

@@ -90,6 +90,9 @@ def train_and_ship(
     from training.gan_recipe import load_gan_data, make_measure
     from training.gan_train import Progress, restore_state, train_gan
 
+    import keras
+
+    keras.utils.set_random_seed(cfg.seed)  # weight init and the noise in each step
     data = load_gan_data(cfg)
     trainer = GanTrainer(cfg.gan_spec(len(data.label_names)), cfg.train_spec())
     progress = restore_state(trainer, run_dir) if resume else Progress()
