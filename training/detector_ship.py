@@ -35,7 +35,10 @@ def train_and_ship(
     tuner_space: Callable[[Any, DetectorConfig], Any] | None = None,
     load: Callable[[DetectorConfig], ImageData] | None = None,
     targets: Callable[[Any], Any] | None = None,
-    outputs: tuple[str, ...] = ("score",),
+    outputs: dict[str, Any] | tuple[str, ...] = ("score",),
+    metrics: tuple[str, ...] = ("accuracy", "auc"),
+    kind: str = "detector",
+    labels: tuple[str, str] = ("real", "ai"),
 ) -> dict[str, Any] | None:
     if not cfg.data:
         raise ValueError(f"{name}: no data given (--data PATH, repeatable)")
@@ -55,7 +58,8 @@ def train_and_ship(
         model_opts.update({k: v for k, v in tuned.items() if k != "lr"})
         lr = float(tuned.get("lr", lr))
     result = fit_detector(
-        ctx.run, cfg, split, lambda: build_model(model_opts, lr, steps * cfg.epochs), targets=targets
+        ctx.run, cfg, split, lambda: build_model(model_opts, lr, steps * cfg.epochs), targets=targets,
+        metrics=metrics,
     )
     if tuned:  # keep "tuned" in the state the callback rewrote
         ctx.run.save_state({**ctx.run.load_state(), "tuned": tuned})
@@ -64,4 +68,6 @@ def train_and_ship(
         return None
     from training.detector_finish import finish_detector
 
-    return finish_detector(ctx, cfg, split, name, card, result, outputs=outputs, tuned=tuned)
+    return finish_detector(
+        ctx, cfg, split, name, card, result, outputs=outputs, tuned=tuned, kind=kind, labels=labels
+    )
