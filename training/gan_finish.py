@@ -198,6 +198,39 @@ def write_card_markdown(
     return path
 
 
+def write_discriminator_card(
+    path: Path, title: str, card: dict[str, Any], exported: dict[str, Any], licence: str
+) -> Path:
+    t = exported["discriminator_thresholds"]
+    lines = [
+        f"# {title}",
+        "",
+        "The discriminator trained together with the generator, exported like a detector: input `image` float32 RGB "
+        "in [0, 255] (NHWC, scaling inside the graph); `class_scores` [N, C] = sigmoid of the projection logit under "
+        "each class; `score` [N, 1] = their maximum = a probability-like score that the image is a REAL training-style "
+        "image (hinge loss: not calibrated). Note the direction: high = real, unlike the detectors' P(AI).",
+        "",
+        f"- **Intended use:** {card['intended_use']} Inspecting what the GAN's critic found real.",
+        "- **Not for:** detecting AI-generated photos in general; it has only ever seen CIFAR-10-style training images "
+        "and this one generator's samples.",
+        f"- **Training data:** {card['training_data']}. {licence}",
+        f"- **Device:** {card['device']}; commit {card['commit']}, {card['date']}",
+        f"- **Measured:** balanced accuracy {exported['discriminator_balanced_accuracy']:.1%} telling real validation "
+        f"images from the shipped generator's samples at the decision threshold {t['decision']:.3f} on `score`.",
+        f"- **Thresholds (on P(real)):** {json.dumps({k: round(v, 4) for k, v in t.items()})}",
+        f"- **ONNX parity:** max abs diff {exported['parity_max_abs_diff']['discriminator']:.2e}",
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        card["command"],
+        "```",
+        "",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def save_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=1, default=str))
 

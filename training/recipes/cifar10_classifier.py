@@ -134,9 +134,9 @@ def train(
     should_stop: Callable[[], bool],
 ) -> tuple[ClassifierTrainer, ClassifierData, bool]:
     """Train (or continue) for ``cfg.epochs``; returns (trainer, data, finished)."""
-    from training.classifier_net import fit_epoch
-
     import keras
+
+    from training.classifier_net import fit_epoch
 
     keras.utils.set_random_seed(cfg.seed)
     data = load_data(cfg)
@@ -194,7 +194,45 @@ def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, comm
     diff = export_classifier(trainer.model, path, data.label_names, card, data.x_val[:64], name=NAME)
     result.update(onnx=str(path), parity_max_abs_diff=diff, params=card["params"])
     (run_dir / "evaluation.json").write_text(json.dumps(result, indent=1))
+    write_card(run_dir / f"{NAME}.md", card, result)
     return result
+
+
+def write_card(path: Path, card: dict[str, Any], result: dict[str, Any]) -> Path:
+    per_class = " | ".join(f"{k} {v:.1%}" for k, v in result["per_class_accuracy"].items())
+    lines = [
+        "# CIFAR-10 classifier",
+        "",
+        card["summary"],
+        "",
+        "Kind `classifier`: input `image` float32 RGB [0, 255] NHWC 32x32 (scaling inside the graph); outputs "
+        "`probs` [N, 10] softmax over the CIFAR-10 classes and `features` [N, 128] (penultimate layer).",
+        "",
+        f"- **Intended use:** {card['intended_use']}",
+        f"- **Not for:** {card['not_for']}",
+        f"- **Training data:** {card['training_data']} ({card['data']['train_images']:,} train / "
+        f"{card['data']['val_images']:,} validation images). CIFAR-10 has no formal licence; cite Krizhevsky 2009.",
+        f"- **Parameters:** {card['params']:,}",
+        f"- **Device:** {card['device']}; commit {card['commit']}",
+        "",
+        "## Measured on the validation split",
+        "",
+        f"- **Accuracy:** {result['val_accuracy']:.2%}",
+        f"- **Per class:** {per_class}",
+        f"- **ONNX parity** (max abs diff of probs/features, Keras vs onnxruntime, 64 validation images): "
+        f"{result['parity_max_abs_diff']:.2e}",
+        "- The validation images are JPEG q75 copies like the training images; accuracy on the project's held-out "
+        "test set or on other image sources was not measured.",
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        card["command"],
+        "```",
+        "",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 METRIC_NAMES = ["loss", "accuracy", "val_accuracy"]

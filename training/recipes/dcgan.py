@@ -85,12 +85,12 @@ def train_and_ship(
     start: Callable[..., None] | None = None,
 ) -> dict[str, Any] | None:
     """Train (or continue), then measure, export and write the card; None when stopped early."""
+    import keras
+
     from training.gan import GanTrainer
     from training.gan_finish import base_card, export_gan, final_measures, save_json, write_card_markdown
     from training.gan_recipe import load_gan_data, make_measure
     from training.gan_train import Progress, restore_state, train_gan
-
-    import keras
 
     keras.utils.set_random_seed(cfg.seed)  # weight init and the noise in each step
     data = load_gan_data(cfg)
@@ -132,7 +132,11 @@ def train_and_ship(
         (naming.generator_title, naming.discriminator_title),
         card,
     )
-    grid = run_dir / "samples" / f"epoch_{progress.epoch:04d}.png"
+    from training.gan_finish import copy_grid, write_discriminator_card
+
+    grid = copy_grid(
+        run_dir / "samples" / f"epoch_{progress.epoch:04d}.png", run_dir / f"{naming.generator}-samples.png"
+    )
     extra = [
         f"- **Licence of the training data:** {naming.licence}",
         f"- **Epochs / steps:** {progress.epoch} / {card['steps']} (batch {cfg.batch_size})",
@@ -141,9 +145,18 @@ def train_and_ship(
         f"{exported['discriminator_balanced_accuracy']:.1%} telling real validation images from this generator's "
         f"samples at P(real) >= {exported['discriminator_thresholds']['decision']:.3f}.",
         f"- **ONNX parity** (max abs diff Keras vs onnxruntime): {exported['parity_max_abs_diff']}",
+        "- **Sample grid:** the EMA generator on fixed latents (seed 1234)"
+        + (
+            ", one row per class in label order, the same latent down each column."
+            if cfg.conditional
+            else "."
+        ),
     ]
     write_card_markdown(
         run_dir / f"{naming.generator}.md", naming.generator_title, card, measures, extra, grid
+    )
+    write_discriminator_card(
+        run_dir / f"{naming.discriminator}.md", naming.discriminator_title, card, exported, naming.licence
     )
     result = {"measures": measures, **exported, "grid": str(grid)}
     save_json(run_dir / "evaluation.json", result)
