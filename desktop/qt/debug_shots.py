@@ -64,7 +64,17 @@ class ScreenshotDirector(QObject):
 
         results.table.sortByColumn(Column.SCORE, Qt.SortOrder.DescendingOrder)
         results.select_proxy_row(0)
-        QTimer.singleShot(1200, self._shoot)
+        self._polls = 0
+        QTimer.singleShot(300, self._shoot_when_detail_ready)
+
+    def _shoot_when_detail_ready(self) -> None:
+        detail = self.window.scan_page.detail
+        ready = not detail.preview.image_rect().isNull() and "Reading" not in detail.evidence_view.toPlainText()
+        self._polls += 1
+        if ready or self._polls > 50:
+            QTimer.singleShot(300, self._shoot)
+        else:
+            QTimer.singleShot(200, self._shoot_when_detail_ready)
 
     def _shoot(self) -> None:
         if self._shot:

@@ -48,13 +48,13 @@ class ResultsTableView(QTableView):
     def set_default_widths(self) -> None:
         widths = {
             Column.THUMB: THUMB_SIZE + 12,
-            Column.NAME: 200,
-            Column.FOLDER: 220,
+            Column.NAME: 180,
+            Column.FOLDER: 140,
             Column.SCORE: 110,
             Column.VERDICT: 100,
             Column.SIZE: 70,
-            Column.DIMENSIONS: 90,
-            Column.FORMAT: 60,
+            Column.DIMENSIONS: 86,
+            Column.FORMAT: 56,
         }
         for col, width in widths.items():
             self.setColumnWidth(col, width)
