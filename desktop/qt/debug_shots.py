@@ -69,7 +69,9 @@ class ScreenshotDirector(QObject):
 
     def _shoot_when_detail_ready(self) -> None:
         detail = self.window.scan_page.detail
-        ready = not detail.preview.image_rect().isNull() and "Reading" not in detail.evidence_view.toPlainText()
+        ready = (
+            not detail.preview.image_rect().isNull() and "Reading" not in detail.evidence_view.toPlainText()
+        )
         self._polls += 1
         if ready or self._polls > 50:
             QTimer.singleShot(300, self._shoot)
