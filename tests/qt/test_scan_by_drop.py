@@ -95,6 +95,14 @@ def test_pause_button_toggles_to_resume_and_back(qtbot: Any, tmp_path: Path) -> 
     drop_paths(page, [tmp_path / "p"])
     page.progress.pause_button.click()
     assert page.worker.paused and page.progress.pause_button.text() == "Resume"
+    # the thread stops pulling after at most one more event; once that is drained, nothing arrives
+    thread = page.worker._thread
+    assert thread is not None  # 400 files cannot be done in the moment between drop and click
+    qtbot.waitUntil(lambda: not thread._buffer, timeout=5000)
+    rows_when_paused = page.results.model.rowCount()
+    with qtbot.assertNotEmitted(page.worker.rows_ready, wait=500):
+        pass
+    assert page.results.model.rowCount() == rows_when_paused < 400
     with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
         page.progress.pause_button.click()
         assert not page.worker.paused and page.progress.pause_button.text() == "Pause"
