@@ -38,6 +38,7 @@ class _ScanThread(QThread):
         self._buffer: list[Any] = []
         self._running = threading.Event()
         self._running.set()
+        self.holding = threading.Event()
         self.failure: str | None = None
 
     def take(self) -> list[Any]:
@@ -80,8 +81,10 @@ class _ScanThread(QThread):
             for event in events:
                 with self._lock:
                     self._buffer.append(event)
-                while not self._running.wait(0.05):
-                    pass
+                if not self._running.is_set():
+                    self.holding.set()  # paused: nothing more is pulled until resume or cancel
+                    self._running.wait()
+                    self.holding.clear()
         except Exception as exc:
             self.failure = _one_line(exc)
             traceback.print_exc()

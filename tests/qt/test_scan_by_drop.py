@@ -98,7 +98,7 @@ def test_pause_button_toggles_to_resume_and_back(qtbot: Any, tmp_path: Path) -> 
     # the thread stops pulling after at most one more event; once that is drained, nothing arrives
     thread = page.worker._thread
     assert thread is not None  # 400 files cannot be done in the moment between drop and click
-    qtbot.waitUntil(lambda: not thread._buffer, timeout=5000)
+    qtbot.waitUntil(lambda: thread.holding.is_set() and not thread._buffer, timeout=5000)
     rows_when_paused = page.results.model.rowCount()
     with qtbot.assertNotEmitted(page.worker.rows_ready, wait=500):
         pass
