@@ -75,6 +75,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _session(model: str) -> tuple[Any, str, int, int]:
     import onnxruntime as ort
 
@@ -196,10 +201,12 @@ def worker(method: str, folder: Path, model: str) -> dict[str, Any]:
         assert n == n2
         return {"images": n, "first_s": first, "rescan_s": again, "peak_rss_mb": _peak_rss_mb()}
     fn = {"engine": run_engine, "minimal": run_minimal, "naive": run_naive}[method]
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
     n = fn(folder, model)  # includes loading the model / creating the session, for every method
     seconds = time.perf_counter() - t0
-    return {"images": n, "seconds": seconds, "rate": n / seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {"images": n, "seconds": seconds, "rate": n / seconds, "peak_rss_mb": _peak_rss_mb(),
+            "cpu_ms_per_image": (_cpu_s() - cpu0) * 1000 / max(n, 1)}
 
 
 def measure(method: str, folder: Path, model: str) -> dict[str, Any]:
@@ -250,11 +257,12 @@ def main() -> int:
                 for method in METHODS:
                     r = measure(method, folder, model)
                     runs[method].append(r)
-                    print(f"{name:5} {method:7} {r['rate']:8.1f} img/s  peak RSS {r['peak_rss_mb']:6.0f} MB",
-                          file=sys.stderr)
+                    print(f"{name:5} {method:7} {r['rate']:8.1f} img/s  {r['cpu_ms_per_image']:6.2f} CPU ms/img"
+                          f"  peak RSS {r['peak_rss_mb']:6.0f} MB", file=sys.stderr)
             for method, rs in runs.items():
                 results[name][method] = {"rate": float(np.median([r["rate"] for r in rs])),
                                          "rates": [r["rate"] for r in rs],
+                                         "cpu_ms": float(np.median([r["cpu_ms_per_image"] for r in rs])),
                                          "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)}
         rescans = [measure("rescan", small, model) for _ in range(rounds)]
         for r in rescans:
@@ -278,14 +286,15 @@ def main() -> int:
 
 def report(r: dict[str, Any], n_large: int, n_small: int) -> str:
     lines = [f"Median of {r['rounds']} interleaved rounds, {r['cpu_count']} CPUs, model: {r['model']}.", "",
-             "| folder | method | images/s | engine is | peak RSS MB |", "|---|---|---:|---:|---:|"]
+             "| folder | method | images/s | engine is | CPU ms/image | peak RSS MB |",
+             "|---|---|---:|---:|---:|---:|"]
     for name, label in (("large", f"{n_large} x 12 MP JPEG"), ("small", f"{n_small} x 32x32 JPEG")):
         engine = r[name]["engine"]["rate"]
         for method, desc in (("engine", "engine (`desktop.core.scan`)"), ("minimal", "(a) minimal script"),
                              ("naive", "(b) naive per-image")):
             m = r[name][method]
             ratio = "-" if method == "engine" else f"{engine / m['rate']:.2f}x"
-            lines.append(f"| {label} | {desc} | {m['rate']:.1f} | {ratio} | {m['peak_rss_mb']:.0f} |")
+            lines.append(f"| {label} | {desc} | {m['rate']:.1f} | {ratio} | {m['cpu_ms']:.2f} | {m['peak_rss_mb']:.0f} |")
     rs = r["rescan"]
     lines.append("")
     ratios = ", ".join(f"{x:.0f}x" for x in rs["ratios"])
