@@ -1,0 +1,67 @@
+"""Keras Tuner Hyperband over a recipe's search space (``--tune``), on a training subset.
+
+The search runs in ``RUN_DIR/tuner`` on at most ``cfg.tune_limit`` training samples for up to
+``cfg.tune_epochs`` epochs per trial, scored on the validation split by ``cfg.monitor``; the best
+hyperparameters (e.g. ``{"width": 32, "lr": 0.001}``) are returned and then trained on everything.
+A stop request ends the search between trials (the best so far is used).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from training.data import subsample
+from training.detector import DetectorConfig, Split, make_dataset
+from training.recipes import RecipeContext
+
+log = logging.getLogger(__name__)
+
+
+def hyperband(
+    ctx: RecipeContext,
+    cfg: DetectorConfig,
+    split: Split,
+    space: Callable[[Any, DetectorConfig], Any],
+    targets: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    import keras
+    import keras_tuner as kt
+
+    train_idx = subsample(split.train, cfg.tune_limit, cfg.seed)
+    train_ds = make_dataset(split.images, split.labels, train_idx, cfg.batch_size,
+                            augment=cfg.augment, seed=cfg.seed, shuffle=True, targets=targets)
+    val_ds = make_dataset(split.images, split.labels, split.val, 512,
+                          augment=None, seed=cfg.seed, shuffle=False, targets=targets)
+    tuner = kt.Hyperband(
+        lambda hp: space(hp, cfg),
+        objective=kt.Objective(cfg.monitor, direction=cfg.monitor_mode),
+        max_epochs=max(cfg.tune_epochs, 2),
+        factor=3,
+        seed=cfg.seed,
+        directory=str(ctx.run.dir),
+        project_name="tuner",
+        overwrite=False,  # a resumed run continues the search
+    )
+
+    class StopBetweenTrials(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            if ctx.run.should_stop():
+                self.model.stop_training = True
+
+    log.info("Hyperband search on %d training samples, up to %d epochs per trial", len(train_idx), cfg.tune_epochs)
+    tuner.search(train_ds, validation_data=val_ds, callbacks=[StopBetweenTrials()], verbose=0)
+    best = tuner.get_best_hyperparameters(1)
+    if not best:
+        raise RuntimeError("the tuner finished no trial (stopped too early?)")
+    values = {k: (float(v) if isinstance(v, float) else v) for k, v in best[0].values.items()
+              if not k.startswith("tuner/")}
+    trials = [
+        {"hyperparameters": {k: v for k, v in t.hyperparameters.values.items() if not k.startswith("tuner/")},
+         "score": t.score}
+        for t in tuner.oracle.get_best_trials(10)
+    ]
+    ctx.run.evaluation("tuning", {"best": values, "objective": cfg.monitor, "trials": trials})
+    log.info("best hyperparameters: %s", values)
+    return values
