@@ -126,7 +126,7 @@ class ProjectionHead(layers.Layer):  # type: ignore[misc]
 
 
 def build_discriminator_trunk(spec: GanSpec, name: str = "d_trunk") -> keras.Model:
-    """image in [-1, 1] -> pooled features [N, D]; no normalisation besides spectral norm."""
+    """image in [-1, 1] -> sum-pooled features [N, D]; no normalisation besides spectral norm."""
     x = keras.Input((spec.image_size, spec.image_size, spec.channels), name="image")
     h = _sn(layers.Conv2D(spec.d_width, 3, padding="same"), spec)(x)
     h = layers.LeakyReLU(0.2)(h)
@@ -134,7 +134,10 @@ def build_discriminator_trunk(spec: GanSpec, name: str = "d_trunk") -> keras.Mod
         ch = spec.d_width * 2 ** (i + 1)
         h = _sn(layers.Conv2D(ch, 4, strides=2, padding="same"), spec)(h)
         h = layers.LeakyReLU(0.2)(h)
+    # Sum pooling (SNGAN/BigGAN), not the mean: with spectrally normalised layers the mean over the
+    # 4x4 map shrinks the features 16-fold and leaves D too weak to reach the hinge margins.
     h = layers.GlobalAveragePooling2D()(h)
+    h = layers.Rescaling(16.0, name="sum_pool")(h)
     return keras.Model(x, h, name=name)
 
 
