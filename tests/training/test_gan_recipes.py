@@ -145,3 +145,5 @@ def test_dcgan_cli_streams_protocol_with_images_events_and_resume_continues(tmp_
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert events[0]["initial_epoch"] == 1
     assert [e["epoch"] for e in events if e["event"] == "epoch_end"] == [2]
+    card = (out / "dcgan-cifar10-generator.md").read_text()
+    assert card.count("pixelpatrol-train dcgan") == 2 and "--resume" in card  # both commands that made it

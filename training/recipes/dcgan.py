@@ -62,9 +62,20 @@ def run_gan(ctx: RecipeContext, defaults: GanConfig, naming: Naming) -> dict[str
     from training.gan_recipe import apply_context
 
     cfg = apply_context(defaults, ctx)
+    # A resumed run keeps the history of commands that made it; the card shows all of them.
+    cfg_path = ctx.run.dir / "config.json"
+    previous = json.loads(cfg_path.read_text()) if ctx.resume and cfg_path.exists() else {}
+    history = [
+        *previous.get("history", []),
+        *([previous["command"]] if "command" in previous else []),
+        ctx.command,
+    ]
+    history = [c for i, c in enumerate(history) if c and c not in history[:i]]
     ctx.run.config["resolved"] = cfg.as_dict()
-    (ctx.run.dir / "config.json").write_text(json.dumps(ctx.run.config, indent=2, default=str))
-    result = train_and_ship(cfg, ctx.run.dir, ctx.resume, ctx.run, naming, ctx.command, start=ctx.run.start)
+    ctx.run.config["history"] = history[:-1]
+    cfg_path.write_text(json.dumps(ctx.run.config, indent=2, default=str))
+    command = "\n".join(history)
+    result = train_and_ship(cfg, ctx.run.dir, ctx.resume, ctx.run, naming, command, start=ctx.run.start)
     if result is not None:
         parity = result["parity_max_abs_diff"]
         ctx.run.evaluation("validation", result["measures"])
