@@ -23,6 +23,38 @@ from typing import IO, Any
 PROTOCOL_VERSION = 1
 STOP_FILE = "STOP"
 EVENTS = ("run_start", "batch", "epoch_end", "images", "evaluation", "export", "error", "finish")
+COMMON_FIELDS = ("v", "event", "time")
+# Fields every event of a kind carries (more may follow; readers ignore what they do not know).
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "run_start": ("recipe", "run_dir", "epochs", "initial_epoch", "resumed", "metrics"),
+    "batch": ("epoch", "step", "steps", "metrics"),
+    "epoch_end": ("epoch", "epochs", "metrics", "elapsed_s"),
+    "images": ("epoch", "path", "caption"),
+    "evaluation": ("split", "metrics"),
+    "export": ("path",),
+    "error": ("message", "type", "traceback", "checkpoint"),
+    "finish": ("status", "elapsed_s"),
+}
+FINISH_STATUSES = ("completed", "stopped", "failed")
+
+
+def validate_event(record: dict[str, Any]) -> None:
+    """Raise ValueError when ``record`` is not a valid protocol event of this version."""
+    missing = [f for f in COMMON_FIELDS if f not in record]
+    if missing:
+        raise ValueError(f"protocol event lacks {missing}: {record}")
+    if record["v"] != PROTOCOL_VERSION:
+        raise ValueError(f"protocol version {record['v']} != {PROTOCOL_VERSION}")
+    event = record["event"]
+    if event not in REQUIRED_FIELDS:
+        raise ValueError(f"unknown event {event!r}")
+    missing = [f for f in REQUIRED_FIELDS[event] if f not in record]
+    if missing:
+        raise ValueError(f"{event} event lacks {missing}")
+    if "metrics" in REQUIRED_FIELDS[event] and event != "run_start" and not isinstance(record["metrics"], dict):
+        raise ValueError(f"{event}.metrics must be an object")
+    if event == "finish" and record["status"] not in FINISH_STATUSES:
+        raise ValueError(f"finish.status {record['status']!r} not in {FINISH_STATUSES}")
 
 
 def _clean(value: Any) -> Any:
@@ -54,6 +86,7 @@ class Protocol:
         if event not in EVENTS:
             raise ValueError(f"unknown protocol event {event!r}")
         record = {"v": PROTOCOL_VERSION, "event": event, "time": round(time.time(), 3), **_clean(fields)}
+        validate_event(record)
         line = json.dumps(record, separators=(",", ":"), allow_nan=False)
         for out in (self._file, self._stream):
             if out is not None:
