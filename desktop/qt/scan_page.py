@@ -19,6 +19,7 @@ from desktop.qt.drop_paths import local_paths, split_existing
 from desktop.qt.empty_state import EmptyStateWidget
 from desktop.qt.file_actions import FileActionsController
 from desktop.qt.history_dialog import HistoryDialog
+from desktop.qt.history_loader import HistoryLoader
 from desktop.qt.model_service import ModelChoice, ModelService
 from desktop.qt.results_panel import ResultsPanelWidget
 from desktop.qt.scan_controls import ScanProgressWidget, ScanToolbarWidget
@@ -71,6 +72,9 @@ class ScanPage(QWidget):
         self.stack.addWidget(self.splitter)
         layout.addWidget(self.stack, 1)
         self.file_actions = FileActionsController(self)
+        self.history = HistoryLoader(self)
+        self.history.loaded.connect(self._on_history_loaded)
+        self.history.failed.connect(self._on_history_failed)
         self._connect()
 
     def _connect(self) -> None:
@@ -282,16 +286,26 @@ class ScanPage(QWidget):
         dialog.resume_requested.connect(self.resume_scan)
         dialog.open()
 
-    def open_scan(self, scan_id: int) -> bool:
+    def open_scan(self, scan_id: int, resume: bool = False) -> bool:
+        """Show a stored scan's rows (read in the background); `resume` continues it afterwards."""
         if self.worker.busy:
             self.banner.show_message(
                 "Wait for the running scan to end (or cancel it) before opening another.", "warning"
             )
             return False
-        record, rows = engine_adapter.load_scan(scan_id)
+        self.status_message.emit(f"Opening scan {scan_id}…")
+        self.history.load(scan_id, resume)
+        return True
+
+    def resume_scan(self, scan_id: int) -> bool:
+        return self.open_scan(scan_id, resume=True)
+
+    def _on_history_loaded(self, scan_id: int, record: Any, rows: list[Any], resume: bool) -> None:
         if record is None:
             self.banner.show_message(f"Scan {scan_id} is no longer in the history.", "error")
-            return False
+            return
+        if self.worker.busy:  # a scan was started while the rows were being read
+            return
         self.results.model.clear()
         self.detail.show_row(None, "")
         self.results.model.append_rows(rows)
@@ -302,21 +316,15 @@ class ScanPage(QWidget):
         self._apply_threshold()
         self.status_message.emit(f"Opened scan {scan_id}: {len(rows):,} rows ({record.status})")
         self.history_loaded.emit(scan_id)
-        return True
+        if resume:
+            recursive = bool(record.options.get("recursive", True))
+            threshold = self.results.filter_bar.threshold()
+            self._start(
+                ScanRequest(list(record.paths), record.model_path, recursive, threshold, scan_id), fresh=False
+            )
 
-    def resume_scan(self, scan_id: int) -> bool:
-        if not self.open_scan(scan_id):
-            return False
-        record, _ = engine_adapter.load_scan(scan_id)
-        request = ScanRequest(
-            list(record.paths),
-            record.model_path,
-            bool(record.options.get("recursive", True)),
-            self.results.filter_bar.threshold(),
-            scan_id,
-        )
-        self._start(request, fresh=False)
-        return True
+    def _on_history_failed(self, scan_id: int, reason: str) -> None:
+        self.banner.show_message(f"Scan {scan_id} could not be read from the history: {reason}", "error")
 
     def offer_resume(self) -> None:
         """At startup: a scan cut off by a crash or kill offers to continue."""
@@ -381,3 +389,4 @@ class ScanPage(QWidget):
         self.worker.wait()
         self.loader.shutdown()
         self.detail.shutdown()
+        self.history.shutdown()

@@ -202,6 +202,9 @@ class ScanWorker(QObject):
         finish, failure = self._pending_finish, thread.failure
         self._thread = None
         self._paused = False
+        # `finished` is emitted from the thread just before it exits; wait for the exit itself before
+        # deleting the QThread, or Qt may destroy a thread that is still running.
+        thread.wait(5000)
         thread.deleteLater()
         if failure is not None:
             self.failed.emit(failure)
