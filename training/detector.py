@@ -141,7 +141,9 @@ def fit_detector(
     completed = cb.epochs_done >= cfg.epochs or cb.early_stopped or bool(state.get("early_stopped"))
     return {
         "model": model,
-        "completed": completed and not cb.stopped_by_request,
+        # A --time-limit-min end is planned: finish (evaluate, export) with the best checkpoint so far.
+        "completed": (completed and not cb.stopped_by_request) or (run.time_limit_hit and cb.epochs_done > 0),
+        "time_limited": run.time_limit_hit,
         "stopped": cb.stopped_by_request,
         "early_stopped": cb.early_stopped,
         "epochs_done": cb.epochs_done,

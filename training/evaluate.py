@@ -97,8 +97,9 @@ def best_balanced_threshold(y: np.ndarray, s: np.ndarray) -> float:
     fpr, tpr, thr = roc_curve(y, s)
     bal = (tpr + 1 - fpr) / 2
     i = int(np.argmax(bal[1:])) + 1  # skip the +inf point
-    higher = thr[i - 1] if np.isfinite(thr[i - 1]) else 1.0
-    return float(np.clip((thr[i] + higher) / 2, 1e-6, 1 - 1e-6))
+    # "score >= cut" gives the same predictions for any cut in (next lower score, thr[i]]; take the middle.
+    lower = thr[i + 1] if i + 1 < len(thr) else 0.0
+    return float(np.clip((thr[i] + lower) / 2, 1e-6, 1 - 1e-6))
 
 
 def choose_thresholds(y: np.ndarray, s: np.ndarray) -> dict[str, Any]:

@@ -212,6 +212,7 @@ class Run:
         self.started = time.monotonic()
         self.time_limit_s = time_limit_s
         self.last_checkpoint: str | None = None
+        self.time_limit_hit = False  # a planned end: recipes still evaluate and export
 
     def _check_dir(self, config: dict[str, Any]) -> None:
         cfg = self.dir / "config.json"
@@ -265,9 +266,10 @@ class Run:
 
     def should_stop(self) -> bool:
         if self.time_limit_s is not None and time.monotonic() - self.started > self.time_limit_s:
-            if not self.stop.requested:
+            if not self.time_limit_hit:
                 print("time limit reached; ending after this batch", file=sys.stderr)
-            self.stop.request()
+            self.time_limit_hit = True
+            return True
         return self.stop.requested
 
     # -- results

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from training.evaluate import (
+    binary_metrics,
+    choose_thresholds,
+    expected_calibration_error,
+    reencode,
+    roc_auc,
+)
+
+
+def brute_auc(y: np.ndarray, s: np.ndarray) -> float:
+    pos, neg = s[y == 1], s[y == 0]
+    pairs = list(itertools.product(pos, neg))
+    return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs) / len(pairs)
+
+
+def test_roc_auc_matches_pairwise_counting_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    s = np.round(rng.random(60) * 0.5 + y * 0.3, 1)  # many ties
+    assert abs(roc_auc(y, s) - brute_auc(y, s)) < 1e-12
+
+
+def test_binary_metrics_on_a_known_confusion() -> None:
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    s = np.array([0.1, 0.2, 0.6, 0.3, 0.9, 0.8, 0.4, 0.7])
+    m = binary_metrics(y, s, 0.5)
+    assert m["confusion"]["matrix"] == [[3, 1], [1, 3]]
+    assert m["accuracy"] == 0.75 and m["precision"] == 0.75 and m["recall"] == 0.75
+    assert m["balanced_accuracy"] == 0.75 and abs(m["f1"] - 0.75) < 1e-12
+
+
+def test_ece_is_zero_when_calibrated_and_large_when_not() -> None:
+    y = np.array([0] * 50 + [1] * 50)
+    assert expected_calibration_error(y, np.full(100, 0.5)) < 1e-12
+    assert expected_calibration_error(y, np.where(y == 1, 0.0, 1.0)) == 1.0
+
+
+def test_thresholds_are_ordered_and_decision_maximises_balanced_accuracy() -> None:
+    rng = np.random.default_rng(1)
+    y = np.r_[np.zeros(500, int), np.ones(300, int)]
+    s = np.clip(np.r_[rng.normal(0.3, 0.15, 500), rng.normal(0.75, 0.15, 300)], 0, 1)
+    t = choose_thresholds(y, s)
+    assert 0 <= t["real"] < t["likely_real"] <= t["decision"] <= t["likely_ai"] < t["ai"] <= 1
+    best = max(binary_metrics(y, s, c)["balanced_accuracy"] for c in np.linspace(0, 1, 201))
+    assert binary_metrics(y, s, t["decision"])["balanced_accuracy"] >= best - 1e-9
+    sel = s >= t["ai"]
+    assert y[sel].mean() >= 0.99 or "fallback" in t["method"]["ai"]
+
+
+def test_thresholds_hold_for_a_perfect_separation() -> None:
+    y = np.array([0] * 20 + [1] * 20)
+    s = np.r_[np.linspace(0.0, 0.2, 20), np.linspace(0.8, 1.0, 20)]
+    t = choose_thresholds(y, s)
+    assert 0.2 < t["decision"] < 0.8
+    assert binary_metrics(y, s, t["decision"])["accuracy"] == 1.0
+
+
+def test_reencode_png_is_lossless_and_jpeg_is_not() -> None:
+    rng = np.random.default_rng(2)
+    imgs = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    assert np.array_equal(reencode(imgs, "png"), imgs)
+    assert not np.array_equal(reencode(imgs, "jpeg", 60), imgs)
