@@ -81,12 +81,13 @@ def export_gan(
     names: tuple[str, str],
     titles: tuple[str, str],
     card: dict[str, Any],
+    ema: bool = True,
 ) -> dict[str, Any]:
-    """Write ``<generator name>.onnx`` and ``<discriminator name>.onnx`` into ``run_dir``."""
+    """Write ``<generator name>.onnx`` (the EMA or the raw generator) and ``<discriminator name>.onnx``."""
     spec = trainer.spec
     gen_name, disc_name = names
     gen_card = {**card, "data": data.info}
-    fn, sig = generator_function(trainer.ema_generator, spec)
+    fn, sig = generator_function(trainer.ema_generator if ema else trainer.generator, spec)
     gen_path = run_dir / f"{gen_name}.onnx"
     convert(fn, sig, generator_contract(spec, gen_name, titles[0], data.label_names, gen_card), gen_path)
     z = fixed_latents(16, spec.latent_dim, 99)
@@ -114,7 +115,7 @@ def export_gan(
         **card,
         "data": data.info,
         "validation": {
-            "split": f"{n} real validation images vs {n} samples of the EMA generator",
+            "split": f"{n} real validation images vs {n} samples of the shipped generator",
             "metrics": {
                 "balanced_accuracy": bal_acc,
                 "mean_score_real": float(real_scores.mean()),
@@ -169,7 +170,12 @@ def write_card_markdown(
     lines += ["## Reproduce", "", "```", card["command"], "```", ""]
     if measures:
         lines += ["## Measured (validation images the GAN never trained on)", ""]
-        lines += ["| measure | EMA generator (shipped) | raw generator | real vs real |", "|---|---|---|---|"]
+        shipped = card.get("shipped_weights", "ema")
+        heads = (
+            "EMA generator" + (" (shipped)" if shipped == "ema" else ""),
+            "raw generator" + (" (shipped)" if shipped == "raw" else ""),
+        )
+        lines += [f"| measure | {heads[0]} | {heads[1]} | real vs real |", "|---|---|---|---|"]
         rows = [
             ("Fréchet distance, classifier features", "frechet", "frechet_real", "{:.2f}"),
             (
@@ -185,6 +191,7 @@ def write_card_markdown(
             if key in ema:
                 raw_v = fmt.format(raw[key]) if key in raw else "-"
                 lines.append(f"| {title_} | {fmt.format(ema[key])} | {raw_v} | {fmt.format(ema[ref])} |")
+        lines += ["", f"Shipped: the {shipped} weights (lower Fréchet distance of the two on these samples)."]
         lines += [
             "",
             f"Samples: {int(ema.get('n_generated', 0))} generated vs {int(ema.get('n_real', 0))} real.",

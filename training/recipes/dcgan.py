@@ -134,6 +134,11 @@ def train_and_ship(
     card["steps"] = int(trainer.step.numpy())
     card["measures"] = measures
     card["params"] = int(trainer.generator.count_params())
+    # Ship the EMA unless the raw generator measures better: on short runs the average still
+    # carries the early, worse generators (decay 0.999 remembers ~1000 steps).
+    ema, raw = measures.get("ema", {}), measures.get("raw", {})
+    use_ema = not ("frechet" in ema and "frechet" in raw and raw["frechet"] < ema["frechet"])
+    card["shipped_weights"] = "ema" if use_ema else "raw"
     exported = export_gan(
         trainer,
         cfg,
@@ -142,12 +147,12 @@ def train_and_ship(
         (naming.generator, naming.discriminator),
         (naming.generator_title, naming.discriminator_title),
         card,
+        ema=use_ema,
     )
-    from training.gan_finish import copy_grid, write_discriminator_card
+    from training.gan_finish import write_discriminator_card
+    from training.gan_train import write_grid
 
-    grid = copy_grid(
-        run_dir / "samples" / f"epoch_{progress.epoch:04d}.png", run_dir / f"{naming.generator}-samples.png"
-    )
+    grid = write_grid(trainer, run_dir / f"{naming.generator}-samples.png", ema=use_ema)
     extra = [
         f"- **Licence of the training data:** {naming.licence}",
         f"- **Epochs / steps:** {progress.epoch} / {card['steps']} (batch {cfg.batch_size})",
@@ -156,7 +161,7 @@ def train_and_ship(
         f"{exported['discriminator_balanced_accuracy']:.1%} telling real validation images from this generator's "
         f"samples at P(real) >= {exported['discriminator_thresholds']['decision']:.3f}.",
         f"- **ONNX parity** (max abs diff Keras vs onnxruntime): {exported['parity_max_abs_diff']}",
-        "- **Sample grid:** the EMA generator on fixed latents (seed 1234)"
+        f"- **Sample grid:** the shipped ({card['shipped_weights']}) generator on fixed latents (seed 1234)"
         + (
             ", one row per class in label order, the same latent down each column."
             if cfg.conditional
