@@ -1,0 +1,96 @@
+"""Generation and judging off the GUI thread: a QRunnable that runs the Qt-free core and posts
+chunks of images, then what the discriminator and the AI-image detector say about them."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    generator: str
+    count: int
+    seed: int
+    label: int | None
+    truncation: float | None
+    discriminator: str = ""
+    detector: str = ""
+    interpolate_to: int | None = None  # seed B: an interpolation strip of `count` steps
+
+
+class GenerateRelay(QObject):
+    started = Signal(object)  # the Generator
+    images_ready = Signal(list)  # list[GeneratedImage], in order
+    judged = Signal(int, list)  # first row, texts
+    failed = Signal(str)
+    finished = Signal(int)  # images made
+
+
+def judge(items: list[Any], discriminator: Any, detector: Any) -> list[str]:
+    """One line per image: D's P(real) and the detector's P(AI) with its verdict."""
+    from PIL import Image
+
+    from desktop.core.contract import verdict_for
+    from desktop.core.decode import preprocess
+
+    parts: list[list[str]] = [[] for _ in items]
+    for model, tag in ((discriminator, "D"), (detector, "AI")):
+        if model is None:
+            continue
+        crops, grids = zip(*(preprocess(Image.fromarray(it.pixels), model.contract) for it in items), strict=True)
+        scored = model.score_images(list(crops), list(grids))
+        for i, (score, _map) in enumerate(scored):
+            if tag == "D":  # the engine reports P(AI); D's own output is P(real)
+                parts[i].append(f"D: real {1.0 - score:.2f}")
+            else:
+                parts[i].append(f"AI {score:.2f} {verdict_for(score, model.thresholds).replace('_', ' ')}")
+    return [" · ".join(p) or "not judged" for p in parts]
+
+
+class GenerateTask(QRunnable):
+    def __init__(self, request: GenerateRequest, relay: GenerateRelay, cancel: threading.Event) -> None:
+        super().__init__()
+        self.request, self.relay, self.cancel = request, relay, cancel
+
+    def run(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the relay went away with the page
+            try:
+                self._run()
+            except Exception as exc:
+                self.relay.failed.emit(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+    def _run(self) -> None:
+        from desktop.core.generate import Generator
+        from desktop.core.models import Detector
+
+        r = self.request
+        gen = Generator.load(r.generator, device="cpu")
+        self.relay.started.emit(gen)
+        disc = Detector.load(r.discriminator, device="cpu") if r.discriminator else None
+        det = Detector.load(r.detector, device="cpu") if r.detector else None
+        chunks: Iterable[list[Any]]
+        if r.interpolate_to is not None:
+            chunks = [gen.interpolate(r.seed, r.interpolate_to, max(2, r.count), r.label, r.truncation)]
+        else:
+            chunks = (gen.generate(min(CHUNK, r.count - s), r.seed + s, r.label, r.truncation)
+                      for s in range(0, r.count, CHUNK))
+        done = 0
+        for items in chunks:
+            if self.cancel.is_set():
+                break
+            self.relay.images_ready.emit(items)
+            if disc is not None or det is not None:
+                self.relay.judged.emit(done, judge(items, disc, det))
+            done += len(items)
+        self.relay.finished.emit(done)
+
+
+__all__ = ["GenerateRelay", "GenerateRequest", "GenerateTask", "judge"]

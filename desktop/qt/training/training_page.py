@@ -1,0 +1,214 @@
+"""The Training tab: start/stop/resume a run (child process), follow any run folder, overlay runs.
+
+Curves and progress come from the run folder's metrics.jsonl (MetricsFollower), the same for a run
+started here, from a terminal or on another machine; the process's stdout is only checked, and its
+stderr goes to the log pane.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.paths import user_data_dir
+from desktop.core.run_follow import read_history
+from desktop.qt.training.curves_widget import CurvesWidget
+from desktop.qt.training.metrics_follower import MetricsFollower
+from desktop.qt.training.result_panel import RunResultPanel
+from desktop.qt.training.run_form import RunForm
+from desktop.qt.training.trainer_process import TrainerProcess, TrainerUnavailable, trainer_command
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA —"
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}"
+
+
+class TrainingPage(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.follower: MetricsFollower | None = None
+        self.trainer = TrainerProcess(self)
+        self.trainer.log_line.connect(self.append_log)
+        self.trainer.finished.connect(self._on_trainer_finished)
+        self.command_override: list[str] | None = None  # tests: a fake trainer
+
+        left = QVBoxLayout()
+        box = QGroupBox("New run")
+        box_layout = QVBoxLayout(box)
+        self.form = RunForm(user_data_dir() / "runs")
+        box_layout.addWidget(self.form)
+        buttons = QHBoxLayout()
+        self.start_button, self.stop_button = QPushButton("Start"), QPushButton("Stop")
+        self.resume_button = QPushButton("Resume")
+        self.start_button.clicked.connect(lambda: self.start_run(resume=False))
+        self.resume_button.clicked.connect(lambda: self.start_run(resume=True))
+        self.stop_button.clicked.connect(self.stop_run)
+        self.stop_button.setEnabled(False)
+        for b in (self.start_button, self.stop_button, self.resume_button):
+            buttons.addWidget(b)
+        box_layout.addLayout(buttons)
+        left.addWidget(box)
+        follow, compare = QPushButton("Follow a run folder…"), QPushButton("Overlay another run…")
+        follow.clicked.connect(self._on_follow_clicked)
+        compare.clicked.connect(self._on_compare_clicked)
+        left.addWidget(follow)
+        left.addWidget(compare)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        left.addWidget(self.message)
+        self.samples = QLabel()
+        self.samples.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.samples.setMinimumHeight(10)
+        left.addWidget(self.samples, 1)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        left_widget.setMaximumWidth(430)
+
+        right = QVBoxLayout()
+        head = QHBoxLayout()
+        self.run_label = QLabel("No run followed. Start one, or follow a run folder.")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        self.eta = QLabel(_eta(None))
+        head.addWidget(self.run_label, 1)
+        head.addWidget(self.progress, 1)
+        head.addWidget(self.eta)
+        right.addLayout(head)
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.curves = CurvesWidget()
+        split.addWidget(self.curves)
+        self.result = RunResultPanel()
+        self.result.register_requested.connect(self._on_register_requested)
+        split.addWidget(self.result)
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(5000)
+        self.log.setPlaceholderText("The trainer's log (stderr) and any skipped metrics lines appear here.")
+        split.addWidget(self.log)
+        split.setSizes([520, 200, 120])
+        right.addWidget(split, 1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(left_widget)
+        layout.addLayout(right, 1)
+
+    # -- following
+    def follow(self, run_dir: str | Path) -> MetricsFollower:
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower.deleteLater()
+        self.follower = MetricsFollower(run_dir, self)
+        self.follower.events_read.connect(self._on_follower_events)
+        self.follower.problem_found.connect(lambda text: self.append_log(f"[skipped] {text}"))
+        self.curves.set_run(Path(run_dir).name, self.follower.history)
+        self.run_label.setText(f"<b>{Path(run_dir).name}</b> — waiting for metrics")
+        self.result.setVisible(False)
+        self.samples.clear()
+        self.follower.start()
+        return self.follower
+
+    def overlay(self, run_dir: str | Path) -> None:
+        history, problems = read_history(Path(run_dir) / "metrics.jsonl")
+        for p in problems:
+            self.append_log(f"[skipped] {Path(run_dir).name}: {p}")
+        self.curves.set_run(Path(run_dir).name, history, overlay=True)
+
+    def _on_follower_events(self, kinds: set[str]) -> None:
+        assert self.follower is not None
+        h, run_dir = self.follower.history, self.follower.run_dir
+        self.curves.mark_dirty()
+        p = h.progress
+        total = max(1, p.epochs)
+        self.progress.setValue(int(100 * min(p.position, total) / total))
+        self.progress.setFormat(f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps}")
+        self.eta.setText(_eta(p.eta_s) if h.status == "running" else h.status)
+        self.run_label.setText(f"<b>{run_dir.name}</b> — {h.recipe} — {h.status}")
+        if "images" in kinds and h.images:
+            pix = QPixmap(str(run_dir / h.images[-1][1]))
+            if not pix.isNull():
+                self.samples.setPixmap(pix.scaled(400, 400, Qt.AspectRatioMode.KeepAspectRatio))
+        if "error" in kinds:
+            self.append_log(f"[run error] {h.errors[-1]}")
+        if kinds & {"evaluation", "export", "finish"}:
+            self.result.show_result(run_dir, h)
+
+    def _on_follow_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Run folder (holds metrics.jsonl)")
+        if folder:
+            self.follow(folder)
+
+    def _on_compare_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Run folder to overlay")
+        if folder:
+            self.overlay(folder)
+
+    # -- running
+    def start_run(self, resume: bool = False) -> bool:
+        problems = self.form.problems(resume)
+        if problems:
+            self.show_message("Cannot start: " + "; ".join(problems))
+            return False
+        try:
+            command = self.command_override or trainer_command()
+        except TrainerUnavailable as exc:
+            self.show_message(str(exc))
+            return False
+        run_dir = self.form.run_dir()
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.log.clear()
+        self.trainer.start(command, self.form.arguments(resume), run_dir)
+        self.follow(run_dir)
+        self.show_message(f"{'Resumed' if resume else 'Started'} in {run_dir}")
+        self._set_running(True)
+        return True
+
+    def stop_run(self) -> None:
+        self.trainer.stop()
+        self.stop_button.setEnabled(False)
+        self.show_message("Stopping after this batch (a checkpoint is saved)…")
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.resume_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+
+    def _on_trainer_finished(self, code: int, text: str) -> None:
+        self._set_running(False)
+        if self.follower is not None:
+            self.follower.poll()  # the last lines, before the label says it ended
+        self.show_message(f"Trainer {text}")
+
+    def _on_register_requested(self, onnx: str) -> None:
+        from desktop.qt.models_manage import import_model
+
+        dest, error = import_model(Path(onnx))
+        if error:
+            QMessageBox.warning(self, "Model not registered", error)
+        else:
+            self.show_message(f"Registered {dest.name if dest else onnx}; Scan lists it now (Models tab).")
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def append_log(self, text: str) -> None:
+        self.log.appendPlainText(text)
+
+    def shutdown(self) -> None:
+        self.trainer.shutdown()

@@ -1,0 +1,124 @@
+"""The Training tab follows a growing metrics.jsonl, runs and stops a trainer process, reports bad lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from desktop.qt.training import trainer_process
+from desktop.qt.training.metrics_follower import MetricsFollower
+from desktop.qt.training.training_page import TrainingPage
+
+HERE = Path(__file__).parent
+GOLDEN = HERE.parents[1] / "data" / "golden_metrics.jsonl"
+
+
+def _page(qtbot: Any) -> TrainingPage:
+    page = TrainingPage()
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    return page
+
+
+def test_following_a_run_written_line_by_line_updates_the_curves(qtbot: Any, tmp_path: Path) -> None:
+    run = tmp_path / "patchgan-demo"
+    page = _page(qtbot)
+    follower = page.follow(run)  # before the file exists, as when following a run about to start
+    writer = subprocess.Popen([sys.executable, str(HERE / "replay_metrics.py"), str(GOLDEN), str(run), "0.04"])
+    try:
+        qtbot.waitUntil(lambda: follower.history.status not in ("waiting",), timeout=10_000)
+        qtbot.waitUntil(lambda: follower.history.status == "completed", timeout=20_000)
+    finally:
+        writer.wait(timeout=30)
+    history = follower.history
+    assert history.events_seen == len(GOLDEN.read_text().splitlines())
+    assert follower.problems == []
+    # the resumed session replaced epoch 2's points: 2 batch points of epoch 1, 1 of epoch 2
+    assert list(history.batch["loss"].x) == [0.25, 1.0, 2.0]
+    assert list(history.epoch["val_loss"].x) == [1.0, 2.0]
+    qtbot.waitUntil(lambda: ("patchgan-demo", "batch", "loss") in page.curves.curves, timeout=2000)
+    qtbot.waitUntil(lambda: len(page.curves.curves[("patchgan-demo", "epoch", "val_loss")].xData) == 2, timeout=2000)
+    xs = page.curves.curves[("patchgan-demo", "batch", "loss")].xData
+    assert list(xs) == [0.25, 1.0, 2.0]
+    assert "completed" in page.run_label.text()
+    assert page.result.isVisible()
+    assert "roc_auc 0.619" in page.result.summary.text()
+    assert "decision 0.503" in page.result.summary.text()
+    assert "[run error] MemoryError" in page.log.toPlainText()
+
+
+def test_malformed_metrics_line_is_skipped_and_reported(qtbot: Any, tmp_path: Path) -> None:
+    good = '{"v":1,"event":"batch","epoch":1,"step":1,"steps":2,"metrics":{"loss":0.9}}\n'
+    (tmp_path / "metrics.jsonl").write_text(good + "{this is not json\n" + '{"v":7,"event":"batch"}\n' + good[:30])
+    follower = MetricsFollower(tmp_path, poll_ms=20)
+    reported: list[str] = []
+    follower.problem_found.connect(reported.append)
+    follower.start()
+    assert reported[0].startswith("metrics.jsonl line 2: not JSON")
+    assert "line 3: protocol version 7" in reported[1]
+    assert len(reported) == 2  # the partial last line is held back, not reported
+    assert follower.history.batch["loss"].size == 1
+    with (tmp_path / "metrics.jsonl").open("a") as fh:
+        fh.write(good[30:])
+    with qtbot.waitSignal(follower.events_read, timeout=2000):
+        pass
+    assert follower.history.batch["loss"].size == 2
+    follower.stop()
+
+
+def test_fake_trainer_starts_and_stops_cleanly(qtbot: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(data / "a.png")
+    page = _page(qtbot)
+    page.command_override = [sys.executable, str(HERE / "fake_trainer.py")]
+    page.form.add_data(str(data))
+    page.form.out.setText(str(tmp_path / "run"))
+    page.form.epochs.setValue(1000)
+    assert page.start_run()
+    assert page.follower is not None
+    follower = page.follower
+    qtbot.waitUntil(lambda: "loss" in follower.history.batch and follower.history.batch["loss"].size >= 3,
+                    timeout=20_000)
+    assert page.stop_button.isEnabled() and not page.start_button.isEnabled()
+    with qtbot.waitSignal(page.trainer.finished, timeout=20_000) as finished:
+        page.stop_button.click()
+    assert finished.args[0] == 3
+    assert (tmp_path / "run" / "STOP").exists()
+    qtbot.waitUntil(lambda: follower.history.status == "stopped", timeout=5000)
+    assert "stopped" in page.message.text()
+    assert "fake trainer: noise-discriminator" in page.log.toPlainText()  # stderr went to the log pane
+    assert page.start_button.isEnabled()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["event"] == "finish"
+
+
+def test_start_is_refused_with_reasons_before_any_process(qtbot: Any, tmp_path: Path) -> None:
+    page = _page(qtbot)
+    page.form.add_data(str(tmp_path / "missing"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    page.form.add_data(str(empty))
+    assert not page.start_run()
+    assert "missing: does not exist" in page.message.text()
+    assert "no images found" in page.message.text()
+    assert not page.trainer.is_running()
+
+
+def test_no_tensorflow_env_says_how_to_get_one(qtbot: Any, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(data / "a.png")
+    trainer_process.set_configured_python(str(tmp_path / "no-such-python"))
+    page = _page(qtbot)
+    page.form.add_data(str(data))
+    assert not page.start_run()
+    assert 'pip install -e ".[train]"' in page.message.text()
+    assert not page.trainer.is_running()
