@@ -3,12 +3,13 @@ grid of thousands stays fast; the text under each image says what the discrimina
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap, QPixmapCache
 
-from desktop.core.generate import GeneratedImage
+if TYPE_CHECKING:  # onnxruntime stays unloaded until a generator is used
+    from desktop.core.generate import GeneratedImage
 
 THUMB = 96
 Index = QModelIndex | QPersistentModelIndex

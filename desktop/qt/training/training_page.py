@@ -94,8 +94,12 @@ class TrainingPage(QWidget):
         head.addWidget(self.eta)
         right.addLayout(head)
         split = QSplitter(Qt.Orientation.Vertical)
-        self.curves = CurvesWidget()
-        split.addWidget(self.curves)
+        # pyqtgraph takes ~1 s to import: the curves are made when a run is first followed
+        self._curves: CurvesWidget | None = None
+        self._curves_slot = QLabel("Curves appear here when a run is followed.")
+        self._curves_slot.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        split.addWidget(self._curves_slot)
+        self.split = split
         self.result = RunResultPanel()
         self.result.register_requested.connect(self._on_register_requested)
         split.addWidget(self.result)
@@ -108,6 +112,14 @@ class TrainingPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(left_widget)
         layout.addLayout(right, 1)
+
+    @property
+    def curves(self) -> CurvesWidget:
+        if self._curves is None:
+            self._curves = CurvesWidget()
+            self.split.replaceWidget(0, self._curves)
+            self._curves_slot.deleteLater()
+        return self._curves
 
     # -- following
     def follow(self, run_dir: str | Path) -> MetricsFollower:
