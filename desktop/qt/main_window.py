@@ -7,11 +7,12 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from desktop.qt import warm_up
+from desktop.qt.gallery.gallery_page import GalleryPage
 from desktop.qt.model_service import ModelChoice, ModelService
-from desktop.qt.models_page import ModelsPage
-from desktop.qt.placeholder_page import PlaceholderPage
+from desktop.qt.models_manage import ModelsManagePage
 from desktop.qt.scan_page import ScanPage
 from desktop.qt.settings import AppSettings
+from desktop.qt.training.training_page import TrainingPage
 
 
 class MainWindow(QMainWindow):
@@ -22,24 +23,15 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(_app_icon())
         self.models = ModelService(self)
         self.scan_page = ScanPage(self.settings, self.models)
-        self.models_page = ModelsPage()
+        self.models_page = ModelsManagePage()
+        self.models_page.changed.connect(self.models.refresh)
+        self.training_page = TrainingPage()
+        self.gallery_page = GalleryPage()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.scan_page, "Scan")
-        self.tabs.addTab(
-            PlaceholderPage(
-                "Training",
-                "Train and fine-tune detectors and GANs here, with live loss curves, from the "
-                "training subproject (pixelpatrol-train) running as a separate process.",
-            ),
-            "Training",
-        )
-        self.tabs.addTab(
-            PlaceholderPage(
-                "Gallery", "Browse images made by the bundled generators and compare them with real ones."
-            ),
-            "Gallery",
-        )
+        self.tabs.addTab(self.training_page, "Training")
+        self.tabs.addTab(self.gallery_page, "Gallery")
         self.tabs.addTab(self.models_page, "Models")
         self.setCentralWidget(self.tabs)
         self._build_menus()
@@ -77,6 +69,7 @@ class MainWindow(QMainWindow):
     def _on_models_listed(self, choices: list[ModelChoice]) -> None:
         self.scan_page.set_model_choices(choices)
         self.models_page.set_choices(choices)
+        self.gallery_page.set_choices(choices)
 
     def _restore(self) -> None:
         geometry = self.settings.blob("window/geometry")
@@ -104,6 +97,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         self.scan_page.shutdown()
+        self.training_page.shutdown()
+        self.gallery_page.shutdown()
+        self.models_page.shutdown()
         self.models.shutdown()
         super().closeEvent(event)
 
