@@ -9,11 +9,14 @@ Exit status: 0 finished, 3 stopped early (resume later), 1 error, 2 bad argument
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO
 
 from training.recipes import RECIPES, RecipeContext, get
@@ -26,8 +29,13 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pixelpatrol-train", description="Train PixelPatrol's models.")
     p.add_argument("recipe", help=f"one of: {', '.join(sorted(RECIPES))} (or 'list')")
-    p.add_argument("--data", action="append", default=[], metavar="[ROLE=]PATH",
-                   help="folder, zip or tarball; repeatable; real=PATH / fake=PATH for unlabeled sources")
+    p.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="[ROLE=]PATH",
+        help="folder, zip or tarball; repeatable; real=PATH / fake=PATH for unlabeled sources",
+    )
     p.add_argument("--out", required=True, help="run directory (created; holds config, metrics, checkpoints)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -35,8 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="at most this many training samples (quick runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--tune", action="store_true", help="hyperparameter search first (recipes that support it)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe option; repeatable")
+    p.add_argument(
+        "--tune", action="store_true", help="hyperparameter search first (recipes that support it)"
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="recipe option; repeatable"
+    )
     p.add_argument("--time-limit-min", type=float, help="stop cleanly (as if asked) after this many minutes")
     p.add_argument("--threads", type=int, help="TensorFlow CPU threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="warnings only on stderr")
@@ -73,8 +85,10 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
-        format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S",
+        level=logging.WARNING if args.quiet else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
     )
     try:
         recipe = get(args.recipe)
@@ -84,24 +98,40 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
         print(f"pixelpatrol-train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     command = "pixelpatrol-train " + shlex.join(argv)
+    previous = Path(args.out).expanduser() / "config.json"
+    if args.resume and previous.exists():  # the card must name the command that started the run
+        with contextlib.suppress(OSError, ValueError):
+            command = json.loads(previous.read_text()).get("command", command)
     config = {"recipe": args.recipe, "command": command, "args": vars(args)}
     try:
         run = Run(
-            args.out, args.recipe, config, resume=args.resume, stream=stream,
+            args.out,
+            args.recipe,
+            config,
+            resume=args.resume,
+            stream=stream,
             time_limit_s=args.time_limit_min * 60 if args.time_limit_min else None,
         )
     except (OSError, ValueError) as exc:
         print(f"pixelpatrol-train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     ctx = RecipeContext(
-        run=run, data=args.data, seed=args.seed, resume=args.resume, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, limit=args.limit, tune=args.tune, options=options,
+        run=run,
+        data=args.data,
+        seed=args.seed,
+        resume=args.resume,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        limit=args.limit,
+        tune=args.tune,
+        options=options,
         command=command,
     )
     try:
         _set_threads(args.threads)
         result = fn(ctx)
-    except BaseException as exc:  # noqa: BLE001 - every failure must leave an error event
+    except BaseException as exc:
         run.error(exc)
         run.finish("failed", epochs=run.epochs)
         if isinstance(exc, KeyboardInterrupt):
@@ -129,7 +159,10 @@ def _evaluate_generator(argv: Sequence[str]) -> int:
     return cli_main(argv)
 
 
-COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"list": _list, "evaluate-generator": _evaluate_generator}
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "list": _list,
+    "evaluate-generator": _evaluate_generator,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,10 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_cli(args, stream=protocol)
     finally:
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError):
             protocol.flush()
-        except (BrokenPipeError, ValueError):
-            pass
 
 
 if __name__ == "__main__":

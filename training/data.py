@@ -197,7 +197,9 @@ def _build(
         log.warning("skipped %d unreadable image(s); first: %s", len(bad), bad[0])
     if not labels:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise DataError(f"no readable images in {', '.join(specs)}" + (f" (first error: {bad[0]})" if bad else ""))
+        raise DataError(
+            f"no readable images in {', '.join(specs)}" + (f" (first error: {bad[0]})" if bad else "")
+        )
     keep = np.ones(len(labels), bool)
     lab_arr = np.asarray(labels, np.int64)
     org_arr = np.asarray(origins, np.int64)
@@ -217,15 +219,28 @@ def _build(
     }
     count = int(keep.sum())
     if not keep.all():  # rewrite without the dropped rows (rare)
-        mm = np.memmap(tmp / "images.u8", dtype=np.uint8, mode="r", shape=(len(labels), feed.height, feed.width, 3))
+        mm = np.memmap(
+            tmp / "images.u8", dtype=np.uint8, mode="r", shape=(len(labels), feed.height, feed.width, 3)
+        )
         kept = np.asarray(mm[keep])
         del mm
         kept.tofile(tmp / "images.u8")
     if need_classes and len(set(lab_arr[keep].tolist())) < need_classes:
         shutil.rmtree(tmp, ignore_errors=True)
         raise DataError("after skipping unreadable images only one class is left")
-    np.savez(tmp / "arrays.npz", labels=lab_arr[keep], groups=np.asarray(groups, np.int64)[keep], origins=org_arr[keep])
-    meta = {"count": count, "height": feed.height, "width": feed.width, "label_names": label_names, "info": info}
+    np.savez(
+        tmp / "arrays.npz",
+        labels=lab_arr[keep],
+        groups=np.asarray(groups, np.int64)[keep],
+        origins=org_arr[keep],
+    )
+    meta = {
+        "count": count,
+        "height": feed.height,
+        "width": feed.width,
+        "label_names": label_names,
+        "info": info,
+    }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     if final.exists():
         shutil.rmtree(final, ignore_errors=True)
@@ -270,7 +285,7 @@ def split_train_val(data: ImageData, val_fraction: float, seed: int) -> tuple[np
     val_origins: list[np.ndarray] = []
     for s in np.unique(strata):
         members = uniq[strata == s]
-        n_val = int(round(len(members) * val_fraction))
+        n_val = round(len(members) * val_fraction)
         if len(members) >= 2:
             n_val = min(max(n_val, 1), len(members) - 1)
         val_origins.append(rng.permutation(members)[:n_val])
@@ -278,7 +293,9 @@ def split_train_val(data: ImageData, val_fraction: float, seed: int) -> tuple[np
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def subsample(indices: np.ndarray, limit: int | None, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+def subsample(
+    indices: np.ndarray, limit: int | None, seed: int, labels: np.ndarray | None = None
+) -> np.ndarray:
     """At most ``limit`` indices, drawn with the seed (for quick runs and tests)."""
     if limit is None or len(indices) <= limit:
         return indices

@@ -117,25 +117,47 @@ def fit_detector(
     else:
         model = build()
     train_ds = make_dataset(
-        split.images, split.labels, split.train, cfg.batch_size,
-        augment=cfg.augment, seed=cfg.seed + initial_epoch, shuffle=True, targets=targets,
+        split.images,
+        split.labels,
+        split.train,
+        cfg.batch_size,
+        augment=cfg.augment,
+        seed=cfg.seed + initial_epoch,
+        shuffle=True,
+        targets=targets,
     )
     val_ds = make_dataset(
-        split.images, split.labels, split.val, 512, augment=None, seed=cfg.seed, shuffle=False, targets=targets
+        split.images,
+        split.labels,
+        split.val,
+        512,
+        augment=None,
+        seed=cfg.seed,
+        shuffle=False,
+        targets=targets,
     )
     cb = RunCallback(run, steps, cfg.monitor, cfg.monitor_mode, cfg.patience)
     base = ["loss", *metrics]
     metric_names = [*base, *[f"val_{m}" for m in base]]
     run.start(
-        cfg.epochs, metric_names, initial_epoch=initial_epoch, steps_per_epoch=steps,
-        train_samples=int(len(split.train)), val_samples=int(len(split.val)), monitor=cfg.monitor,
+        cfg.epochs,
+        metric_names,
+        initial_epoch=initial_epoch,
+        steps_per_epoch=steps,
+        train_samples=len(split.train),
+        val_samples=len(split.val),
+        monitor=cfg.monitor,
         params=int(model.count_params()),
     )
     finished = initial_epoch >= cfg.epochs or bool(state.get("early_stopped"))
     if not finished:
         model.fit(
-            train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
-            callbacks=[cb], verbose=0,
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=[cb],
+            verbose=0,
         )
         cb.save_final()
     completed = cb.epochs_done >= cfg.epochs or cb.early_stopped or bool(state.get("early_stopped"))
@@ -150,4 +172,3 @@ def fit_detector(
         "best_epoch": cb.best_epoch,
         "best_value": cb.best,
     }
-

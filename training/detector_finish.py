@@ -18,7 +18,9 @@ from training.detector import DetectorConfig, Split
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
-SCORE_OUTPUT = {"score": {"name": "score", "meaning": "probability that the image is AI-generated", "shape": [None, 1]}}
+SCORE_OUTPUT = {
+    "score": {"name": "score", "meaning": "probability that the image is AI-generated", "shape": [None, 1]}
+}
 
 
 def device_description() -> str:
@@ -41,8 +43,12 @@ def device_description() -> str:
 def git_commit() -> str:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=True,
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -76,7 +82,7 @@ def finish_detector(
     kind: str = "detector",
     labels: tuple[str, str] = ("real", "ai"),
 ) -> dict[str, Any]:
-    from training.evaluate import binary_metrics, choose_thresholds, roc_curve, robustness
+    from training.evaluate import binary_metrics, choose_thresholds, robustness, roc_curve
     from training.export import export_keras
     from training.keras_run import BEST, LAST, load_checkpoint
     from training.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
@@ -94,10 +100,16 @@ def finish_detector(
     robust = robustness(predict, val_images, y, thresholds["decision"])
     title = card.get("title", name)
     plots = {
-        "history": plot_history(history_from_protocol(run_dir / "metrics.jsonl"), run_dir / f"{name}-history.png", title),
-        "roc": plot_roc({title: (*roc_curve(y, scores)[:2], metrics["roc_auc"])}, run_dir / f"{name}-roc.png", title),
+        "history": plot_history(
+            history_from_protocol(run_dir / "metrics.jsonl"), run_dir / f"{name}-history.png", title
+        ),
+        "roc": plot_roc(
+            {title: (*roc_curve(y, scores)[:2], metrics["roc_auc"])}, run_dir / f"{name}-roc.png", title
+        ),
         "confusion": plot_confusion(
-            metrics["confusion"]["matrix"], list(labels), run_dir / f"{name}-confusion.png",
+            metrics["confusion"]["matrix"],
+            list(labels),
+            run_dir / f"{name}-confusion.png",
             f"{title} @ {thresholds['decision']:.3f}",
         ),
     }
@@ -115,18 +127,33 @@ def finish_detector(
         "data": split.info,
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))
-    ctx.run.evaluation("validation", metrics, thresholds=thresholds, robustness=robust,
-                       plots={k: p.name for k, p in plots.items()})
+    ctx.run.evaluation(
+        "validation",
+        metrics,
+        thresholds=thresholds,
+        robustness=robust,
+        plots={k: p.name for k, p in plots.items()},
+    )
     out_spec = dict(SCORE_OUTPUT) if isinstance(outputs, tuple) else outputs
-    short = {k: round(float(metrics[k]), 5) for k in
-             ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "ece")}
+    short = {
+        k: round(float(metrics[k]), 5)
+        for k in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "ece")
+    }
     contract = {
         "contract_version": 1,
         "name": name,
         "kind": kind,
         "title": title,
-        "input": {"name": "image", "layout": "NHWC", "height": cfg.feed.height, "width": cfg.feed.width,
-                  "channels": 3, "dtype": "float32", "color": "RGB", "value_range": [0, 255]},
+        "input": {
+            "name": "image",
+            "layout": "NHWC",
+            "height": cfg.feed.height,
+            "width": cfg.feed.width,
+            "channels": 3,
+            "dtype": "float32",
+            "color": "RGB",
+            "value_range": [0, 255],
+        },
         "feed": cfg.feed.contract(),
         "outputs": out_spec,
         "labels": list(labels),
@@ -134,9 +161,14 @@ def finish_detector(
         "card": {
             **{k: v for k, v in card.items() if k != "title"},
             "training_data": "; ".join(str(s) for s in split.info.get("sources", [])) or "see card",
-            "validation": {"split": evaluation["split"], "samples": int(len(y)), "metrics": short,
-                           "robustness_accuracy_drop": {k: round(v["accuracy_drop"], 5)
-                                                        for k, v in robust.items() if k != "original"}},
+            "validation": {
+                "split": evaluation["split"],
+                "samples": len(y),
+                "metrics": short,
+                "robustness_accuracy_drop": {
+                    k: round(v["accuracy_drop"], 5) for k, v in robust.items() if k != "original"
+                },
+            },
             "command": ctx.command,
             "commit": git_commit(),
             "date": dt.date.today().isoformat(),
@@ -147,10 +179,19 @@ def finish_detector(
         },
     }
     exported = export_keras(model, run_dir / f"{name}.onnx", contract, val_images[:512])
-    ctx.run.exported(Path(exported["path"]), name=name, opset=exported["opset"],
-                     parity_max_abs_diff=exported["parity_max_abs_diff"], parity_images=exported["parity_images"])
+    ctx.run.exported(
+        Path(exported["path"]),
+        name=name,
+        opset=exported["opset"],
+        parity_max_abs_diff=exported["parity_max_abs_diff"],
+        parity_images=exported["parity_images"],
+    )
     from training.card import write_card
 
     write_card(run_dir / f"{name}.md", contract, evaluation, [p.name for p in plots.values()])
-    return {"onnx": exported["path"], "metrics": short, "thresholds": contract["thresholds"],
-            "parity_max_abs_diff": exported["parity_max_abs_diff"]}
+    return {
+        "onnx": exported["path"],
+        "metrics": short,
+        "thresholds": contract["thresholds"],
+        "parity_max_abs_diff": exported["parity_max_abs_diff"],
+    }

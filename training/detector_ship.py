@@ -20,7 +20,12 @@ def make_split(cfg: DetectorConfig, data: ImageData) -> Split:
     train = subsample(train, cfg.limit, cfg.seed)
     if cfg.limit is not None:
         val = subsample(val, max(cfg.limit // 4, 2), cfg.seed)
-    info = {**data.info, "train_samples": int(len(train)), "val_samples": int(len(val)), "label_names": data.label_names}
+    info = {
+        **data.info,
+        "train_samples": len(train),
+        "val_samples": len(val),
+        "label_names": data.label_names,
+    }
     log.info("train %d / validation %d samples", len(train), len(val))
     return Split(data.images, data.labels, train, val, info)
 
@@ -58,7 +63,11 @@ def train_and_ship(
         model_opts.update({k: v for k, v in tuned.items() if k != "lr"})
         lr = float(tuned.get("lr", lr))
     result = fit_detector(
-        ctx.run, cfg, split, lambda: build_model(model_opts, lr, steps * cfg.epochs), targets=targets,
+        ctx.run,
+        cfg,
+        split,
+        lambda: build_model(model_opts, lr, steps * cfg.epochs),
+        targets=targets,
         metrics=metrics,
     )
     if tuned:  # keep "tuned" in the state the callback rewrote

@@ -6,9 +6,9 @@ scikit-learn dependency). Thresholds (docs/training.md, "Thresholds"):
 - ``decision``: the score cut with the best balanced accuracy on validation (midpoint between
   neighbouring distinct scores);
 - ``likely_ai`` / ``ai``: the lowest cut >= decision at which the precision of "AI" among images
-  scoring at least the cut reaches 95 % / 99 %;
+  scoring at least the cut reaches 98 % / 99.5 %;
 - ``likely_real`` / ``real``: the highest cut <= decision at which the share of real images among
-  those scoring at most the cut reaches 95 % / 99 %;
+  those scoring at most the cut reaches 98 % / 99.5 %;
 - a target that validation cannot reach falls back to the 75th/90th percentile of the AI scores above
   the decision (25th/10th percentile of real scores below it); edges are then made strictly ordered.
 """
@@ -16,12 +16,13 @@ scikit-learn dependency). Thresholds (docs/training.md, "Thresholds"):
 from __future__ import annotations
 
 import io
+import itertools
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-BAND_TARGETS = {"likely": 0.95, "sure": 0.99}
+BAND_TARGETS = {"likely": 0.98, "sure": 0.995}
 
 
 def roc_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,7 +52,7 @@ def _average_ranks(s: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(s), np.float64)
     sorted_s = s[order]
     bounds = np.r_[0, np.flatnonzero(np.diff(sorted_s)) + 1, len(s)]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         ranks[order[a:b]] = (a + b + 1) / 2.0
     return ranks
 
@@ -78,7 +79,7 @@ def binary_metrics(y: np.ndarray, s: np.ndarray, threshold: float = 0.5) -> dict
     recall = tp / (tp + fn) if tp + fn else 0.0
     specificity = tn / (tn + fp) if tn + fp else 0.0
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "threshold": float(threshold),
         "accuracy": (tp + tn) / max(len(y), 1),
         "balanced_accuracy": (recall + specificity) / 2,
@@ -88,7 +89,12 @@ def binary_metrics(y: np.ndarray, s: np.ndarray, threshold: float = 0.5) -> dict
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
         "roc_auc": roc_auc(y, s),
         "ece": expected_calibration_error(y, s),
-        "confusion": {"labels": ["real", "ai"], "matrix": [[tn, fp], [fn, tp]], "rows": "true", "cols": "pred"},
+        "confusion": {
+            "labels": ["real", "ai"],
+            "matrix": [[tn, fp], [fn, tp]],
+            "rows": "true",
+            "cols": "pred",
+        },
     }
 
 

@@ -96,7 +96,9 @@ def export_keras(
         worst = 0.0
         for name in out_names:
             if got[name].shape != want[name].shape:
-                raise ParityError(f"{path.name}: output {name} shape {got[name].shape} != Keras {want[name].shape}")
+                raise ParityError(
+                    f"{path.name}: output {name} shape {got[name].shape} != Keras {want[name].shape}"
+                )
             worst = max(worst, float(np.max(np.abs(got[name] - want[name]))))
         if not worst <= atol:
             raise ParityError(
@@ -108,7 +110,7 @@ def export_keras(
         raise
     tmp.replace(path)
     log.info("exported %s (parity max abs diff %.2e on %d images)", path, worst, len(x))
-    return {"path": str(path), "opset": opset, "parity_max_abs_diff": worst, "parity_images": int(len(x))}
+    return {"path": str(path), "opset": opset, "parity_max_abs_diff": worst, "parity_images": len(x)}
 
 
 def read_contract(path: str | Path) -> dict[str, Any]:

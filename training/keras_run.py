@@ -21,7 +21,7 @@ LAST = "last.keras"
 BEST = "best.keras"
 
 
-class RunCallback(keras.callbacks.Callback):
+class RunCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def __init__(
         self, run: Run, steps: int, monitor: str = "val_loss", mode: str = "min", patience: int | None = None
     ) -> None:
@@ -43,7 +43,7 @@ class RunCallback(keras.callbacks.Callback):
     def _better(self, value: float) -> bool:
         if self.best is None:
             return True
-        return value < self.best if self.mode == "min" else value > self.best
+        return bool(value < self.best if self.mode == "min" else value > self.best)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = epoch + 1
@@ -73,7 +73,7 @@ class RunCallback(keras.callbacks.Callback):
         lr = getattr(self.model.optimizer, "learning_rate", None)
         try:
             metrics["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        except Exception:  # noqa: BLE001 - schedules may not convert; the lr is a nicety
+        except Exception:
             _ = lr
         self._save(LAST)
         self.run.save_state(self._state())

@@ -74,7 +74,14 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], path: Path, title
     ax.imshow(m, cmap="Blues")
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
-            ax.text(j, i, f"{m[i, j]:,}", ha="center", va="center", color="white" if m[i, j] > m.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                f"{m[i, j]:,}",
+                ha="center",
+                va="center",
+                color="white" if m[i, j] > m.max() / 2 else "black",
+            )
     ax.set_xticks(range(len(labels)), labels)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")

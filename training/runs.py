@@ -51,7 +51,11 @@ def validate_event(record: dict[str, Any]) -> None:
     missing = [f for f in REQUIRED_FIELDS[event] if f not in record]
     if missing:
         raise ValueError(f"{event} event lacks {missing}")
-    if "metrics" in REQUIRED_FIELDS[event] and event != "run_start" and not isinstance(record["metrics"], dict):
+    if (
+        "metrics" in REQUIRED_FIELDS[event]
+        and event != "run_start"
+        and not isinstance(record["metrics"], dict)
+    ):
         raise ValueError(f"{event}.metrics must be an object")
     if event == "finish" and record["status"] not in FINISH_STATUSES:
         raise ValueError(f"finish.status {record['status']!r} not in {FINISH_STATUSES}")

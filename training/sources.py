@@ -72,14 +72,23 @@ def _zip_entries(p: Path) -> Iterator[Entry]:
     except (zipfile.BadZipFile, OSError) as exc:
         raise DataError(f"cannot read zip {p}: {exc}") from exc
     for n in names:
-        yield Entry(str(p), n, lambda n=n: zf.read(n))
+        yield Entry(str(p), n, _member_reader(zf, n))
+
+
+def _member_reader(zf: zipfile.ZipFile, name: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        return zf.read(name)
+
+    return read
 
 
 def _unpickle(data: bytes, where: str) -> dict[bytes, object]:
     try:
         obj = pickle.loads(data, encoding="bytes")
     except Exception as exc:  # pickle raises many types on truncated input
-        raise DataError(f"{where} is not a readable CIFAR-10 batch ({exc}); is the download truncated?") from exc
+        raise DataError(
+            f"{where} is not a readable CIFAR-10 batch ({exc}); is the download truncated?"
+        ) from exc
     if not isinstance(obj, dict) or b"data" not in obj or b"labels" not in obj:
         raise DataError(f"{where} is not a CIFAR-10 batch (no data/labels)")
     return obj

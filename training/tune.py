@@ -30,10 +30,26 @@ def hyperband(
     import keras_tuner as kt
 
     train_idx = subsample(split.train, cfg.tune_limit, cfg.seed)
-    train_ds = make_dataset(split.images, split.labels, train_idx, cfg.batch_size,
-                            augment=cfg.augment, seed=cfg.seed, shuffle=True, targets=targets)
-    val_ds = make_dataset(split.images, split.labels, split.val, 512,
-                          augment=None, seed=cfg.seed, shuffle=False, targets=targets)
+    train_ds = make_dataset(
+        split.images,
+        split.labels,
+        train_idx,
+        cfg.batch_size,
+        augment=cfg.augment,
+        seed=cfg.seed,
+        shuffle=True,
+        targets=targets,
+    )
+    val_ds = make_dataset(
+        split.images,
+        split.labels,
+        split.val,
+        512,
+        augment=None,
+        seed=cfg.seed,
+        shuffle=False,
+        targets=targets,
+    )
     tuner = kt.Hyperband(
         lambda hp: space(hp, cfg),
         objective=kt.Objective(cfg.monitor, direction=cfg.monitor_mode),
@@ -45,21 +61,30 @@ def hyperband(
         overwrite=False,  # a resumed run continues the search
     )
 
-    class StopBetweenTrials(keras.callbacks.Callback):
+    class StopBetweenTrials(keras.callbacks.Callback):  # type: ignore[misc]
         def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
             if ctx.run.should_stop():
                 self.model.stop_training = True
 
-    log.info("Hyperband search on %d training samples, up to %d epochs per trial", len(train_idx), cfg.tune_epochs)
+    log.info(
+        "Hyperband search on %d training samples, up to %d epochs per trial", len(train_idx), cfg.tune_epochs
+    )
     tuner.search(train_ds, validation_data=val_ds, callbacks=[StopBetweenTrials()], verbose=0)
     best = tuner.get_best_hyperparameters(1)
     if not best:
         raise RuntimeError("the tuner finished no trial (stopped too early?)")
-    values = {k: (float(v) if isinstance(v, float) else v) for k, v in best[0].values.items()
-              if not k.startswith("tuner/")}
+    values = {
+        k: (float(v) if isinstance(v, float) else v)
+        for k, v in best[0].values.items()
+        if not k.startswith("tuner/")
+    }
     trials = [
-        {"hyperparameters": {k: v for k, v in t.hyperparameters.values.items() if not k.startswith("tuner/")},
-         "score": t.score}
+        {
+            "hyperparameters": {
+                k: v for k, v in t.hyperparameters.values.items() if not k.startswith("tuner/")
+            },
+            "score": t.score,
+        }
         for t in tuner.oracle.get_best_trials(10)
     ]
     ctx.run.evaluation("tuning", {"best": values, "objective": cfg.monitor, "trials": trials})

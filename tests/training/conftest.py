@@ -41,8 +41,14 @@ def cifake_name(idx: int, cls: int) -> str:
     return f"{idx:04d}.jpg" if cls == 0 else f"{idx:04d} ({cls + 1}).jpg"
 
 
-def write_cifake_zip(path: Path, per_class: int, seed: int = 0, prefix: str = "", classes: int = 3,
-                     kinds: tuple[str, ...] = ("REAL", "FAKE")) -> Path:
+def write_cifake_zip(
+    path: Path,
+    per_class: int,
+    seed: int = 0,
+    prefix: str = "",
+    classes: int = 3,
+    kinds: tuple[str, ...] = ("REAL", "FAKE"),
+) -> Path:
     rng = np.random.default_rng(seed)
     with zipfile.ZipFile(path, "w") as zf:
         for kind in kinds:

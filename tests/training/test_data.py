@@ -47,7 +47,9 @@ def test_role_sources_of_large_images_are_resized_or_cropped(tmp_path: Path) -> 
     for role in ("real", "fake"):
         (tmp_path / role).mkdir()
         for i in range(3):
-            Image.fromarray(np.tile(smooth_image(rng), (3, 4, 1))).save(tmp_path / role / f"{i}.png")  # 96x128
+            Image.fromarray(np.tile(smooth_image(rng), (3, 4, 1))).save(
+                tmp_path / role / f"{i}.png"
+            )  # 96x128
     specs = [f"real={tmp_path / 'real'}", f"fake={tmp_path / 'fake'}"]
     resized = load_real_fake(specs, FEED)
     patches = load_real_fake(specs, FeedSpec(mode="patches", max_patches=4))
@@ -117,7 +119,9 @@ def test_source_without_real_fake_folders_is_a_clear_error(tmp_path: Path) -> No
         load_real_fake([str(tmp_path)], FEED)
 
 
-def test_unreadable_images_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unreadable_images_are_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     z = write_cifake_zip(tmp_path / "c.zip", 3, classes=1)
     with zipfile.ZipFile(z, "a") as zf:
         zf.writestr("FAKE/9999.jpg", b"\xff\xd8not really a jpeg")

@@ -77,3 +77,18 @@ def test_every_required_field_is_documented() -> None:
         assert f"`{event}`" in doc
         for f in fields:
             assert f"`{f}`" in doc, (event, f)
+
+
+def test_sigterm_requests_a_stop_instead_of_killing(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    run = Run(tmp_path / "r", "x", {"recipe": "x"})
+    run.start(1, ["loss"])
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert run.should_stop()
+    finally:
+        run.finish("stopped")
+    lines = [json.loads(x) for x in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in lines] == ["run_start", "finish"]

@@ -64,7 +64,10 @@ def _targets_for(blocks: int) -> Any:
     def fn(y: Any) -> Any:
         import tensorflow as tf
 
-        return {"score": y[:, None], "patch_map": tf.broadcast_to(y[:, None, None, None], [tf.shape(y)[0], side, side, 1])}
+        return {
+            "score": y[:, None],
+            "patch_map": tf.broadcast_to(y[:, None, None, None], [tf.shape(y)[0], side, side, 1]),
+        }
 
     return fn
 
@@ -78,12 +81,24 @@ def run(ctx: RecipeContext) -> dict[str, Any] | None:
     )
     side = 32 // 2 ** int(cfg.model.get("blocks", DEFAULT_MODEL["blocks"]))
     outputs = {
-        "score": {"name": "score", "meaning": "probability that the image is AI-generated (mean of patch_map)",
-                  "shape": [None, 1]},
-        "patch_map": {"name": "patch_map", "meaning": "per-patch probability of AI, rows x cols",
-                      "shape": [None, side, side, 1]},
+        "score": {
+            "name": "score",
+            "meaning": "probability that the image is AI-generated (mean of patch_map)",
+            "shape": [None, 1],
+        },
+        "patch_map": {
+            "name": "patch_map",
+            "meaning": "per-patch probability of AI, rows x cols",
+            "shape": [None, side, side, 1],
+        },
     }
     return train_and_ship(
-        ctx, cfg, NAME, build_model, CARD, targets=_targets_for(int(cfg.model.get("blocks", 3))),
-        outputs=outputs, metrics=("score_accuracy", "score_auc"),
+        ctx,
+        cfg,
+        NAME,
+        build_model,
+        CARD,
+        targets=_targets_for(int(cfg.model.get("blocks", 3))),
+        outputs=outputs,
+        metrics=("score_accuracy", "score_auc"),
     )

@@ -61,7 +61,8 @@ def build_model(model_opts: dict[str, Any], lr: float, decay_steps: int | None =
     out = L.Dense(1, activation="sigmoid", name="score")(h)
     model = keras.Model(inp, out, name="noise_discriminator")
     model.compile(
-        optimizer=keras.optimizers.Adam(lr), loss="binary_crossentropy",
+        optimizer=keras.optimizers.Adam(lr),
+        loss="binary_crossentropy",
         metrics=["accuracy", keras.metrics.AUC(name="auc")],
     )
     return model
@@ -84,9 +85,21 @@ def run(ctx: RecipeContext) -> dict[str, Any] | None:
     from training.recipes.options import apply_options
 
     cfg = apply_options(DetectorConfig(epochs=2, limit=20000, model=dict(DEFAULT_MODEL), patience=None), ctx)
-    outputs = {"score": {"name": "score", "meaning": "probability that the input is real (a photo, not noise)",
-                         "shape": [None, 1]}}
+    outputs = {
+        "score": {
+            "name": "score",
+            "meaning": "probability that the input is real (a photo, not noise)",
+            "shape": [None, 1],
+        }
+    }
     return train_and_ship(
-        ctx, cfg, NAME, build_model, CARD, load=load, outputs=outputs, kind="discriminator",
+        ctx,
+        cfg,
+        NAME,
+        build_model,
+        CARD,
+        load=load,
+        outputs=outputs,
+        kind="discriminator",
         labels=("noise", "real"),
     )

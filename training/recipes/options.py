@@ -55,7 +55,7 @@ def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
             aug = {"flip": False, "translate": 0, "jpeg_p": 0.0, "blur_p": 0.0, "resize_p": 0.0}
         elif key in fields and key not in ("feed", "augment", "model"):
             like = getattr(cfg, key)
-            changes[key] = _coerce(value, like if like is not None else 0 if key != "limit" else 0)
+            changes[key] = _coerce(value, like)
         else:
             raise ValueError(f"unknown option {key!r} for this recipe")
     changes["model"] = model
