@@ -51,13 +51,23 @@ def import_model(source: Path) -> tuple[Path | None, str | None]:
     return dest, None
 
 
-def device_text() -> str:
-    import onnxruntime as ort
+_DEVICE: list[str] = []  # probed once per process (a CUDA probe costs seconds)
 
-    providers = ort.get_available_providers()
-    if "CUDAExecutionProvider" in providers:
-        return "GPU (CUDA) when it loads, else CPU"
-    return "CPU (this onnxruntime has no CUDA provider)"
+
+def device_text(probe_model: Path | None = None) -> str:
+    """Where models run here: what onnxruntime actually chose for a real model, with the reason."""
+    if _DEVICE:
+        return _DEVICE[0]
+    if probe_model is None:
+        return "not probed yet"
+    from desktop.core.models import create_session
+
+    try:
+        _session, used, reason = create_session(probe_model, "auto")
+    except Exception as exc:
+        return f"unknown ({exc})"
+    _DEVICE.append("GPU — " + reason if used == "cuda" else f"CPU — {reason}")
+    return _DEVICE[0]
 
 
 def card_html(entry: Any) -> str:
@@ -108,6 +118,9 @@ class _ListTask(QRunnable):
         from desktop.core.models import list_models
 
         entries = list_models()
+        usable = [e.path for e in entries if e.contract is not None]
+        if usable:
+            device_text(usable[0])
         with contextlib.suppress(RuntimeError):  # page closed meanwhile
             self.relay.listed.emit(entries)
 

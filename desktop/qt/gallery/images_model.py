@@ -37,7 +37,7 @@ class GeneratedImagesModel(QAbstractListModel):
         row = index.row()
         item = self.items[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{self.caption(row)}\n{self.judgements[row]}"
+            return f"{self.caption(row)}\n" + self.judgements[row].replace(" · ", "\n")
         if role == Qt.ItemDataRole.DecorationRole:
             key = f"pp-gen-{self._batch}-{row}"
             pix = QPixmap()
@@ -49,7 +49,7 @@ class GeneratedImagesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.model}, seed {item.seed}, truncation {item.truncation or 'off'}"
         if role == Qt.ItemDataRole.SizeHintRole:
-            return QSize(THUMB + 40, THUMB + 44)
+            return QSize(THUMB + 44, THUMB + 60)
         return None
 
     def caption(self, row: int) -> str:

@@ -47,13 +47,7 @@ class CurvesWidget(QWidget):
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setBackground("w")
         layout.addWidget(self.canvas)
-        self.plots: dict[str, Any] = {}
-        for i, (key, title) in enumerate(PLOTS):
-            plot = self.canvas.addPlot(row=i // 2, col=i % 2, title=title)
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
-            self.plots[key] = plot
+        self.plots: dict[str, Any] = {}  # made when their first curve is, so a GAN shows no empty accuracy plot
         self.curves: dict[tuple[str, str, str], Any] = {}  # (run label, table, metric) -> PlotDataItem
         self._runs: dict[str, tuple[RunHistory, bool]] = {}  # label -> (history, is the main run)
         self._dirty = False
@@ -76,6 +70,9 @@ class CurvesWidget(QWidget):
         for key in [k for k in self.curves if k[0] == label]:
             curve = self.curves.pop(key)
             self.plots[plot_for(key[2]) or "loss"].removeItem(curve)
+        if not self.curves:
+            self.canvas.clear()
+            self.plots.clear()
 
     def clear(self) -> None:
         for label in list(self._runs):
@@ -108,6 +105,17 @@ class CurvesWidget(QWidget):
             self.curves[key] = curve
         curve.setData(series.x, series.y)
 
+    def _plot(self, where: str) -> Any:
+        plot = self.plots.get(where)
+        if plot is None:
+            n = len(self.plots)
+            plot = self.canvas.addPlot(row=n // 2, col=n % 2, title=dict(PLOTS)[where])
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setLabel("bottom", "epoch")
+            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            self.plots[where] = plot
+        return plot
+
     def _new_curve(self, where: str, label: str, main: bool, table: str, metric: str) -> Any:
         pg = self._pg
         color = COLORS[sum(map(ord, metric.removeprefix("val_"))) % len(COLORS)]
@@ -117,6 +125,6 @@ class CurvesWidget(QWidget):
         pen = pg.mkPen(color, width=2 if table == "epoch" else 1.3, style=style)
         name = metric if main else f"{label}: {metric}"
         symbol = "o" if table == "epoch" else None
-        return self.plots[where].plot(
+        return self._plot(where).plot(
             [], [], pen=pen, name=name, symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None
         )
