@@ -31,7 +31,13 @@ from desktop.qt.training.curves_widget import CurvesWidget
 from desktop.qt.training.metrics_follower import MetricsFollower
 from desktop.qt.training.result_panel import RunResultPanel
 from desktop.qt.training.run_form import RunForm
-from desktop.qt.training.trainer_process import TrainerProcess, TrainerUnavailable, trainer_command
+from desktop.qt.training.trainer_process import (
+    TrainerProcess,
+    TrainerUnavailable,
+    configured_python,
+    set_configured_python,
+    trainer_command,
+)
 
 
 def _eta(seconds: float | None) -> str:
@@ -72,6 +78,10 @@ class TrainingPage(QWidget):
         compare.clicked.connect(self._on_compare_clicked)
         left.addWidget(follow)
         left.addWidget(compare)
+        python = QPushButton("Python environment for training…")
+        python.setToolTip("A Python that has the train extra (pip install -e \".[train]\"); empty: pixelpatrol-train")
+        python.clicked.connect(self._on_python_clicked)
+        left.addWidget(python)
         self.message = QLabel()
         self.message.setWordWrap(True)
         left.addWidget(self.message)
@@ -170,6 +180,12 @@ class TrainingPage(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Run folder to overlay")
         if folder:
             self.overlay(folder)
+
+    def _on_python_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Python with TensorFlow (the train extra)", configured_python())
+        set_configured_python(path)
+        self.show_message(f"Training runs with {path} -m training" if path else
+                          "Training runs with pixelpatrol-train from PATH (no Python chosen)")
 
     # -- running
     def start_run(self, resume: bool = False) -> bool:

@@ -26,6 +26,7 @@ def main() -> int:
     args, _ = p.parse_known_args()
     run = Path(args.out)
     run.mkdir(parents=True, exist_ok=True)
+    (run / "STOP").unlink(missing_ok=True)  # a stale request from the previous session, as the real Run does
     (run / "config.json").write_text(json.dumps({"recipe": args.recipe}))
     stop_flag = {"set": False}
     signal.signal(signal.SIGINT, lambda *_: stop_flag.update(set=True))

@@ -98,6 +98,30 @@ def test_fake_trainer_starts_and_stops_cleanly(qtbot: Any, tmp_path: Path) -> No
     assert page.start_button.isEnabled()
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["event"] == "finish"
+    # resume continues in the same folder
+    with qtbot.waitSignal(page.trainer.finished, timeout=20_000) as finished:
+        assert page.start_run(resume=True)
+    resumed = page.follower
+    assert resumed is not None
+    assert finished.args[0] == 0
+    starts = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+              if '"run_start"' in x]
+    assert [s["resumed"] for s in starts] == [False, True]
+    qtbot.waitUntil(lambda: resumed.history.status == "completed", timeout=5000)
+
+
+def test_overlaying_a_second_run_adds_its_curves_next_to_the_followed_one(qtbot: Any, tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "metrics.jsonl").write_text(GOLDEN.read_text())
+    page = _page(qtbot)
+    page.follow(tmp_path / "main")
+    (tmp_path / "main").mkdir()
+    (tmp_path / "main" / "metrics.jsonl").write_text(GOLDEN.read_text())
+    page.overlay(tmp_path / "other")
+    qtbot.waitUntil(lambda: ("other", "batch", "loss") in page.curves.curves, timeout=3000)
+    qtbot.waitUntil(lambda: ("main", "batch", "loss") in page.curves.curves, timeout=3000)
+    assert page.curves.curves[("other", "batch", "loss")].name() == "other: loss"
+    assert list(page.curves.curves[("other", "epoch", "val_loss")].xData) == [1.0, 2.0]
 
 
 def test_start_is_refused_with_reasons_before_any_process(qtbot: Any, tmp_path: Path) -> None:
