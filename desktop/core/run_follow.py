@@ -62,9 +62,14 @@ class MetricsReader:
         self._partial = b""
         self._line_number = 0
         self._identity: tuple[int, int] | None = None
+        self.behind = False
 
-    def read_new(self) -> tuple[list[dict[str, Any]], list[LineProblem]]:
-        """Events completed since the last call, and the lines skipped among them."""
+    def read_new(self, max_bytes: int = -1) -> tuple[list[dict[str, Any]], list[LineProblem]]:
+        """Events completed since the last call, and the lines skipped among them.
+
+        ``max_bytes`` bounds one call's work (a GUI catching up with a long file reads it in slices);
+        ``behind`` then says whether more is waiting.
+        """
         try:
             with self.path.open("rb") as fh:
                 stat = Path(fh.name).stat()
@@ -73,7 +78,8 @@ class MetricsReader:
                     self._reset()  # the file was replaced or truncated: start over
                 self._identity = identity
                 fh.seek(self._offset)
-                chunk = fh.read()
+                chunk = fh.read(max_bytes)
+                self.behind = 0 < max_bytes <= len(chunk) and stat.st_size > self._offset + len(chunk)
         except FileNotFoundError:
             return [], []
         self._offset += len(chunk)

@@ -111,6 +111,9 @@ class CurvesWidget(QWidget):
             n = len(self.plots)
             plot = self.canvas.addPlot(row=n // 2, col=n % 2, title=dict(PLOTS)[where])
             plot.showGrid(x=True, y=True, alpha=0.25)
+            # long runs: draw at most ~2 points per pixel (peak keeps spikes) and only what is in view
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             plot.setLabel("bottom", "epoch")
             plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
             self.plots[where] = plot

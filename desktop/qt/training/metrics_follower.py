@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from desktop.core.run_follow import METRICS_FILE, MetricsReader, RunHistory
 
 POLL_MS = 250
+SLICE_BYTES = 256 * 1024  # ~1,000 lines (~60 ms): a long file is caught up in slices, the GUI stays live
 
 
 class MetricsFollower(QObject):
@@ -35,7 +36,7 @@ class MetricsFollower(QObject):
 
     def poll(self) -> None:
         try:
-            events, problems = self._reader.read_new()
+            events, problems = self._reader.read_new(SLICE_BYTES)
         except OSError as exc:  # unreadable share, permissions: say so once per poll, keep trying
             self.problem_found.emit(f"cannot read {self._reader.path}: {exc.strerror or exc}")
             return
@@ -44,3 +45,5 @@ class MetricsFollower(QObject):
             self.problem_found.emit(str(problem))
         if events:
             self.events_read.emit(self.history.apply(events))
+        if self._reader.behind and self._timer.isActive():
+            QTimer.singleShot(0, self, self.poll)

@@ -43,3 +43,19 @@ def test_history_keeps_a_thousand_batches_without_losing_any(tmp_path: Path) -> 
     history.apply(MetricsReader(path).read_new()[0])
     assert history.batch["loss"].size == 1000
     assert history.progress.step == 1000
+
+
+def test_reading_in_slices_loses_no_line_and_says_when_it_is_behind(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(LINE % (i, 1 / i) for i in range(1, 501)))
+    reader = MetricsReader(path)
+    steps: list[int] = []
+    calls = 0
+    while True:
+        events, problems = reader.read_new(max_bytes=1000)
+        assert problems == []
+        steps += [e["step"] for e in events]
+        calls += 1
+        if not reader.behind:
+            break
+    assert steps == list(range(1, 501)) and calls > 10

@@ -146,3 +146,19 @@ def test_no_tensorflow_env_says_how_to_get_one(qtbot: Any, tmp_path: Path) -> No
     assert not page.start_run()
     assert 'pip install -e ".[train]"' in page.message.text()
     assert not page.trainer.is_running()
+
+
+def test_a_long_metrics_file_is_caught_up_in_slices(qtbot: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    from desktop.qt.training import metrics_follower
+
+    monkeypatch.setattr(metrics_follower, "SLICE_BYTES", 4096)
+    line = '{"v":1,"event":"batch","epoch":1,"step":%d,"steps":3000,"metrics":{"loss":0.5}}\n'
+    (tmp_path / "metrics.jsonl").write_text("".join(line % i for i in range(1, 3001)))
+    follower = MetricsFollower(tmp_path)
+    reads: list[set[str]] = []
+    follower.events_read.connect(reads.append)
+    follower.start()
+    assert follower.history.batch["loss"].size < 3000  # the first slice only
+    qtbot.waitUntil(lambda: follower.history.batch["loss"].size == 3000, timeout=10_000)
+    assert len(reads) > 10
+    follower.stop()
