@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QItemSelectionModel
+from PySide6.QtWidgets import QLabel
 
 from desktop.core.generate import Generator
 from desktop.core.paths import user_models_dir
@@ -134,3 +135,15 @@ def test_model_import_of_a_good_and_a_broken_file(
         assert page.remove_current(confirm=False)
     assert list(user_models_dir().glob("*.onnx")) == []
     assert page.tree.topLevelItemCount() == 0
+
+
+def test_double_click_enlarges_an_image_with_its_verdicts(
+        qtbot: Any, tiny_generator_path: Path, tiny_discriminator_path: Path, tiny_detector_path: Path) -> None:
+    page = _gallery(qtbot, tiny_generator_path, tiny_discriminator_path, tiny_detector_path)
+    _generate(qtbot, page, 4, 3)
+    dialog = page.enlarge(page.model.index(2))
+    qtbot.addWidget(dialog)
+    assert dialog.windowTitle().startswith("seed 5")
+    labels = dialog.findChildren(QLabel)
+    assert labels[0].pixmap().width() == 384
+    assert labels[1].text().startswith("D: real")

@@ -43,10 +43,13 @@ def test_following_a_run_written_line_by_line_updates_the_curves(qtbot: Any, tmp
     # the resumed session replaced epoch 2's points: 2 batch points of epoch 1, 1 of epoch 2
     assert list(history.batch["loss"].x) == [0.25, 1.0, 2.0]
     assert list(history.epoch["val_loss"].x) == [1.0, 2.0]
-    qtbot.waitUntil(lambda: ("patchgan-demo", "batch", "loss") in page.curves.curves, timeout=2000)
-    qtbot.waitUntil(lambda: len(page.curves.curves[("patchgan-demo", "epoch", "val_loss")].xData) == 2, timeout=2000)
-    xs = page.curves.curves[("patchgan-demo", "batch", "loss")].xData
-    assert list(xs) == [0.25, 1.0, 2.0]
+    def val_points() -> int:
+        curve = page.curves.curves.get(("patchgan-demo", "epoch", "val_loss"))
+        return 0 if curve is None or curve.xData is None else len(curve.xData)
+
+    qtbot.waitUntil(lambda: val_points() == 2, timeout=2000)
+    qtbot.waitUntil(lambda: list(page.curves.curves[("patchgan-demo", "batch", "loss")].xData) == [0.25, 1.0, 2.0],
+                    timeout=2000)
     assert "completed" in page.run_label.text()
     assert page.result.isVisible()
     assert "roc_auc 0.619" in page.result.summary.text()
