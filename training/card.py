@@ -10,8 +10,25 @@ def _pct(v: float) -> str:
     return f"{100 * v:.2f} %"
 
 
+DETECTOR_LIMITS = (
+    "Measured only on CIFAKE-style 32x32 images (CIFAR-10 photos vs Stable Diffusion 1.4). Large photos are "
+    "shrunk to 32x32 before scoring, which removes most generator traces, so scores on them are weak evidence; "
+    "images from other generators (Midjourney, DALL-E, newer Stable Diffusion, GANs) were not measured and "
+    "may be missed or misjudged."
+)
+DISCRIMINATOR_LIMITS = (
+    "Trained only against synthetic noise (uniform, Gaussian, smooth). It says nothing about whether a "
+    "photo-like image is AI-generated, and was not measured on any real-world images other than CIFAR-10."
+)
+
+
 def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any], plots: list[str]) -> Path:
     card = contract["card"]
+    neg, pos = contract.get("labels", ["real", "ai"])[:2]
+    limits = card.get("limits") or (
+        DISCRIMINATOR_LIMITS if contract.get("kind") == "discriminator" else DETECTOR_LIMITS
+    )
+    score_meaning = contract["outputs"]["score"]["meaning"]
     m = evaluation["metrics"]
     t = contract["thresholds"]
     cm = m["confusion"]["matrix"]
@@ -50,16 +67,16 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         "|---|---|",
         f"| balanced accuracy | {_pct(m['balanced_accuracy'])} |",
         f"| accuracy | {_pct(m['accuracy'])} |",
-        f"| precision (AI) | {_pct(m['precision'])} |",
-        f"| recall (AI) | {_pct(m['recall'])} |",
+        f"| precision ({pos}) | {_pct(m['precision'])} |",
+        f"| recall ({pos}) | {_pct(m['recall'])} |",
         f"| F1 | {m['f1']:.4f} |",
         f"| ROC AUC | {m['roc_auc']:.5f} |",
         f"| ECE (10 bins) | {m['ece']:.4f} |",
         "",
-        f"Confusion (rows true, cols predicted; real, ai): real {cm[0][0]:,} / {cm[0][1]:,}; ai {cm[1][0]:,} / "
+        f"Confusion (rows true, cols predicted; {neg}, {pos}): {neg} {cm[0][0]:,} / {cm[0][1]:,}; {pos} {cm[1][0]:,} / "
         f"{cm[1][1]:,}. At 0.5 instead: accuracy {_pct(evaluation['metrics_at_0.5']['accuracy'])}.",
         "",
-        "Verdict bands (score = P(AI)): "
+        f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
         + " — chosen on validation as described in docs/training.md.",
         "",
@@ -67,7 +84,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         "",
         "| variant | accuracy | drop | ROC AUC |",
         "|---|---|---|---|",
-        f"| as stored (JPEG q75) | {_pct(r['original']['accuracy'])} | — | {r['original']['roc_auc']:.5f} |",
+        f"| as stored | {_pct(r['original']['accuracy'])} | — | {r['original']['roc_auc']:.5f} |",
         f"| PNG (lossless re-save) | {_pct(r['png']['accuracy'])} | {100 * r['png']['accuracy_drop']:+.2f} pt "
         f"| {r['png']['roc_auc']:.5f} |",
         f"| JPEG q60 | {_pct(r['jpeg_q60']['accuracy'])} | {100 * r['jpeg_q60']['accuracy_drop']:+.2f} pt "
@@ -75,10 +92,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         "",
         "## Honest limits",
         "",
-        "Measured only on CIFAKE-style 32x32 images (CIFAR-10 photos vs Stable Diffusion 1.4). Large photos are "
-        "shrunk to 32x32 before scoring, which removes most generator traces, so scores on them are weak evidence; "
-        "images from other generators (Midjourney, DALL-E, newer Stable Diffusion, GANs) were not measured and "
-        "may be missed or misjudged.",
+        limits,
         "",
         "Plots: " + ", ".join(f"`{p}`" for p in plots),
         "",
