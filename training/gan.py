@@ -333,7 +333,8 @@ def to_gan_range(images: np.ndarray) -> np.ndarray:
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """float in [-1, 1] -> uint8 (rounded, clipped)."""
-    out: np.ndarray = np.clip(np.rint((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    scaled = np.rint((np.asarray(images, np.float32) + 1.0) * 127.5)
+    out: np.ndarray = np.clip(scaled, 0, 255).astype(np.uint8)
     return out
 
 
