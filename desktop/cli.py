@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] == "gui":
         return _gui(args[1:])
+    if args[0] not in ("scan", "models", "-h", "--help"):
+        # `pixelpatrol --smoke`, `pixelpatrol FOLDER`: everything else belongs to the app
+        return _gui(args)
     parser = build_parser()
     try:
         ns = parser.parse_args(args)

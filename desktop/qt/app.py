@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -25,8 +26,22 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _no_display() -> bool:
+    """Qt aborts the process when it has no platform to draw on; say why in one line instead."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(list(sys.argv[1:] if argv is None else argv))
+    if _no_display():
+        print(
+            "pixelpatrol: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it from a desktop session, "
+            "or use `pixelpatrol scan FOLDER` on the command line.",
+            file=sys.stderr,
+        )
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
