@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import IO, Any
 
 PROG = "pixelpatrol"
@@ -64,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] == "gui":
         return _gui(args[1:])
-    if args[0] not in ("scan", "models", "-h", "--help"):
-        # `pixelpatrol --smoke`, `pixelpatrol FOLDER`: everything else belongs to the app
+    if args[0] not in ("-h", "--help") and (args[0].startswith("-") or Path(args[0]).exists()):
+        # `pixelpatrol --smoke`, `pixelpatrol FOLDER`: app options and paths open the app;
+        # an unknown word is a usage error (argparse below), never a window.
         return _gui(args)
     parser = build_parser()
     try:

@@ -70,8 +70,15 @@ def _set_threads(threads: int | None) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1 if threads <= 2 else 2)
+        inter = 1 if threads <= 2 else 2
+        cfg = tf.config.threading
+        if (cfg.get_intra_op_parallelism_threads(), cfg.get_inter_op_parallelism_threads()) == (threads, inter):
+            return
+        try:
+            cfg.set_intra_op_parallelism_threads(threads)
+            cfg.set_inter_op_parallelism_threads(inter)
+        except RuntimeError as exc:  # TensorFlow already ran in this process (a second run in one process)
+            log.warning("--threads %d ignored: %s", threads, exc)
 
 
 def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
