@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -92,28 +93,49 @@ def create_session(path: Path, device: str = "auto", threads: int | None = None
     """An inference session on the requested device: (session, "cuda"|"cpu", reason)."""
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    ort.set_default_logger_severity(_QUIET)
     reason = "CPU requested"
     if device in ("auto", "cuda"):
-        if CUDA not in ort.get_available_providers():
-            reason = "CUDA not available: this onnxruntime build has no CUDA provider"
+        with _PROBE_LOCK:  # the logger severity is process-wide: one probe at a time
+            cuda = _try_cuda(path, threads)
+        if isinstance(cuda, str):
+            reason = cuda
         else:
-            preload_log = _preload_cuda_dlls()
-            options = _session_options(threads)
-            options.log_severity_level = _PROBE_QUIET
-            ort.set_default_logger_severity(_PROBE_QUIET)
-            try:
-                session = ort.InferenceSession(str(path), options, providers=[CUDA, CPU])
-            except Exception as exc:  # CUDA init failures vary; fall back to CPU below
-                reason = f"CUDA not available: {first_line(exc)}"
-            else:
-                if CUDA in session.get_providers():
-                    return session, "cuda", "CUDA (onnxruntime CUDAExecutionProvider)"
-                reason = f"CUDA not available: {_missing_cuda_hint(preload_log)}"
-            finally:
-                ort.set_default_logger_severity(_QUIET)
+            return cuda, "cuda", "CUDA (onnxruntime CUDAExecutionProvider)"
     session = ort.InferenceSession(str(path), _session_options(threads), providers=[CPU])
     return session, "cpu", reason
+
+
+_PROBE_LOCK = threading.Lock()
+_cuda_failure: str | None = None  # set once CUDA failed in this process; later sessions skip the probe
+
+
+def _try_cuda(path: Path, threads: int | None) -> ort.InferenceSession | str:
+    """A session that really runs on CUDA, or the reason there is none.
+
+    A missing provider or missing CUDA libraries are remembered for the process (each probe loads
+    the provider library again); an exception from one model's session is not.
+    """
+    global _cuda_failure
+    ort.set_default_logger_severity(_QUIET)
+    if _cuda_failure is not None:
+        return _cuda_failure
+    if CUDA not in ort.get_available_providers():
+        _cuda_failure = "CUDA not available: this onnxruntime build has no CUDA provider"
+        return _cuda_failure
+    preload_log = _preload_cuda_dlls()
+    options = _session_options(threads)
+    options.log_severity_level = _PROBE_QUIET
+    ort.set_default_logger_severity(_PROBE_QUIET)
+    try:
+        session = ort.InferenceSession(str(path), options, providers=[CUDA, CPU])
+    except Exception as exc:  # CUDA init failures vary; the caller falls back to CPU
+        return f"CUDA not available: {first_line(exc)}"
+    finally:
+        ort.set_default_logger_severity(_QUIET)
+    if CUDA in session.get_providers():
+        return session
+    _cuda_failure = f"CUDA not available: {_missing_cuda_hint(preload_log)}"
+    return _cuda_failure
 
 
 def default_batch_size(device: str, height: int, width: int) -> int:

@@ -206,7 +206,9 @@ class RunHistory:
                 series.truncate_after(initial)
         p = self.progress
         p.epochs = int(_number(ev.get("epochs")) or p.epochs)
-        p.epoch, p.step, p.steps = int(initial) + 1, 0, int(_number(ev.get("steps_per_epoch")) or 0)
+        # A resume of a run whose epochs are all done only evaluates and exports: stay at the last epoch.
+        next_epoch = int(initial) + 1 if not p.epochs or initial < p.epochs else p.epochs
+        p.epoch, p.step, p.steps = next_epoch, 0, int(_number(ev.get("steps_per_epoch")) or 0)
         p.started_at = p.latest_at = _number(ev.get("time"))
         p.start_position = initial
 

@@ -59,3 +59,16 @@ def test_reading_in_slices_loses_no_line_and_says_when_it_is_behind(tmp_path: Pa
         if not reader.behind:
             break
     assert steps == list(range(1, 501)) and calls > 10
+
+
+def test_a_resume_with_nothing_left_to_train_stays_at_the_last_epoch_and_ends_completed() -> None:
+    history = RunHistory()
+    history.apply([
+        {"v": 1, "event": "run_start", "time": 1.0, "epochs": 5, "initial_epoch": 0},
+        {"v": 1, "event": "epoch_end", "time": 2.0, "epoch": 5, "epochs": 5, "metrics": {"loss": 0.1}},
+        {"v": 1, "event": "finish", "time": 3.0, "status": "completed"},
+        {"v": 1, "event": "run_start", "time": 4.0, "epochs": 5, "initial_epoch": 5, "resumed": True},
+    ])
+    assert history.status == "running" and (history.progress.epoch, history.progress.epochs) == (5, 5)
+    history.apply([{"v": 1, "event": "finish", "time": 5.0, "status": "completed"}])
+    assert history.status == "completed" and history.epoch["loss"].size == 1
