@@ -1,6 +1,7 @@
 """Screenshot of the Gallery with the shipped generator, discriminator and detector (docs/screenshots).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/shot_gallery.py docs/screenshots/part2-gallery.png
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/shot_gallery.py docs/screenshots/part2-gallery-faces.png faces
 
 Opens the real window with the bundled models, switches to Gallery, generates COUNT images (classes
 cycling), waits until each has its discriminator and detector verdicts, grabs the window and quits.
@@ -14,7 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 
-def main(out: str, count: int = 60) -> int:
+def main(out: str, family: str = "dcgan-cifar10", count: int = 60) -> int:
     app = QApplication([sys.argv[0]])
     from desktop.qt.main_window import MainWindow
 
@@ -33,7 +34,7 @@ def main(out: str, count: int = 60) -> int:
             app.quit()
 
     def choose() -> bool:
-        for combo, name in ((page.generator, "dcgan-cifar10-generator"), (page.discriminator, "dcgan-cifar10-discriminator"),
+        for combo, name in ((page.generator, f"{family}-generator"), (page.discriminator, f"{family}-discriminator"),
                         (page.detector, "cifake-cnn")):
             index = next((i for i in range(combo.count()) if name in str(combo.itemData(i))), -1)
             if index < 0:
@@ -64,4 +65,4 @@ def main(out: str, count: int = 60) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(*sys.argv[1:3]))

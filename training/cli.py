@@ -104,12 +104,15 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
     except (KeyError, ValueError, ImportError) as exc:
         print(f"pixelpatrol-train: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    command = "pixelpatrol-train " + shlex.join(argv)
+    this_command = "pixelpatrol-train " + shlex.join(argv)
+    command, resumes = this_command, []
     previous = Path(args.out).expanduser() / "config.json"
-    if args.resume and previous.exists():  # the card must name the command that started the run
+    if args.resume and previous.exists():  # the card names the command that started the run ...
         with contextlib.suppress(OSError, ValueError):
-            command = json.loads(previous.read_text()).get("command", command)
-    config = {"recipe": args.recipe, "command": command, "args": vars(args)}
+            earlier = json.loads(previous.read_text())
+            command = earlier.get("command", command)
+            resumes = [*earlier.get("resumed_with", []), this_command]  # ... and every resume after it
+    config = {"recipe": args.recipe, "command": command, "resumed_with": resumes, "args": vars(args)}
     try:
         run = Run(
             args.out,
@@ -133,7 +136,7 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
         limit=args.limit,
         tune=args.tune,
         options=options,
-        command=command,
+        command="\n".join([command, *resumes]),  # what the model card shows under "Reproduce"
     )
     try:
         _set_threads(args.threads)

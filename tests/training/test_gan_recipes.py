@@ -146,4 +146,7 @@ def test_dcgan_cli_streams_protocol_with_images_events_and_resume_continues(tmp_
     assert events[0]["initial_epoch"] == 1
     assert [e["epoch"] for e in events if e["event"] == "epoch_end"] == [2]
     card = (out / "dcgan-cifar10-generator.md").read_text()
-    assert "pixelpatrol-train dcgan" in card and "--resume" not in card  # the command that started the run
+    reproduce = card.split("## Reproduce", 1)[1].split("```")[1].strip().splitlines()
+    # the command that started the run, then the resume that finished it
+    assert len(reproduce) == 2 and "--resume" not in reproduce[0] and reproduce[1].endswith("--resume")
+    assert json.loads((out / "config.json").read_text())["resumed_with"] == [reproduce[1]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,14 @@ class Naming:
     training_data: str
     licence: str
 
+    def for_config(self, cfg: GanConfig) -> Naming:
+        """Fill ``{size}`` and ``{stabilisers}`` in the texts from the configuration actually trained."""
+        parts = ["spectral-norm discriminator" if cfg.spectral_norm else "plain discriminator"]
+        parts += ["DiffAugment"] if cfg.diffaugment else []
+        parts += ["EMA generator"]
+        values = {"size": cfg.image_size, "stabilisers": ", ".join(parts)}
+        return replace(self, **{f.name: getattr(self, f.name).format(**values) for f in fields(self)})
+
 
 CIFAR_NAMING = Naming(
     generator="dcgan-cifar10-generator",
@@ -62,19 +70,11 @@ def run_gan(ctx: RecipeContext, defaults: GanConfig, naming: Naming) -> dict[str
     from training.gan_recipe import apply_context
 
     cfg = apply_context(defaults, ctx)
-    # A resumed run keeps the history of commands that made it; the card shows all of them.
-    cfg_path = ctx.run.dir / "config.json"
-    previous = json.loads(cfg_path.read_text()) if ctx.resume and cfg_path.exists() else {}
-    history = [
-        *previous.get("history", []),
-        *([previous["command"]] if "command" in previous else []),
-        ctx.command,
-    ]
-    history = [c for i, c in enumerate(history) if c and c not in history[:i]]
+    naming = naming.for_config(cfg)
+    # ctx.command is the command that started the run plus every resume (training/cli.py).
     ctx.run.config["resolved"] = cfg.as_dict()
-    ctx.run.config["history"] = history[:-1]
-    cfg_path.write_text(json.dumps(ctx.run.config, indent=2, default=str))
-    command = "\n".join(history)
+    (ctx.run.dir / "config.json").write_text(json.dumps(ctx.run.config, indent=2, default=str))
+    command = ctx.command
     result = train_and_ship(cfg, ctx.run.dir, ctx.resume, ctx.run, naming, command, start=ctx.run.start)
     if result is not None:
         parity = result["parity_max_abs_diff"]

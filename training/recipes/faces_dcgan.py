@@ -34,13 +34,13 @@ def default_config() -> GanConfig:
 FACES_NAMING = Naming(
     generator="faces-generator",
     discriminator="faces-discriminator",
-    generator_title="Faces DCGAN, 64x64 (generator)",
-    discriminator_title="Faces DCGAN, 64x64 (discriminator)",
-    summary="Unconditional DCGAN generating 64x64 face crops like UTKFace's aligned faces "
-    "(hinge loss, spectral-norm discriminator, DiffAugment, EMA generator).",
+    generator_title="Faces DCGAN, {size}x{size} (generator)",
+    discriminator_title="Faces DCGAN, {size}x{size} (discriminator)",
+    summary="Unconditional DCGAN generating {size}x{size} face crops like UTKFace's aligned faces "
+    "(hinge loss, {stabilisers}).",
     intended_use="Non-commercial research and demos only: synthetic faces for the gallery and for testing detectors.",
     not_for="Any commercial use (training-data licence); identifying, profiling or judging people; realistic portraits.",
-    training_data="UTKFace crop_part1 (Zhang, Song & Qi, CVPR 2017), 9,674 unique aligned face crops resized to 64x64, "
+    training_data="UTKFace crop_part1 (Zhang, Song & Qi, CVPR 2017), 9,674 unique aligned face crops resized to {size}x{size}, "
     "minus a seeded 10 % validation split",
     licence="UTKFace is available for NON-COMMERCIAL RESEARCH PURPOSES ONLY; the copyright of the images belongs to their "
     "original owners. Cite Zhang, Song & Qi, 'Age Progression/Regression by Conditional Adversarial Autoencoder', "
