@@ -16,7 +16,9 @@ from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
 NAME = "cifake-cnn"
-DEFAULT_MODEL: dict[str, Any] = {"width": 32, "convs": "1,1,1", "dense": 128, "dropout": 0.4}
+# Two convs per block: 0.55 M parameters, +1.6 pt balanced accuracy over one conv per block (0.36 M) on
+# the same validation split (docs/training.md).
+DEFAULT_MODEL: dict[str, Any] = {"width": 32, "convs": "2,2,2", "dense": 128, "dropout": 0.4}
 CARD = {
     "title": "CIFAKE CNN",
     "summary": "Small CNN telling real photos (CIFAR-10) from Stable Diffusion 1.4 images (CIFAKE), 32x32 RGB.",
@@ -62,7 +64,7 @@ def build_model(model_opts: dict[str, Any], lr: float, decay_steps: int | None =
 def config_from(ctx: RecipeContext, defaults: DetectorConfig | None = None) -> DetectorConfig:
     from training.recipes.options import apply_options
 
-    cfg = defaults or DetectorConfig(epochs=6, model=dict(DEFAULT_MODEL))
+    cfg = defaults or DetectorConfig(epochs=9, model=dict(DEFAULT_MODEL))
     return apply_options(cfg, ctx)
 
 
