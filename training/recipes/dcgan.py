@@ -74,8 +74,7 @@ def run_gan(ctx: RecipeContext, defaults: GanConfig, naming: Naming) -> dict[str
     # ctx.command is the command that started the run plus every resume (training/cli.py).
     ctx.run.config["resolved"] = cfg.as_dict()
     (ctx.run.dir / "config.json").write_text(json.dumps(ctx.run.config, indent=2, default=str))
-    command = ctx.command
-    result = train_and_ship(cfg, ctx.run.dir, ctx.resume, ctx.run, naming, command, start=ctx.run.start)
+    result = train_and_ship(cfg, ctx.run.dir, ctx.resume, ctx.run, naming, ctx.command, start=ctx.run.start)
     if result is not None:
         parity = result["parity_max_abs_diff"]
         ctx.run.evaluation("validation", result["measures"])
