@@ -29,7 +29,7 @@ class ScanOptions:
     recursive: bool = True
     include_hidden: bool = False
     batch_size: int | None = None  # None: sized for the device
-    workers: int | None = None  # decode threads; None: os.cpu_count()
+    workers: int | None = None  # decode (and, on the CPU, inference) threads; None: os.cpu_count()
     use_cache: bool = True
     threshold: float | None = None  # user decision threshold
 

@@ -171,6 +171,10 @@ class Detector:
     device_reason: str
     session: ort.InferenceSession = field(repr=False)
     batch_size: int
+    # A second CPU session whose runs use only the calling thread: the scan's decode threads each run
+    # it on their own files (data parallel), which on a CPU beats one call split across all cores.
+    _single: ort.InferenceSession | None = field(default=None, init=False, repr=False, compare=False)
+    _single_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", threads: int | None = None) -> Detector:
@@ -202,15 +206,26 @@ class Detector:
     def thresholds(self) -> Thresholds:
         return self.contract.thresholds or DEFAULT_THRESHOLDS
 
-    def predict(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """P(AI) [N] and patch maps [N, rows, cols] (or None) for a uint8 NHWC batch of model-size crops."""
+    def single_thread_session(self) -> ort.InferenceSession:
+        """The CPU session for calls from several threads at once (created on first use)."""
+        with self._single_lock:
+            if self._single is None:
+                self._single = ort.InferenceSession(str(self.path), _session_options(1), providers=[CPU])
+            return self._single
+
+    def predict(self, batch: np.ndarray, *, single_thread: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """P(AI) [N] and patch maps [N, rows, cols] (or None) for a uint8 NHWC batch of model-size crops.
+
+        `single_thread`: run on the calling thread only (CPU), for callers that run several at once.
+        """
         spec = self.contract.input
         assert spec is not None
         feed = {spec.name: scale_pixels(batch, spec)}
         names = [self.contract.outputs["score"].name]
         if self.contract.has_patch_map:
             names.append(self.contract.outputs["patch_map"].name)
-        results = self.session.run(names, feed)
+        session = self.single_thread_session() if single_thread else self.session
+        results = session.run(names, feed)
         scores = np.asarray(results[0], dtype=np.float32).reshape(len(batch), -1)[:, -1]
         maps = None
         if len(results) > 1:
@@ -221,8 +236,8 @@ class Detector:
             maps = None if maps is None else 1.0 - maps
         return scores, maps
 
-    def score_images(self, crops: Sequence[np.ndarray], grids: Sequence[tuple[int, int]]
-                     ) -> list[tuple[float, np.ndarray | None]]:
+    def score_images(self, crops: Sequence[np.ndarray], grids: Sequence[tuple[int, int]], *,
+                     single_thread: bool = False) -> list[tuple[float, np.ndarray | None]]:
         """One (score, patch map) per image from its crops ([P, H, W, 3] uint8, P = rows * cols).
 
         A resized image is one crop and its patch map is the model's; an image fed as patches gets
@@ -233,7 +248,7 @@ class Detector:
         all_scores: list[np.ndarray] = []
         all_maps: list[np.ndarray] = []
         for start in range(0, len(flat), self.batch_size):
-            s, m = self.predict(flat[start : start + self.batch_size])
+            s, m = self.predict(flat[start : start + self.batch_size], single_thread=single_thread)
             all_scores.append(s)
             if m is not None:
                 all_maps.append(m)

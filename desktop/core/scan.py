@@ -1,10 +1,17 @@
 """The scan: a plain generator of events (docs/engine-api.md), driven by the CLI and by Qt alike.
 
 Pipeline: the folder walk runs lazily in the caller's thread; files whose (path, size, mtime_ns)
-is cached for this model become rows without being opened; the others are decoded by a thread
-pool (Pillow releases the GIL while decoding) into a bounded window of futures, and batches of
-decoded crops go through onnxruntime (which also releases the GIL) while the pool keeps decoding.
-Every batch is committed to the store before its rows are yielded.
+is cached for this model become rows without being opened; the others go to a thread pool in
+tasks of one or more files, kept in a bounded window of futures. Pillow and onnxruntime both
+release the GIL, so the pool's threads really run in parallel.
+
+Where inference runs depends on the device:
+- CPU: each task decodes its files and scores them itself, on a single-threaded session, so every
+  core decodes and infers its own files. Small convolutions split across cores inside one call
+  wait on each other, and on a few cores the decode threads and onnxruntime's own threads would
+  fight over them; this arrangement has neither problem.
+- GPU: the tasks only decode; the caller's thread sends full batches of crops to the device.
+Every batch of rows is committed to the store before it is yielded.
 """
 
 from __future__ import annotations
@@ -48,10 +55,17 @@ COUNT_DELAY_S = 0.25
 MAX_ROW_DELAY_S = 0.2  # report decoded rows at least this often, even in part batches
 
 
-def _decode_many(paths: list[str], contract: ModelContract) -> tuple[list[Decoded], float]:
+Scored = tuple[ScanRow, bool]  # a finished row and whether the cache may keep it
+
+
+def _decode_many(paths: list[str], contract: ModelContract, score: Callable[[list[Decoded]], list[Scored]] | None
+                 ) -> tuple[list[Decoded], list[Scored] | None, float]:
+    """Decode a task's files, and score them too when `score` is given (CPU inference in the pool)."""
     start = time.perf_counter()
     decoded = [load_image(p, contract) for p in paths]
-    return decoded, time.perf_counter() - start
+    if score is None:
+        return decoded, None, time.perf_counter() - start
+    return [], score(decoded), time.perf_counter() - start
 
 
 class _TaskSizer:
@@ -119,14 +133,22 @@ class _Scanner:
         return ScanRow(key[0], hit.score, verdict, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
                        hit.patch_map, cached=True)
 
-    def rows_from_decoded(self, decoded: list[Decoded]) -> list[ScanRow]:
+    def score(self, decoded: list[Decoded], single_thread: bool = False) -> list[Scored]:
+        """Rows for decoded files, each with whether the cache may keep it: scores and errors in the
+        file itself; not errors that may go away (a vanished file, permissions) nor failures of the
+        model on a file that decoded fine. Safe to call from several threads at once."""
+        rows = self.rows_from_decoded(decoded, single_thread)
+        return [(r, r.score is not None or (d.crops is None and not d.transient))
+                for r, d in zip(rows, decoded, strict=True)]
+
+    def rows_from_decoded(self, decoded: list[Decoded], single_thread: bool = False) -> list[ScanRow]:
         ok = [d for d in decoded if d.crops is not None]
         outputs: dict[str, tuple[float, np.ndarray | None]] = {}
         failure: str | None = None
         if ok:
             try:
                 results = self.detector.score_images([d.crops for d in ok if d.crops is not None],
-                                                     [d.grid for d in ok])
+                                                     [d.grid for d in ok], single_thread=single_thread)
                 outputs = {d.path: r for d, r in zip(ok, results, strict=True)}
             except Exception as exc:  # an ONNX runtime failure on one batch must not end the scan
                 failure = f"inference failed: {first_line(exc)}"
@@ -190,10 +212,16 @@ def scan(
     last_rows_at = started - MAX_ROW_DELAY_S / 2  # the first rows may come sooner
     done_at_start = state.done
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixelpatrol-decode")
-    window: set[Future[tuple[list[Decoded], float]]] = set()
+    window: set[Future[tuple[list[Decoded], list[Scored] | None, float]]] = set()
     sizer = _TaskSizer()
     to_decode: deque[str] = deque()
-    ready: list[Decoded] = []
+    ready: list[Decoded] = []  # decoded, waiting for a batch on the device (GPU)
+    scored: list[Scored] = []  # finished in the pool (CPU), waiting to be committed
+    score_in_pool = detector.device == "cpu"
+
+    def score_task(decoded: list[Decoded]) -> list[Scored]:
+        return state.score(decoded, single_thread=True)
+
     files = (p for p in iter_image_files(abs_paths, options.recursive, options.include_hidden, should_stop)
              if p not in already)
     walk_done = False
@@ -219,7 +247,8 @@ def scan(
             while len(window) < window_limit and (to_decode or not walk_done):
                 if to_decode:
                     task = [to_decode.popleft() for _ in range(min(sizer.size(), len(to_decode)))]
-                    window.add(pool.submit(_decode_many, task, detector.contract))
+                    window.add(pool.submit(_decode_many, task, detector.contract,
+                                           score_task if score_in_pool else None))
                     continue
                 totals.maybe_start(time.monotonic() - started)
                 chunk = list(islice(files, LOOKUP_CHUNK))
@@ -243,28 +272,31 @@ def scan(
             if should_stop():
                 status = "cancelled"
                 break
-            if not window and not ready:
+            if not window and not ready and not scored:
                 status = "finished"
                 break
-            # 2. Take what the pool has finished; wait for one only when there is nothing to infer yet.
+            # 2. Take what the pool has finished; wait for one only when there is nothing to do yet.
             finished = {f for f in window if f.done()}
-            if not finished and window and len(ready) < batch_size:
+            if not finished and window and len(ready) + len(scored) < batch_size:
                 finished, _ = wait(window, return_when=FIRST_COMPLETED)
             for f in finished:
                 window.discard(f)
-                decoded, seconds = f.result()
-                sizer.observe(len(decoded), seconds)
+                decoded, done_rows, seconds = f.result()
+                sizer.observe(len(decoded) + len(done_rows or ()), seconds)
                 ready.extend(decoded)
-            # 3. Infer a full batch, what is left when nothing else is in flight, or whatever is
-            # ready once rows have not been reported for a moment (slow files: big photos).
+                scored.extend(done_rows or ())
+            # 3. Commit (after inferring, on a GPU) a full batch, what is left when nothing else is in
+            # flight, or whatever is ready once rows have not been reported for a moment (big photos).
             stale = time.monotonic() - last_rows_at > MAX_ROW_DELAY_S
-            if len(ready) >= batch_size or (ready and (not window or stale)):
-                batch, ready = ready[:batch_size], ready[batch_size:]
-                rows = state.rows_from_decoded(batch)
-                # Cache scores and errors in the file itself; not errors that may go away (a vanished
-                # file, permissions) nor failures of the model on a file that decoded fine.
-                cacheable = [r for r, d in zip(rows, batch, strict=True)
-                             if r.score is not None or (d.crops is None and not d.transient)]
+            waiting = len(ready) + len(scored)
+            if waiting >= batch_size or (waiting and (not window or stale)):
+                if scored:
+                    batch_rows, scored = scored[:batch_size], scored[batch_size:]
+                else:
+                    batch, ready = ready[:batch_size], ready[batch_size:]
+                    batch_rows = state.score(batch)
+                rows = [r for r, _ in batch_rows]
+                cacheable = [r for r, keep in batch_rows if keep]
                 yield state.commit(rows, cacheable)
                 last_rows_at = time.monotonic()
                 yield progress()

@@ -227,3 +227,36 @@ def test_inference_failure_is_an_error_row_and_not_cached(tmp_path: Path, detect
     monkeypatch.undo()
     healed = _rows(list(scan([tmp_path], detector, store=store)))
     assert all(r.error is None and r.score is not None and not r.cached for r in healed)
+
+
+def test_cpu_pool_scoring_matches_batches_on_the_device(tmp_path: Path, detector: Detector,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a CPU the decode threads score their own files on a single-threaded session; on a GPU the
+    caller's thread sends batches. Both must give the same rows, broken files included."""
+    _mixed_folder(tmp_path / "pics")
+    images.write_tree(tmp_path / "pics" / "many", 40)
+    calls: list[bool] = []
+    real = detector.score_images
+
+    def spy(crops: object, grids: object, *, single_thread: bool = False) -> object:
+        calls.append(single_thread)
+        return real(crops, grids, single_thread=single_thread)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detector, "score_images", spy)
+    results = {}
+    for device in ("cpu", "cuda"):  # "cuda" only routes the work; the session stays on the CPU
+        monkeypatch.setattr(detector, "device", device)
+        calls.clear()
+        st = ResultStore(tmp_path / f"{device}.sqlite3")
+        try:
+            results[device] = {r.path: (r.score, r.verdict, r.error) for r in _rows(
+                list(scan([tmp_path / "pics"], detector, ScanOptions(workers=2, use_cache=False), store=st)))}
+        finally:
+            st.close()
+        assert calls and set(calls) == {device == "cpu"}
+    assert len(results["cpu"]) == 47
+    assert results["cpu"].keys() == results["cuda"].keys()
+    for path, (score, verdict, error) in results["cpu"].items():
+        other = results["cuda"][path]
+        assert (verdict, error) == other[1:]
+        assert (score is None and other[0] is None) or score == pytest.approx(other[0], abs=1e-5)
