@@ -37,3 +37,12 @@ def test_scanning_core_imports_with_qt_and_tensorflow_blocked() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("imported ")
+
+
+def test_training_form_offers_exactly_the_trainers_recipes() -> None:
+    # The app cannot import `training` to ask for its recipes, so the form keeps its own list; this
+    # catches the two drifting apart.
+    from desktop.qt.training.run_form import RECIPES as offered
+    from training.recipes import RECIPES
+
+    assert set(offered) == set(RECIPES)
