@@ -6,11 +6,12 @@ tasks of one or more files, kept in a bounded window of futures. Pillow and onnx
 release the GIL, so the pool's threads really run in parallel.
 
 Where inference runs depends on the device:
-- CPU: each task decodes its files and scores them itself, on a single-threaded session, so every
-  core decodes and infers its own files. Small convolutions split across cores inside one call
+- CPU with two or more workers: each task decodes its files and scores them itself, on a
+  single-threaded session, so every core decodes and infers its own files. Small convolutions split across cores inside one call
   wait on each other, and on a few cores the decode threads and onnxruntime's own threads would
   fight over them; this arrangement has neither problem.
-- GPU: the tasks only decode; the caller's thread sends full batches of crops to the device.
+- GPU, or a single worker: the tasks only decode; the caller's thread sends full batches of crops
+  to the device (or to the CPU session, which then uses all cores).
 Every batch of rows is committed to the store before it is yielded.
 """
 
@@ -217,7 +218,9 @@ def scan(
     to_decode: deque[str] = deque()
     ready: list[Decoded] = []  # decoded, waiting for a batch on the device (GPU)
     scored: list[Scored] = []  # finished in the pool (CPU), waiting to be committed
-    score_in_pool = detector.device == "cpu"
+    # With one worker (the app on 2 cores leaves the other to the window) a single-threaded session
+    # would leave a core idle: the caller's thread then runs the multi-threaded session, as on a GPU.
+    score_in_pool = detector.device == "cpu" and workers > 1
 
     def score_task(decoded: list[Decoded]) -> list[Scored]:
         return state.score(decoded, single_thread=True)

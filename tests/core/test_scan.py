@@ -244,19 +244,22 @@ def test_cpu_pool_scoring_matches_batches_on_the_device(tmp_path: Path, detector
 
     monkeypatch.setattr(detector, "score_images", spy)
     results = {}
-    for device in ("cpu", "cuda"):  # "cuda" only routes the work; the session stays on the CPU
+    # "cuda" only routes the work (the session stays on the CPU); one CPU worker also sends batches.
+    for device, workers, in_pool in (("cpu", 2, True), ("cuda", 2, False), ("cpu", 1, False)):
         monkeypatch.setattr(detector, "device", device)
         calls.clear()
-        st = ResultStore(tmp_path / f"{device}.sqlite3")
+        st = ResultStore(tmp_path / f"{device}{workers}.sqlite3")
         try:
-            results[device] = {r.path: (r.score, r.verdict, r.error) for r in _rows(
-                list(scan([tmp_path / "pics"], detector, ScanOptions(workers=2, use_cache=False), store=st)))}
+            results[device, workers] = {r.path: (r.score, r.verdict, r.error) for r in _rows(
+                list(scan([tmp_path / "pics"], detector, ScanOptions(workers=workers, use_cache=False), store=st)))}
         finally:
             st.close()
-        assert calls and set(calls) == {device == "cpu"}
-    assert len(results["cpu"]) == 47
-    assert results["cpu"].keys() == results["cuda"].keys()
-    for path, (score, verdict, error) in results["cpu"].items():
-        other = results["cuda"][path]
+        assert calls and set(calls) == {in_pool}
+    pooled = results["cpu", 2]
+    assert len(pooled) == 47
+    for other_rows in (results["cuda", 2], results["cpu", 1]):
+        assert other_rows.keys() == pooled.keys()
+    for path, (score, verdict, error) in pooled.items():
+        other = results["cuda", 2][path]
         assert (verdict, error) == other[1:]
         assert (score is None and other[0] is None) or score == pytest.approx(other[0], abs=1e-5)
