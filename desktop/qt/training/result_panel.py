@@ -49,7 +49,9 @@ class RunResultPanel(QWidget):
             else:
                 label.setPixmap(pix.scaledToHeight(220, Qt.TransformationMode.SmoothTransformation))
         shown = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "ece")
-        parts = [f"{k} {float(metrics[k]):.3f}" for k in shown if isinstance(metrics.get(k), (int, float))]
+        rates = ("accuracy", "balanced_accuracy", "precision", "recall")  # as the model cards print them
+        parts = [f"{k} {float(metrics[k]) * 100:.2f} %" if k in rates else f"{k} {float(metrics[k]):.4f}"
+                 for k in shown if isinstance(metrics.get(k), (int, float))]
         thresholds: dict[str, Any] = ev["thresholds"] if isinstance(ev.get("thresholds"), dict) else {}
         edges = ("real", "likely_real", "decision", "likely_ai", "ai")
         tparts = [f"{k} {float(thresholds[k]):.3f}" for k in edges if isinstance(thresholds.get(k), (int, float))]

@@ -52,7 +52,8 @@ def test_following_a_run_written_line_by_line_updates_the_curves(qtbot: Any, tmp
                     timeout=2000)
     assert "completed" in page.run_label.text()
     assert page.result.isVisible()
-    assert "roc_auc 0.619" in page.result.summary.text()
+    assert "roc_auc 0.6188" in page.result.summary.text()
+    assert "balanced_accuracy 59.73 %" in page.result.summary.text()
     assert "decision 0.503" in page.result.summary.text()
     assert "[run error] MemoryError" in page.log.toPlainText()
 
