@@ -15,7 +15,8 @@ from training.detector import DetectorConfig
 from training.recipes import RecipeContext
 
 NAME = "cifake-patchgan"
-DEFAULT_MODEL: dict[str, Any] = {"width": 16, "blocks": 3, "dropout": 0.25, "patch_weight": 0.5}
+# Dropout 0.15 and 15 epochs: +1.4 pt balanced accuracy over 0.25 and 4 epochs (docs/training.md).
+DEFAULT_MODEL: dict[str, Any] = {"width": 16, "blocks": 3, "dropout": 0.15, "patch_weight": 0.5}
 CARD = {
     "title": "CIFAKE PatchGAN",
     "summary": "PatchGAN-style classifier: scores each part of a 32x32 image as real photo (CIFAR-10) vs Stable "
@@ -77,7 +78,7 @@ def run(ctx: RecipeContext) -> dict[str, Any] | None:
     from training.recipes.options import apply_options
 
     cfg = apply_options(
-        DetectorConfig(epochs=4, model=dict(DEFAULT_MODEL), monitor="val_score_auc", lr=2e-3), ctx
+        DetectorConfig(epochs=15, model=dict(DEFAULT_MODEL), monitor="val_score_auc", lr=2e-3), ctx
     )
     side = 32 // 2 ** int(cfg.model.get("blocks", DEFAULT_MODEL["blocks"]))
     outputs = {
