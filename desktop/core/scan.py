@@ -7,9 +7,9 @@ release the GIL, so the pool's threads really run in parallel.
 
 Where inference runs depends on the device:
 - CPU with two or more workers: each task decodes its files and scores them itself, on a
-  single-threaded session, so every core decodes and infers its own files. Small convolutions split across cores inside one call
-  wait on each other, and on a few cores the decode threads and onnxruntime's own threads would
-  fight over them; this arrangement has neither problem.
+  single-threaded session, so every core decodes and infers its own files. (Small convolutions
+  split across cores inside one call wait on each other, and on a few cores the decode threads and
+  onnxruntime's own threads would fight over them; this arrangement has neither problem.)
 - GPU, or a single worker: the tasks only decode; the caller's thread sends full batches of crops
   to the device (or to the CPU session, which then uses all cores).
 Every batch of rows is committed to the store before it is yielded.
