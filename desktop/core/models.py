@@ -81,6 +81,10 @@ def _session_options(threads: int | None) -> ort.SessionOptions:
     return so
 
 
+def _cpu_session(path: Path, threads: int | None) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), _session_options(threads), providers=[CPU])
+
+
 def _missing_cuda_hint(preload_log: str) -> str:
     for line in preload_log.splitlines():
         if line.startswith("Failed to load"):
@@ -101,8 +105,7 @@ def create_session(path: Path, device: str = "auto", threads: int | None = None
             reason = cuda
         else:
             return cuda, "cuda", "CUDA (onnxruntime CUDAExecutionProvider)"
-    session = ort.InferenceSession(str(path), _session_options(threads), providers=[CPU])
-    return session, "cpu", reason
+    return _cpu_session(path, threads), "cpu", reason
 
 
 _PROBE_LOCK = threading.Lock()
@@ -210,7 +213,7 @@ class Detector:
         """The CPU session for calls from several threads at once (created on first use)."""
         with self._single_lock:
             if self._single is None:
-                self._single = ort.InferenceSession(str(self.path), _session_options(1), providers=[CPU])
+                self._single = _cpu_session(self.path, 1)
             return self._single
 
     def predict(self, batch: np.ndarray, *, single_thread: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -283,7 +286,7 @@ class ModelEntry:
 def inspect_model(path: Path, source: str = "user") -> ModelEntry:
     """Read and check a model's contract on the CPU (cheap; no device probing)."""
     try:
-        session = ort.InferenceSession(str(path), _session_options(1), providers=[CPU])
+        session = _cpu_session(path, 1)
     except Exception as exc:
         return ModelEntry(path, source, None, f"{path}: not a loadable ONNX model ({first_line(exc)})")
     try:
