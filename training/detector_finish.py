@@ -6,53 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import platform
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from training.detector import DetectorConfig, Split
+from training.provenance import device_description, git_commit
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
 SCORE_OUTPUT = {
     "score": {"name": "score", "meaning": "probability that the image is AI-generated", "shape": [None, 1]}
 }
-
-
-def device_description() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"GPU ({len(gpus)}x {gpus[0].name}), TensorFlow {tf.__version__}"
-    cpu = platform.processor() or "CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU only ({cpu}, {os.cpu_count()} cores shared with other jobs), TensorFlow {tf.__version__}"
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        return out.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def make_predict(model: Any) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import platform
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,36 +30,9 @@ from training.gan_recipe import (
 )
 from training.generator_eval import NOT_COMPARABLE, balanced_labels
 from training.preprocess import to_model_input
+from training.provenance import device_description, git_commit
 
 log = logging.getLogger(__name__)
-
-
-def _device() -> str:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"GPU ({len(gpus)}x {gpus[0].name})"
-    import os
-
-    return f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
-
-
-def _git_commit() -> str:
-    import subprocess
-
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def final_measures(trainer: GanTrainer, cfg: GanConfig, data: GanDataset) -> dict[str, dict[str, float]]:
@@ -149,9 +121,9 @@ def base_card(
         "not_for": not_for,
         "training_data": training_data,
         "command": command,
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "date": _dt.date.today().isoformat(),
-        "device": _device(),
+        "device": device_description(),
         "config": cfg.as_dict(),
     }
 

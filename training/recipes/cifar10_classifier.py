@@ -170,7 +170,7 @@ def train(
 
 def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, command: str) -> dict[str, Any]:
     from training.classifier_export import export_classifier
-    from training.gan_finish import _device, _git_commit
+    from training.provenance import device_description, git_commit
 
     result = evaluate(trainer.model, data)
     card = {
@@ -185,8 +185,8 @@ def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, comm
             "metrics": result,
         },
         "command": command,
-        "commit": _git_commit(),
-        "device": _device(),
+        "commit": git_commit(),
+        "device": device_description(),
         "params": int(trainer.model.count_params()),
         "config": asdict(trainer.cfg),
     }
