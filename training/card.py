@@ -6,6 +6,17 @@ from pathlib import Path
 from typing import Any
 
 
+def _held_out_lines(h: dict[str, Any] | None) -> list[str]:
+    if not h:
+        return []
+    return [
+        "The decision threshold is chosen on this same split, which flatters the balanced accuracy above. "
+        f"Chosen on one random half of each class and measured on the other ({h['halvings']} halvings, both ways): "
+        f"balanced accuracy {_pct(h['balanced_accuracy'])} on average (range {_pct(h['min'])} to {_pct(h['max'])}).",
+        "",
+    ]
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f} %"
 
@@ -74,8 +85,10 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         f"| ECE (10 bins) | {m['ece']:.4f} |",
         "",
         f"Confusion (rows true, cols predicted; {neg}, {pos}): {neg} {cm[0][0]:,} / {cm[0][1]:,}; {pos} {cm[1][0]:,} / "
-        f"{cm[1][1]:,}. At 0.5 instead: accuracy {_pct(evaluation['metrics_at_0.5']['accuracy'])}.",
+        f"{cm[1][1]:,}. At 0.5 instead: accuracy {_pct(evaluation['metrics_at_0.5']['accuracy'])}, balanced "
+        f"accuracy {_pct(evaluation['metrics_at_0.5']['balanced_accuracy'])}.",
         "",
+        *_held_out_lines(evaluation.get("threshold_held_out")),
         f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
         + " — chosen on validation as described in docs/training.md.",

@@ -48,7 +48,7 @@ def finish_detector(
     kind: str = "detector",
     labels: tuple[str, str] = ("real", "ai"),
 ) -> dict[str, Any]:
-    from training.evaluate import binary_metrics, choose_thresholds, robustness, roc_curve
+    from training.evaluate import binary_metrics, choose_thresholds, robustness, roc_curve, threshold_held_out
     from training.export import export_keras
     from training.keras_run import BEST, LAST, load_checkpoint
     from training.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
@@ -85,6 +85,7 @@ def finish_detector(
         "checkpoint": ckpt.name,
         "metrics": metrics,
         "metrics_at_0.5": metrics_05,
+        "threshold_held_out": threshold_held_out(y, scores, seed=cfg.seed),
         "thresholds": thresholds,
         "robustness": robust,
         "best_epoch": result.get("best_epoch"),

@@ -10,6 +10,7 @@ from training.evaluate import (
     expected_calibration_error,
     reencode,
     roc_auc,
+    threshold_held_out,
 )
 
 
@@ -59,6 +60,26 @@ def test_thresholds_hold_for_a_perfect_separation() -> None:
     t = choose_thresholds(y, s)
     assert 0.2 < t["decision"] < 0.8
     assert binary_metrics(y, s, t["decision"])["accuracy"] == 1.0
+
+
+def test_threshold_held_out_is_perfect_on_separable_data_and_chance_on_noise() -> None:
+    y = np.array([0] * 40 + [1] * 40)
+    s = np.r_[np.linspace(0.0, 0.3, 40), np.linspace(0.7, 1.0, 40)]
+    h = threshold_held_out(y, s, repeats=5)
+    assert h["balanced_accuracy"] == 1.0 and h["min"] == 1.0 and h["halvings"] == 5
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 2000)
+    h = threshold_held_out(y, rng.random(2000), repeats=10)
+    assert 0.45 < h["balanced_accuracy"] < 0.55 and h["min"] <= h["balanced_accuracy"] <= h["max"]
+
+
+def test_threshold_held_out_is_below_the_in_sample_best_on_overlapping_classes() -> None:
+    rng = np.random.default_rng(4)
+    y = np.r_[np.zeros(1000, int), np.ones(1000, int)]
+    s = np.r_[rng.normal(0.4, 0.1, 1000), rng.normal(0.6, 0.1, 1000)]
+    in_sample = binary_metrics(y, s, choose_thresholds(y, s)["decision"])["balanced_accuracy"]
+    held_out = threshold_held_out(y, s)["balanced_accuracy"]
+    assert held_out < in_sample and in_sample - held_out < 0.03
 
 
 def test_reencode_png_is_lossless_and_jpeg_is_not() -> None:

@@ -60,6 +60,10 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
     assert {"batch", "epoch_end", "evaluation", "export"} <= set(kinds)
     onnx_path = tmp_path / "run" / f"{recipe}.onnx"
     assert onnx_path.exists() and (tmp_path / "run" / f"{recipe}.md").exists()
+    evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    held_out = evaluation["threshold_held_out"]
+    assert held_out["min"] <= held_out["balanced_accuracy"] <= held_out["max"]
+    assert "measured on the other" in (tmp_path / "run" / f"{recipe}.md").read_text()
     for plot in ("history", "roc", "confusion"):
         assert (tmp_path / "run" / f"{recipe}-{plot}.png").stat().st_size > 1000
     from training.data import load_real_fake
