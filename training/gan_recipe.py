@@ -177,7 +177,7 @@ def apply_context(cfg: GanConfig, ctx: Any) -> GanConfig:
     and ``--set key=value`` for any :class:`GanConfig` field."""
     import dataclasses
 
-    from training.recipes.options import _coerce
+    from training.recipes.options import flat_options
 
     changes: dict[str, Any] = {"seed": ctx.seed}
     if ctx.data:
@@ -187,12 +187,7 @@ def apply_context(cfg: GanConfig, ctx: Any) -> GanConfig:
             changes[key] = getattr(ctx, key)
     if ctx.lr is not None:
         changes["lr_g"] = changes["lr_d"] = ctx.lr
-    fields = {f.name for f in dataclasses.fields(GanConfig)}
-    for key, value in ctx.options.items():
-        if key not in fields or key == "data":
-            raise ValueError(f"unknown option {key!r}; GAN options: {', '.join(sorted(fields - {'data'}))}")
-        like = getattr(cfg, key)
-        changes[key] = None if value.lower() == "none" else _coerce(value, like)
+    changes.update(flat_options(cfg, ctx.options))
     return dataclasses.replace(cfg, **changes)
 
 

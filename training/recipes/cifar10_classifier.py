@@ -241,7 +241,7 @@ METRIC_NAMES = ["loss", "accuracy", "val_accuracy"]
 def apply_context(cfg: ClassifierConfig, ctx: Any) -> ClassifierConfig:
     import dataclasses
 
-    from training.recipes.options import _coerce
+    from training.recipes.options import flat_options
 
     changes: dict[str, Any] = {"seed": ctx.seed}
     if ctx.data:
@@ -249,12 +249,7 @@ def apply_context(cfg: ClassifierConfig, ctx: Any) -> ClassifierConfig:
     for key in ("epochs", "batch_size", "lr", "limit"):
         if getattr(ctx, key) is not None:
             changes[key] = getattr(ctx, key)
-    fields = {f.name for f in dataclasses.fields(ClassifierConfig)}
-    for key, value in ctx.options.items():
-        if key not in fields or key == "data":
-            raise ValueError(f"unknown option {key!r}; options: {', '.join(sorted(fields - {'data'}))}")
-        like = getattr(cfg, key)
-        changes[key] = None if value.lower() == "none" else _coerce(value, like)
+    changes.update(flat_options(cfg, ctx.options))
     return dataclasses.replace(cfg, **changes)
 
 

@@ -64,3 +64,15 @@ def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
     if feed:
         changes["feed"] = dataclasses.replace(cfg.feed, **feed)
     return dataclasses.replace(cfg, **changes)
+
+
+def flat_options(cfg: Any, options: dict[str, str]) -> dict[str, Any]:
+    """``--set key=value`` for a flat config dataclass (GANs, the CIFAR-10 classifier): any field but
+    ``data``, typed by the field's current value; ``none`` sets None."""
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    changes: dict[str, Any] = {}
+    for key, value in options.items():
+        if key not in fields or key == "data":
+            raise ValueError(f"unknown option {key!r}; options: {', '.join(sorted(fields - {'data'}))}")
+        changes[key] = None if value.lower() == "none" else _coerce(value, getattr(cfg, key))
+    return changes

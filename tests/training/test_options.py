@@ -1,0 +1,42 @@
+"""``--set key=value``: typed by the config field, unknown keys refused with the list of known ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from training.detector import DetectorConfig
+from training.gan_recipe import GanConfig
+from training.recipes import RecipeContext
+from training.recipes.options import apply_options, flat_options
+
+
+def test_flat_options_types_values_by_the_field_and_none_clears() -> None:
+    cfg = GanConfig(conditional=True)
+    got = flat_options(cfg, {"g_width": "24", "lr_d": "1e-4", "diffaugment": "on", "limit": "none"})
+    assert got == {"g_width": 24, "lr_d": 1e-4, "diffaugment": True, "limit": None}
+
+
+@pytest.mark.parametrize("key", ["no_such_option", "data"])
+def test_flat_options_refuses_unknown_keys_and_data(key: str) -> None:
+    with pytest.raises(ValueError, match=f"unknown option '{key}'.*g_width"):
+        flat_options(GanConfig(), {key: "1"})
+
+
+def test_detector_options_reach_model_augment_and_config() -> None:
+    ctx = RecipeContext(
+        run=None,  # type: ignore[arg-type]
+        data=["x.zip"],
+        seed=3,
+        resume=False,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        limit=None,
+        tune=False,
+        options={"model.dropout": "0.2", "augment.jpeg_p": "0", "patience": "5"},
+        command="",
+    )
+    cfg = apply_options(DetectorConfig(model={"dropout": 0.3}), ctx)
+    assert cfg.model["dropout"] == 0.2 and cfg.augment.jpeg_p == 0.0 and cfg.patience == 5 and cfg.seed == 3
+    with pytest.raises(ValueError, match="unknown option 'model_dropout'"):
+        apply_options(DetectorConfig(), RecipeContext(**{**ctx.__dict__, "options": {"model_dropout": "1"}}))
