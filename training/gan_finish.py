@@ -28,7 +28,7 @@ from training.gan_recipe import (
     make_measure,
     resolve_classifier,
 )
-from training.generator_eval import NOT_COMPARABLE, balanced_labels
+from training.generator_eval import MEASURE_ROWS, NOT_COMPARABLE, balanced_labels
 from training.preprocess import to_model_input
 from training.provenance import device_description, git_commit
 
@@ -148,18 +148,8 @@ def write_card_markdown(
             "raw generator" + (" (shipped)" if shipped == "raw" else ""),
         )
         lines += [f"| measure | {heads[0]} | {heads[1]} | real vs real |", "|---|---|---|---|"]
-        rows = [
-            ("Fréchet distance, classifier features", "frechet", "frechet_real", "{:.2f}"),
-            (
-                "two-sample test accuracy (50 % = indistinguishable)",
-                "two_sample_acc",
-                "two_sample_acc_real",
-                "{:.1%}",
-            ),
-            ("classifier accuracy on the requested class", "class_acc", "class_acc_real", "{:.1%}"),
-        ]
         ema, raw = measures.get("ema", {}), measures.get("raw", {})
-        for title_, key, ref, fmt in rows:
+        for title_, key, ref, fmt in MEASURE_ROWS:
             if key in ema:
                 raw_v = fmt.format(raw[key]) if key in raw else "-"
                 lines.append(f"| {title_} | {fmt.format(ema[key])} | {raw_v} | {fmt.format(ema[ref])} |")

@@ -250,23 +250,21 @@ def evaluate_generator(
     return result
 
 
+# (label, key for the generator, key for real vs real, format): the report's and the GAN cards' rows.
+MEASURE_ROWS = (
+    ("Fréchet distance (classifier features), lower is better", "frechet", "frechet_real", "{:.2f}"),
+    ("two-sample test accuracy (50 % = indistinguishable)", "two_sample_acc", "two_sample_acc_real", "{:.1%}"),
+    ("classifier accuracy on the requested class", "class_acc", "class_acc_real", "{:.1%}"),
+)
+
+
 def format_report(result: dict[str, Any]) -> str:
-    rows = [
-        ("Fréchet distance (classifier features), lower is better", "frechet", "frechet_real", "{:.2f}"),
-        (
-            "two-sample test accuracy, 50 % = indistinguishable",
-            "two_sample_acc",
-            "two_sample_acc_real",
-            "{:.1%}",
-        ),
-        ("classifier accuracy on the requested class", "class_acc", "class_acc_real", "{:.1%}"),
-    ]
     lines = [f"model: {result.get('model', '?')}", f"classifier: {result.get('classifier', '?')}"]
     lines.append(
         f"samples: {int(result['n_generated'])} generated vs {int(result['n_real'])} real validation images"
     )
     lines.append(f"{'measure':58s} {'generated':>10s} {'real vs real':>13s}")
-    for title, key, ref, fmt in rows:
+    for title, key, ref, fmt in MEASURE_ROWS:
         if key in result:
             lines.append(f"{title:58s} {fmt.format(result[key]):>10s} {fmt.format(result[ref]):>13s}")
     lines.append(NOT_COMPARABLE)
