@@ -115,7 +115,8 @@ class CurvesWidget(QWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            # Rates climb towards 1 (legend bottom right, under the curves); losses fall (top right).
+            plot.addLegend(offset=(-5, -5) if where in ("quality", "pr") else (-5, 5), labelTextSize="8pt")
             self.plots[where] = plot
         return plot
 
