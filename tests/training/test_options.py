@@ -40,3 +40,24 @@ def test_detector_options_reach_model_augment_and_config() -> None:
     assert cfg.model["dropout"] == 0.2 and cfg.augment.jpeg_p == 0.0 and cfg.patience == 5 and cfg.seed == 3
     with pytest.raises(ValueError, match="unknown option 'model_dropout'"):
         apply_options(DetectorConfig(), RecipeContext(**{**ctx.__dict__, "options": {"model_dropout": "1"}}))
+
+
+def test_none_clears_optional_fields_only() -> None:
+    ctx = RecipeContext(
+        run=None,  # type: ignore[arg-type]
+        data=[],
+        seed=0,
+        resume=False,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        limit=None,
+        tune=False,
+        options={"patience": "none"},
+        command="",
+    )
+    assert apply_options(DetectorConfig(), ctx).patience is None
+    with pytest.raises(ValueError, match="'epochs' cannot be none"):
+        apply_options(DetectorConfig(), RecipeContext(**{**ctx.__dict__, "options": {"epochs": "none"}}))
+    with pytest.raises(ValueError, match="'g_width' cannot be none"):
+        flat_options(GanConfig(), {"g_width": "none"})

@@ -33,6 +33,16 @@ def _coerce(value: str, like: Any) -> Any:
         return value
 
 
+def _field_value(f: dataclasses.Field[Any], value: str, like: Any) -> Any:
+    """``none`` clears an optional field (``patience=none``: no early stopping); other values are typed
+    like the field's current value."""
+    if value.lower() == "none":
+        if "None" not in str(f.type):
+            raise ValueError(f"option {f.name!r} cannot be none")
+        return None
+    return _coerce(value, like)
+
+
 def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
     """Context flags, then ``model.KEY``, ``augment.KEY``, ``feed.KEY`` and plain config keys."""
     changes: dict[str, Any] = {"data": list(ctx.data) or cfg.data, "seed": ctx.seed, "tune": ctx.tune}
@@ -54,8 +64,7 @@ def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
         elif key == "augment" and value.lower() in ("off", "none", "false"):
             aug = {"flip": False, "translate": 0, "jpeg_p": 0.0, "blur_p": 0.0, "resize_p": 0.0}
         elif key in fields and key not in ("feed", "augment", "model"):
-            like = getattr(cfg, key)
-            changes[key] = _coerce(value, like)
+            changes[key] = _field_value(fields[key], value, getattr(cfg, key))
         else:
             raise ValueError(f"unknown option {key!r} for this recipe")
     changes["model"] = model
@@ -68,11 +77,11 @@ def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
 
 def flat_options(cfg: Any, options: dict[str, str]) -> dict[str, Any]:
     """``--set key=value`` for a flat config dataclass (GANs, the CIFAR-10 classifier): any field but
-    ``data``, typed by the field's current value; ``none`` sets None."""
-    fields = {f.name for f in dataclasses.fields(cfg)}
+    ``data``, typed by the field's current value; ``none`` clears an optional field."""
+    fields = {f.name: f for f in dataclasses.fields(cfg)}
     changes: dict[str, Any] = {}
     for key, value in options.items():
         if key not in fields or key == "data":
-            raise ValueError(f"unknown option {key!r}; options: {', '.join(sorted(fields - {'data'}))}")
-        changes[key] = None if value.lower() == "none" else _coerce(value, getattr(cfg, key))
+            raise ValueError(f"unknown option {key!r}; options: {', '.join(sorted(set(fields) - {'data'}))}")
+        changes[key] = _field_value(fields[key], value, getattr(cfg, key))
     return changes
