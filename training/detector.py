@@ -151,7 +151,11 @@ def fit_detector(
         monitor=cfg.monitor,
         params=int(model.count_params()),
     )
-    finished = initial_epoch >= cfg.epochs or bool(state.get("early_stopped"))
+    # An early-stopped run resumed with a larger patience (or --set patience=none) trains on.
+    still_stopped = bool(state.get("early_stopped")) and (
+        cfg.patience is not None and int(state.get("wait", 0)) >= cfg.patience
+    )
+    finished = initial_epoch >= cfg.epochs or still_stopped
     if not finished:
         model.fit(
             train_ds,
@@ -162,7 +166,7 @@ def fit_detector(
             verbose=0,
         )
         cb.save_final()
-    completed = cb.epochs_done >= cfg.epochs or cb.early_stopped or bool(state.get("early_stopped"))
+    completed = cb.epochs_done >= cfg.epochs or cb.early_stopped or still_stopped
     return {
         "model": model,
         # A --time-limit-min end is planned: finish (evaluate, export) with the best checkpoint so far.

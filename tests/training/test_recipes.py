@@ -108,6 +108,22 @@ def test_resume_continues_the_epoch_count(cifake_zip: Path, tmp_path: Path) -> N
 
 
 @pytest.mark.slow  # two trainings
+def test_early_stopped_run_resumed_with_more_patience_trains_on(cifake_zip: Path, tmp_path: Path) -> None:
+    rc, _ = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run")
+    assert rc == EXIT_OK
+    state_path = tmp_path / "run" / "state.json"
+    # As if early stopping had ended it: no improvement for 3 epochs.
+    state_path.write_text(json.dumps({**json.loads(state_path.read_text()), "wait": 3, "early_stopped": True}))
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--resume", "--epochs", "2",
+                    "--set", "patience=3")
+    assert rc == EXIT_OK and not [e for e in evs if e["event"] == "epoch_end"]  # still stopped: finishes only
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--resume", "--epochs", "2",
+                    "--set", "patience=none")
+    assert rc == EXIT_OK and [e["epoch"] for e in evs if e["event"] == "epoch_end"] == [2]
+    assert json.loads(state_path.read_text())["epochs_done"] == 2
+
+
+@pytest.mark.slow  # two trainings
 def test_stop_file_ends_cleanly_with_a_checkpoint_and_resume_finishes(
     cifake_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
