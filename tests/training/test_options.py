@@ -10,6 +10,22 @@ from training.recipes import RecipeContext
 from training.recipes.options import apply_options, flat_options
 
 
+def context(**options: str) -> RecipeContext:
+    return RecipeContext(
+        run=None,  # type: ignore[arg-type]
+        data=["x.zip"],
+        seed=3,
+        resume=False,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        limit=None,
+        tune=False,
+        options=dict(options),
+        command="",
+    )
+
+
 def test_flat_options_types_values_by_the_field_and_none_clears() -> None:
     cfg = GanConfig(conditional=True)
     got = flat_options(cfg, {"g_width": "24", "lr_d": "1e-4", "diffaugment": "on", "limit": "none"})
@@ -23,41 +39,17 @@ def test_flat_options_refuses_unknown_keys_and_data(key: str) -> None:
 
 
 def test_detector_options_reach_model_augment_and_config() -> None:
-    ctx = RecipeContext(
-        run=None,  # type: ignore[arg-type]
-        data=["x.zip"],
-        seed=3,
-        resume=False,
-        epochs=None,
-        batch_size=None,
-        lr=None,
-        limit=None,
-        tune=False,
-        options={"model.dropout": "0.2", "augment.jpeg_p": "0", "patience": "5"},
-        command="",
-    )
+    ctx = context(**{"model.dropout": "0.2", "augment.jpeg_p": "0", "patience": "5"})
     cfg = apply_options(DetectorConfig(model={"dropout": 0.3}), ctx)
     assert cfg.model["dropout"] == 0.2 and cfg.augment.jpeg_p == 0.0 and cfg.patience == 5 and cfg.seed == 3
     with pytest.raises(ValueError, match="unknown option 'model_dropout'"):
-        apply_options(DetectorConfig(), RecipeContext(**{**ctx.__dict__, "options": {"model_dropout": "1"}}))
+        apply_options(DetectorConfig(), context(model_dropout="1"))
 
 
 def test_none_clears_optional_fields_only() -> None:
-    ctx = RecipeContext(
-        run=None,  # type: ignore[arg-type]
-        data=[],
-        seed=0,
-        resume=False,
-        epochs=None,
-        batch_size=None,
-        lr=None,
-        limit=None,
-        tune=False,
-        options={"patience": "none"},
-        command="",
-    )
+    ctx = context(patience="none")
     assert apply_options(DetectorConfig(), ctx).patience is None
     with pytest.raises(ValueError, match="'epochs' cannot be none"):
-        apply_options(DetectorConfig(), RecipeContext(**{**ctx.__dict__, "options": {"epochs": "none"}}))
+        apply_options(DetectorConfig(), context(epochs="none"))
     with pytest.raises(ValueError, match="'g_width' cannot be none"):
         flat_options(GanConfig(), {"g_width": "none"})
