@@ -120,11 +120,6 @@ def threshold_held_out(y: np.ndarray, s: np.ndarray, repeats: int = 20, seed: in
     if y.all() or not y.any():
         raise ValueError("threshold_held_out needs both classes")
     rng = np.random.default_rng(seed)
-
-    def balanced(t: float, idx: np.ndarray) -> float:
-        pred, truth = s[idx] >= t, y[idx]
-        return float((pred[truth].mean() + (~pred[~truth]).mean()) / 2)
-
     values = []
     for _ in range(repeats):
         halves: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
@@ -134,7 +129,8 @@ def threshold_held_out(y: np.ndarray, s: np.ndarray, repeats: int = 20, seed: in
             halves[1].append(members[len(members) // 2 :])
         a, b = np.concatenate(halves[0]), np.concatenate(halves[1])
         for fit, test in ((a, b), (b, a)):
-            values.append(balanced(best_balanced_threshold(y[fit], s[fit]), test))
+            t = best_balanced_threshold(y[fit], s[fit])
+            values.append(binary_metrics(y[test], s[test], t)["balanced_accuracy"])
     v = np.asarray(values)
     return {
         "balanced_accuracy": float(v.mean()),
