@@ -26,17 +26,19 @@ def device_description() -> str:
     return f"CPU only ({cpu}, {os.cpu_count()} cores shared with other jobs), TensorFlow {tf.__version__}"
 
 
-def git_commit() -> str:
-    """The checkout's short commit, or ``unknown`` outside a git checkout."""
+def git_commit(where: Path | None = None) -> str:
+    """The checkout's short commit, ``+dirty`` when tracked files differ from it (the model was then made
+    from code that commit does not hold), or ``unknown`` outside a git checkout."""
+    cwd = where or Path(__file__).parent
+
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True)
+        return out.stdout.strip()
+
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        return out.stdout.strip() or "unknown"
+        commit = git("rev-parse", "--short=12", "HEAD")
+        if not commit:
+            return "unknown"
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
