@@ -50,7 +50,26 @@ def hyperband(
         shuffle=False,
         targets=targets,
     )
-    tuner = kt.Hyperband(
+
+    class LoggingHyperband(kt.Hyperband):  # type: ignore[misc]
+        """Hyperband that says on stderr (the app shows it as the run's log) how each trial ended."""
+
+        def on_trial_end(self, trial: Any) -> None:
+            super().on_trial_end(trial)
+            done = len(self.oracle.trials)
+            best = self.oracle.get_best_trials(1)
+            hp = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+            log.info(
+                "trial %d (%s epochs): %s -> %s %s; best so far %s",
+                done,
+                trial.hyperparameters.values.get("tuner/epochs", "?"),
+                hp,
+                cfg.monitor,
+                "none" if trial.score is None else f"{trial.score:.4f}",
+                f"{best[0].score:.4f}" if best and best[0].score is not None else "none",
+            )
+
+    tuner = LoggingHyperband(
         lambda hp: space(hp, cfg),
         objective=kt.Objective(cfg.monitor, direction=cfg.monitor_mode),
         max_epochs=max(cfg.tune_epochs, 2),

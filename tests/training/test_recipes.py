@@ -113,12 +113,23 @@ def test_early_stopped_run_resumed_with_more_patience_trains_on(cifake_zip: Path
     assert rc == EXIT_OK
     state_path = tmp_path / "run" / "state.json"
     # As if early stopping had ended it: no improvement for 3 epochs.
-    state_path.write_text(json.dumps({**json.loads(state_path.read_text()), "wait": 3, "early_stopped": True}))
-    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--resume", "--epochs", "2",
-                    "--set", "patience=3")
+    state_path.write_text(
+        json.dumps({**json.loads(state_path.read_text()), "wait": 3, "early_stopped": True})
+    )
+    rc, evs = train(
+        "cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--resume", "--epochs", "2", "--set", "patience=3"
+    )
     assert rc == EXIT_OK and not [e for e in evs if e["event"] == "epoch_end"]  # still stopped: finishes only
-    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--resume", "--epochs", "2",
-                    "--set", "patience=none")
+    rc, evs = train(
+        "cifake-cnn",
+        [str(cifake_zip)],
+        tmp_path / "run",
+        "--resume",
+        "--epochs",
+        "2",
+        "--set",
+        "patience=none",
+    )
     assert rc == EXIT_OK and [e["epoch"] for e in evs if e["event"] == "epoch_end"] == [2]
     assert json.loads(state_path.read_text())["epochs_done"] == 2
 
@@ -143,6 +154,28 @@ def test_stop_file_ends_cleanly_with_a_checkpoint_and_resume_finishes(
     monkeypatch.setattr(Run, "on_batch", original)
     rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--epochs", "2", "--resume")
     assert rc == EXIT_OK and [e["epoch"] for e in evs if e["event"] == "epoch_end"] == [1, 2]
+
+
+def test_tune_searches_then_trains_the_best_and_resume_keeps_it(
+    cifake_zip: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from training.recipes.cifake_cnn import build_model
+
+    caplog.set_level("INFO", logger="training.tune")
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--tune", "--set", "tune_epochs=3")
+    assert rc == EXIT_OK and evs[-1]["status"] == "completed"
+    (tuning,) = [e for e in evs if e["event"] == "evaluation" and e["split"] == "tuning"]
+    best, trials = tuning["metrics"]["best"], tuning["metrics"]["trials"]
+    assert len(trials) >= 2 and {"width", "lr"} <= set(best)
+    assert best == trials[0]["hyperparameters"]  # get_best_trials is ordered by score
+    assert sum("trial " in r.getMessage() and "best so far" in r.getMessage() for r in caplog.records) >= 2
+    # The exported model is the best hyperparameters' network, trained on all data.
+    contract, _ = ort_scores(tmp_path / "run" / "cifake-cnn.onnx", np.zeros((1, 32, 32, 3), np.uint8))
+    assert contract["card"]["params"] == build_model({"width": best["width"]}, best["lr"]).count_params()
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["tuned"] == best
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--tune", "--resume", "--epochs", "2")
+    assert rc == EXIT_OK and [e["epoch"] for e in evs if e["event"] == "epoch_end"] == [2]
+    assert not [e for e in evs if e["event"] == "evaluation" and e["split"] == "tuning"]  # no second search
 
 
 def test_bad_data_path_fails_with_error_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
