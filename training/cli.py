@@ -72,7 +72,10 @@ def _set_threads(threads: int | None) -> None:
 
         inter = 1 if threads <= 2 else 2
         cfg = tf.config.threading
-        if (cfg.get_intra_op_parallelism_threads(), cfg.get_inter_op_parallelism_threads()) == (threads, inter):
+        if (cfg.get_intra_op_parallelism_threads(), cfg.get_inter_op_parallelism_threads()) == (
+            threads,
+            inter,
+        ):
             return
         try:
             cfg.set_intra_op_parallelism_threads(threads)

@@ -253,7 +253,12 @@ def evaluate_generator(
 # (label, key for the generator, key for real vs real, format): the report's and the GAN cards' rows.
 MEASURE_ROWS = (
     ("Fréchet distance (classifier features), lower is better", "frechet", "frechet_real", "{:.2f}"),
-    ("two-sample test accuracy (50 % = indistinguishable)", "two_sample_acc", "two_sample_acc_real", "{:.1%}"),
+    (
+        "two-sample test accuracy (50 % = indistinguishable)",
+        "two_sample_acc",
+        "two_sample_acc_real",
+        "{:.1%}",
+    ),
     ("classifier accuracy on the requested class", "class_acc", "class_acc_real", "{:.1%}"),
 )
 

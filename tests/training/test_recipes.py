@@ -77,11 +77,26 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
     assert 0 <= t["real"] < t["likely_real"] <= t["decision"] <= t["likely_ai"] < t["ai"] <= 1
     assert contract["card"]["params"] > 0 and contract["card"]["command"].startswith("pixelpatrol-train")
     model = keras.models.load_model(tmp_path / "run" / "best.keras")
+    # A run this short uses the short-run batch-norm momentum (training/detector.py: bn_momentum).
+    assert {
+        layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
+    } == {0.9}
     want = keras_outputs(model, to_model_input(images), outputs)
     for name, arr in zip(outputs, got, strict=True):
         np.testing.assert_allclose(arr, want[name], atol=1e-4)
     if recipe == "cifake-patchgan":  # the image score is the mean of the patch map
         np.testing.assert_allclose(got[0][:, 0], got[1].mean(axis=(1, 2, 3)), atol=1e-6)
+
+
+def test_bn_momentum_is_short_run_safe_unless_set() -> None:
+    from training.detector import SHORT_RUN_STEPS, bn_momentum
+
+    assert bn_momentum("auto", None) == 0.9  # a tuner trial: length unknown
+    assert bn_momentum("auto", SHORT_RUN_STEPS - 1) == 0.9
+    assert bn_momentum("auto", SHORT_RUN_STEPS) == 0.99  # the shipped full-data runs
+    assert bn_momentum("0.95", 10) == 0.95 and bn_momentum(0.5, None) == 0.5
+    with pytest.raises(ValueError, match="bn_momentum"):
+        bn_momentum("1.0", None)
 
 
 def test_noise_discriminator_trains_and_exports(class_folders: Path, tmp_path: Path) -> None:

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.detector import DetectorConfig
+from training.detector import DetectorConfig, bn_momentum
 from training.recipes import RecipeContext
 
 NAME = "cifake-patchgan"
 # Session 5: width 24, a second full-resolution conv (stem 2), dropout 0.1 and 18 epochs reached 97.0 %
 # balanced accuracy; width 16, stem 1, dropout 0.15, 15 epochs had 95.7 % (docs/training.md).
-DEFAULT_MODEL: dict[str, Any] = {"width": 24, "stem": 2, "blocks": 3, "dropout": 0.1, "patch_weight": 0.5}
+DEFAULT_MODEL: dict[str, Any] = {
+    "width": 24,
+    "stem": 2,
+    "blocks": 3,
+    "dropout": 0.1,
+    "patch_weight": 0.5,
+    "bn_momentum": "auto",
+}
 CARD = {
     "title": "CIFAKE PatchGAN",
     "summary": "PatchGAN-style classifier: scores each part of a 32x32 image as real photo (CIFAR-10) vs Stable "
@@ -35,6 +42,7 @@ def build_model(model_opts: dict[str, Any], lr: float, decay_steps: int | None =
     from keras import layers as L
 
     opts = {**DEFAULT_MODEL, **model_opts}
+    momentum = bn_momentum(opts["bn_momentum"], decay_steps)
     width, blocks, dropout = int(opts["width"]), int(opts["blocks"]), float(opts["dropout"])
     inp = keras.Input((32, 32, 3), name="image")
     h = L.Rescaling(1.0 / 127.5, offset=-1.0, name="rescale")(inp)
@@ -42,11 +50,11 @@ def build_model(model_opts: dict[str, Any], lr: float, decay_steps: int | None =
     h = L.LeakyReLU(0.2)(h)
     for _ in range(int(opts["stem"]) - 1):  # more full-resolution convs before downsampling
         h = L.Conv2D(width, 3, padding="same", use_bias=False)(h)
-        h = L.BatchNormalization()(h)
+        h = L.BatchNormalization(momentum=momentum)(h)
         h = L.LeakyReLU(0.2)(h)
     for i in range(blocks):
         h = L.Conv2D(width * 2 ** (i + 1), 4, strides=2, padding="same", use_bias=False)(h)
-        h = L.BatchNormalization()(h)
+        h = L.BatchNormalization(momentum=momentum)(h)
         h = L.LeakyReLU(0.2)(h)
         h = L.Dropout(dropout)(h)
     logits = L.Conv2D(1, 3, padding="same", name="patch_logits")(h)
