@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 
 # Batch-norm moving statistics start at mean 0 / variance 1, and Keras' default momentum 0.99 keeps
-# 0.99**n of that start after n steps. The first conv's real variance on [0, 1] inputs is ~0.01, so a run
-# of a few hundred steps (a --tune trial, a --limit run) evaluates with a variance several times too
+# 0.99**n of that start after n steps. Where a layer's real variance is far below 1 (small conv weights on
+# [0, 1] inputs), a run of a few hundred steps (a --tune trial, a --limit run) evaluates with a variance several times too
 # large: measured on a 3-epoch, 12,000-image CNN run, validation accuracy was 50 % in inference mode and
 # 92 % after re-estimating the statistics. Short runs therefore use 0.9 (PyTorch's default), which
 # forgets the start within ~50 steps; runs of SHORT_RUN_STEPS or more keep 0.99 (the shipped models).
