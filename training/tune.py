@@ -19,6 +19,11 @@ from training.recipes import RecipeContext
 log = logging.getLogger(__name__)
 
 
+def searched(hp: Any) -> dict[str, Any]:
+    """A trial's hyperparameter values without Keras Tuner's own ``tuner/...`` bookkeeping."""
+    return {k: v for k, v in hp.values.items() if not k.startswith("tuner/")}
+
+
 def hyperband(
     ctx: RecipeContext,
     cfg: DetectorConfig,
@@ -58,12 +63,11 @@ def hyperband(
             super().on_trial_end(trial)
             done = len(self.oracle.trials)
             best = self.oracle.get_best_trials(1)
-            hp = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
             log.info(
                 "trial %d (%s epochs): %s -> %s %s; best so far %s",
                 done,
                 trial.hyperparameters.values.get("tuner/epochs", "?"),
-                hp,
+                searched(trial.hyperparameters),
                 cfg.monitor,
                 "none" if trial.score is None else f"{trial.score:.4f}",
                 f"{best[0].score:.4f}" if best and best[0].score is not None else "none",
@@ -92,18 +96,9 @@ def hyperband(
     best = tuner.get_best_hyperparameters(1)
     if not best:
         raise RuntimeError("the tuner finished no trial (stopped too early?)")
-    values = {
-        k: (float(v) if isinstance(v, float) else v)
-        for k, v in best[0].values.items()
-        if not k.startswith("tuner/")
-    }
+    values = {k: (float(v) if isinstance(v, float) else v) for k, v in searched(best[0]).items()}
     trials = [
-        {
-            "hyperparameters": {
-                k: v for k, v in t.hyperparameters.values.items() if not k.startswith("tuner/")
-            },
-            "score": t.score,
-        }
+        {"hyperparameters": searched(t.hyperparameters), "score": t.score}
         for t in tuner.oracle.get_best_trials(10)
     ]
     ctx.run.evaluation("tuning", {"best": values, "objective": cfg.monitor, "trials": trials})
