@@ -84,9 +84,13 @@ class OnnxGenerator:
             out.append(np.clip(np.rint((img - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8))
         return np.concatenate(out)
 
-    def sample(self, n: int, seed: int, labels: np.ndarray | None = None) -> np.ndarray:
+    def sample(self, n: int, seed: int, labels: np.ndarray | None = None, psi: float = 1.0) -> np.ndarray:
+        """``n`` images from seeded standard-normal latents scaled by ``psi`` (``psi < 1`` is the
+        truncation trick: latents pulled towards the mean trade variety for typical samples)."""
+        if not psi > 0:
+            raise ValueError(f"psi must be positive, got {psi}")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.generate(z, labels)
+        return self.generate(z * np.float32(psi), labels)
 
 
 class OnnxClassifier:
@@ -223,6 +227,7 @@ def evaluate_generator(
     data: Sequence[str] | None = None,
     n: int = 2500,
     seed: int = 0,
+    psi: float = 1.0,
 ) -> dict[str, Any]:
     """Measure an exported generator against real validation images; see the module docstring."""
     from training.data import load_images, load_labeled, split_train_val
@@ -242,11 +247,11 @@ def evaluate_generator(
     labels = ds.labels[val] if gen.conditional else None
     real = split_halves(ds.images[val], labels, min(n, len(val) // 2), seed)
     gen_labels = balanced_labels(len(real.a), len(gen.labels)) if gen.conditional else None
-    generated = gen.sample(len(real.a), seed + 1, gen_labels)
+    generated = gen.sample(len(real.a), seed + 1, gen_labels, psi)
     if gen.conditional and gen.labels != clf.labels:
         gen_labels = None  # the classifier's classes mean something else: skip class accuracy
     result: dict[str, Any] = measure(generated, gen_labels, real, clf, seed)
-    result.update(model=str(gen.path), classifier=str(clf.path), data=specs, note=NOT_COMPARABLE)
+    result.update(model=str(gen.path), classifier=str(clf.path), data=specs, psi=psi, note=NOT_COMPARABLE)
     return result
 
 
@@ -268,6 +273,8 @@ def format_report(result: dict[str, Any]) -> str:
     lines.append(
         f"samples: {int(result['n_generated'])} generated vs {int(result['n_real'])} real validation images"
     )
+    if result.get("psi", 1.0) != 1.0:
+        lines.append(f"latents scaled by psi = {result['psi']:g} (truncation trick)")
     lines.append(f"{'measure':58s} {'generated':>10s} {'real vs real':>13s}")
     for title, key, ref, fmt in MEASURE_ROWS:
         if key in result:
@@ -293,6 +300,12 @@ def cli_main(argv: Sequence[str]) -> int:
     )
     p.add_argument("--samples", type=int, default=2500, help="generated images (and real images per half)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--psi",
+        type=float,
+        default=1.0,
+        help="scale the latents by this factor (truncation trick; 1 = the training distribution)",
+    )
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     try:
         args = p.parse_args(list(argv))
@@ -301,8 +314,13 @@ def cli_main(argv: Sequence[str]) -> int:
     if args.samples < 2:
         print("pixelpatrol-train evaluate-generator: --samples must be at least 2", file=sys.stderr)
         return 2
+    if not args.psi > 0:
+        print("pixelpatrol-train evaluate-generator: --psi must be positive", file=sys.stderr)
+        return 2
     try:
-        result = evaluate_generator(args.model, args.classifier, args.data or None, args.samples, args.seed)
+        result = evaluate_generator(
+            args.model, args.classifier, args.data or None, args.samples, args.seed, args.psi
+        )
     except (OSError, ValueError, KeyError) as exc:
         print(f"pixelpatrol-train evaluate-generator: {exc}", file=sys.stderr)
         return 1

@@ -122,3 +122,30 @@ def test_evaluate_generator_cli_needs_data_when_the_model_records_none(
     )
     assert code == 1
     assert "--data" in capsys.readouterr().err
+
+
+def test_sample_scales_the_seeded_latents_by_psi(tiny_generator_onnx: Path) -> None:
+    gen = OnnxGenerator(tiny_generator_onnx)
+    labels = np.arange(6) % max(len(gen.labels), 1) if gen.conditional else None
+    z = np.random.default_rng(3).standard_normal((6, gen.latent_dim)).astype(np.float32)
+    half = gen.sample(6, 3, labels, psi=0.5)
+    np.testing.assert_array_equal(half, gen.generate(z * 0.5, labels))
+    assert not np.array_equal(half, gen.sample(6, 3, labels))
+    with pytest.raises(ValueError, match="psi"):
+        gen.sample(6, 3, labels, psi=0.0)
+
+
+def test_evaluate_generator_cli_reports_psi_and_refuses_a_non_positive_one(
+    tiny_generator_onnx: Path,
+    tiny_classifier_onnx: Path,
+    tiny_class_folders: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from training.cli import run_cli
+
+    argv = ["evaluate-generator", str(tiny_generator_onnx), "--classifier", str(tiny_classifier_onnx)]
+    argv += ["--data", str(tiny_class_folders), "--samples", "20"]
+    assert run_cli([*argv, "--psi", "0"]) == 2
+    assert "--psi" in capsys.readouterr().err
+    assert run_cli([*argv, "--psi", "0.5"]) == 0
+    assert "psi = 0.5" in capsys.readouterr().out
