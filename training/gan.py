@@ -222,6 +222,15 @@ class GanTrainer:
         self.d_opt.build(self.discriminator.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="gan_step")
         self._step_fn = tf.function(self._train_step, reduce_retracing=True)
+        self._lr_scale: float | None = None  # last scale set; None: not set since construction
+
+    def set_lr_scale(self, scale: float) -> None:
+        """Both learning rates = their configured value x ``scale`` (the optimisers' learning-rate
+        variables, read by the compiled step, so no retracing; assigned only when it changes)."""
+        if scale != self._lr_scale:
+            self.g_opt.learning_rate = self.train.lr_g * scale
+            self.d_opt.learning_rate = self.train.lr_d * scale
+            self._lr_scale = scale
 
     # -- state ------------------------------------------------------------
     def _state_variables(self) -> list[Any]:

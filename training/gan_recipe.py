@@ -43,6 +43,7 @@ class GanConfig:
     ema_decay: float = 0.999
     ema_start: int = 500
     diffaugment: bool = False
+    lr_decay_start: int | None = None  # epochs at full learning rate, then linear decay to 0 at `epochs`
     classifier: str | None = None  # classifier ONNX for the per-epoch measures; None: the shipped one
     measure_samples: int = 1000  # generated images per epoch measure (0: no measures)
     final_samples: int = 2500
@@ -52,6 +53,10 @@ class GanConfig:
             raise ValueError("epochs must be >= 1 and batch_size >= 2")
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError("val_fraction must be in (0, 1)")
+        if self.lr_decay_start is not None and not 0 <= self.lr_decay_start < self.epochs:
+            raise ValueError(
+                f"lr_decay_start must be in [0, epochs={self.epochs}), got {self.lr_decay_start}"
+            )
         self.gan_spec()  # validates sizes
         self.train_spec()
 

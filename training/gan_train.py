@@ -77,6 +77,15 @@ def write_grid(trainer: GanTrainer, path: Path, ema: bool = True) -> Path:
     return save_grid(trainer.generate(z, labels, ema=ema), cols, path, scale=scale)
 
 
+def lr_scale(step: int, total_steps: int, decay_start_step: int | None) -> float:
+    """Learning-rate factor for global step ``step`` (0-based, the step about to be trained):
+    1 until ``decay_start_step``, then falling linearly towards 0 at ``total_steps`` (the last step
+    still trains, at ``1 / (total_steps - decay_start_step)``). ``None``: constant 1."""
+    if decay_start_step is None or step < decay_start_step or total_steps <= decay_start_step:
+        return 1.0
+    return max(0.0, (total_steps - step) / (total_steps - decay_start_step))
+
+
 def train_gan(
     trainer: GanTrainer,
     data: GanData,
@@ -87,8 +96,13 @@ def train_gan(
     seed: int = 0,
     progress: Progress | None = None,
     measure: Callable[[GanTrainer], dict[str, float]] | None = None,
+    lr_decay_start: int | None = None,
 ) -> Progress:
-    """Train until ``epochs`` are done or a stop is requested; returns where it ended."""
+    """Train until ``epochs`` are done or a stop is requested; returns where it ended.
+
+    ``lr_decay_start``: after that many epochs both learning rates fall linearly to 0 at the end of
+    epoch ``epochs`` (SNGAN's schedule); the factor depends only on the global step, so a resumed run
+    continues the same schedule."""
     progress = progress or Progress()
     n = len(data.images)
     steps = n // batch_size  # drop the ragged last batch: BN statistics of a 3-image batch are noise
@@ -102,6 +116,8 @@ def train_gan(
         done = 0
         t0 = time.monotonic()
         for step in range(progress.step_in_epoch, steps):
+            decay_at = None if lr_decay_start is None else lr_decay_start * steps
+            trainer.set_lr_scale(lr_scale((epoch - 1) * steps + step, epochs * steps, decay_at))
             idx = np.sort(order[step * batch_size : (step + 1) * batch_size])
             real = to_gan_range(np.asarray(data.images[idx]))
             labels = None if data.labels is None else np.asarray(data.labels[idx])

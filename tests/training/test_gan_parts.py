@@ -165,3 +165,31 @@ def test_unconditional_gan_trains_and_exports_without_label_input(tmp_path: Path
     assert "label" not in contract["inputs"] and "labels" not in contract
     path = convert(fn, signature, contract, tmp_path / "u.onnx")
     assert check_parity(fn, path, {"z": fixed_latents(2, 4, 0)}) <= 1e-4
+
+
+def test_lr_scale_is_constant_then_falls_linearly_without_reaching_zero_on_a_trained_step() -> None:
+    from training.gan_train import lr_scale
+
+    assert [lr_scale(s, 10, None) for s in (0, 9)] == [1.0, 1.0]
+    assert [lr_scale(s, 10, 6) for s in (0, 5, 6, 8, 9)] == [1.0, 1.0, 1.0, 0.5, 0.25]
+    assert lr_scale(10, 10, 6) == 0.0
+
+
+def test_train_gan_decays_both_learning_rates_and_a_resume_continues_the_schedule(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    data = GanData(rng.integers(0, 256, (40, 16, 16, 3), dtype=np.uint8), rng.integers(0, 3, 40))
+    train = TrainSpec(lr_g=2e-4, lr_d=4e-4)
+    (tmp_path / "c").mkdir(), (tmp_path / "d").mkdir()
+    constant = GanTrainer(SPEC, train)
+    train_gan(constant, data, tmp_path / "c", epochs=2, batch_size=8, hooks=_Hooks())
+    assert float(constant.g_opt.learning_rate) == pytest.approx(2e-4)
+
+    trainer = GanTrainer(SPEC, train)  # 5 steps per epoch; decay over steps 5..9
+    stopped = train_gan(trainer, data, tmp_path / "d", 2, 8, _Hooks(stop_after=7), lr_decay_start=1)
+    assert stopped == Progress(epoch=1, step_in_epoch=2)
+    assert float(trainer.g_opt.learning_rate) == pytest.approx(2e-4 * 4 / 5)  # step 6 trained last
+    resumed = GanTrainer(SPEC, train)
+    progress = restore_state(resumed, tmp_path / "d")
+    train_gan(resumed, data, tmp_path / "d", 2, 8, _Hooks(), progress=progress, lr_decay_start=1)
+    assert float(resumed.g_opt.learning_rate) == pytest.approx(2e-4 / 5)
+    assert float(resumed.d_opt.learning_rate) == pytest.approx(4e-4 / 5)

@@ -53,3 +53,12 @@ def test_none_clears_optional_fields_only() -> None:
         apply_options(DetectorConfig(), context(epochs="none"))
     with pytest.raises(ValueError, match="'g_width' cannot be none"):
         flat_options(GanConfig(), {"g_width": "none"})
+
+
+def test_gan_lr_decay_start_is_an_epoch_count_below_epochs() -> None:
+    from training.gan_recipe import apply_context
+
+    cfg = apply_context(GanConfig(epochs=12), context(lr_decay_start="8"))
+    assert cfg.lr_decay_start == 8
+    with pytest.raises(ValueError, match="lr_decay_start must be in"):
+        apply_context(GanConfig(epochs=12), context(lr_decay_start="12"))

@@ -123,6 +123,7 @@ def train_and_ship(
         seed=cfg.seed,
         progress=progress,
         measure=measure,
+        lr_decay_start=cfg.lr_decay_start,
     )
     if progress.epoch < cfg.epochs:
         return None
