@@ -84,13 +84,24 @@ class OnnxGenerator:
             out.append(np.clip(np.rint((img - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8))
         return np.concatenate(out)
 
-    def sample(self, n: int, seed: int, labels: np.ndarray | None = None, psi: float = 1.0) -> np.ndarray:
-        """``n`` images from seeded standard-normal latents scaled by ``psi`` (``psi < 1`` is the
-        truncation trick: latents pulled towards the mean trade variety for typical samples)."""
+    def sample(
+        self,
+        n: int,
+        seed: int,
+        labels: np.ndarray | None = None,
+        psi: float = 1.0,
+        truncation: float | None = None,
+    ) -> np.ndarray:
+        """``n`` images from seeded standard-normal latents, scaled by ``psi`` and then clipped to
+        ``[-truncation, truncation]`` (the app Gallery's "Truncation"). Both are forms of the truncation
+        trick: latents pulled towards the mean trade variety for typical samples."""
         if not psi > 0:
             raise ValueError(f"psi must be positive, got {psi}")
+        if truncation is not None and not truncation > 0:
+            raise ValueError(f"truncation must be positive, got {truncation}")
         z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
-        return self.generate(z * np.float32(psi), labels)
+        z = z * np.float32(psi)
+        return self.generate(z if truncation is None else np.clip(z, -truncation, truncation), labels)
 
 
 class OnnxClassifier:
@@ -228,6 +239,7 @@ def evaluate_generator(
     n: int = 2500,
     seed: int = 0,
     psi: float = 1.0,
+    truncation: float | None = None,
 ) -> dict[str, Any]:
     """Measure an exported generator against real validation images; see the module docstring."""
     from training.data import load_images, load_labeled, split_train_val
@@ -247,11 +259,18 @@ def evaluate_generator(
     labels = ds.labels[val] if gen.conditional else None
     real = split_halves(ds.images[val], labels, min(n, len(val) // 2), seed)
     gen_labels = balanced_labels(len(real.a), len(gen.labels)) if gen.conditional else None
-    generated = gen.sample(len(real.a), seed + 1, gen_labels, psi)
+    generated = gen.sample(len(real.a), seed + 1, gen_labels, psi, truncation)
     if gen.conditional and gen.labels != clf.labels:
         gen_labels = None  # the classifier's classes mean something else: skip class accuracy
     result: dict[str, Any] = measure(generated, gen_labels, real, clf, seed)
-    result.update(model=str(gen.path), classifier=str(clf.path), data=specs, psi=psi, note=NOT_COMPARABLE)
+    result.update(
+        model=str(gen.path),
+        classifier=str(clf.path),
+        data=specs,
+        psi=psi,
+        truncation=truncation,
+        note=NOT_COMPARABLE,
+    )
     return result
 
 
@@ -275,6 +294,10 @@ def format_report(result: dict[str, Any]) -> str:
     )
     if result.get("psi", 1.0) != 1.0:
         lines.append(f"latents scaled by psi = {result['psi']:g} (truncation trick)")
+    if result.get("truncation") is not None:
+        lines.append(
+            f"latents clipped to +-{result['truncation']:g} (truncation trick, as in the app's Gallery)"
+        )
     lines.append(f"{'measure':58s} {'generated':>10s} {'real vs real':>13s}")
     for title, key, ref, fmt in MEASURE_ROWS:
         if key in result:
@@ -306,6 +329,11 @@ def cli_main(argv: Sequence[str]) -> int:
         default=1.0,
         help="scale the latents by this factor (truncation trick; 1 = the training distribution)",
     )
+    p.add_argument(
+        "--truncation",
+        type=float,
+        help="clip the latents to [-T, T] (the app Gallery's Truncation; default: no clipping)",
+    )
     p.add_argument("--json", dest="json_out", help="also write the results to this JSON file")
     try:
         args = p.parse_args(list(argv))
@@ -317,9 +345,12 @@ def cli_main(argv: Sequence[str]) -> int:
     if not args.psi > 0:
         print("pixelpatrol-train evaluate-generator: --psi must be positive", file=sys.stderr)
         return 2
+    if args.truncation is not None and not args.truncation > 0:
+        print("pixelpatrol-train evaluate-generator: --truncation must be positive", file=sys.stderr)
+        return 2
     try:
         result = evaluate_generator(
-            args.model, args.classifier, args.data or None, args.samples, args.seed, args.psi
+            args.model, args.classifier, args.data or None, args.samples, args.seed, args.psi, args.truncation
         )
     except (OSError, ValueError, KeyError) as exc:
         print(f"pixelpatrol-train evaluate-generator: {exc}", file=sys.stderr)

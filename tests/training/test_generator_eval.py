@@ -133,9 +133,13 @@ def test_sample_scales_the_seeded_latents_by_psi(tiny_generator_onnx: Path) -> N
     assert not np.array_equal(half, gen.sample(6, 3, labels))
     with pytest.raises(ValueError, match="psi"):
         gen.sample(6, 3, labels, psi=0.0)
+    clipped = gen.sample(6, 3, labels, psi=0.5, truncation=0.3)
+    np.testing.assert_array_equal(clipped, gen.generate(np.clip(z * 0.5, -0.3, 0.3), labels))
+    with pytest.raises(ValueError, match="truncation"):
+        gen.sample(6, 3, labels, truncation=0.0)
 
 
-def test_evaluate_generator_cli_reports_psi_and_refuses_a_non_positive_one(
+def test_evaluate_generator_cli_reports_psi_and_truncation_and_refuses_non_positive_ones(
     tiny_generator_onnx: Path,
     tiny_classifier_onnx: Path,
     tiny_class_folders: Path,
@@ -147,5 +151,8 @@ def test_evaluate_generator_cli_reports_psi_and_refuses_a_non_positive_one(
     argv += ["--data", str(tiny_class_folders), "--samples", "20"]
     assert run_cli([*argv, "--psi", "0"]) == 2
     assert "--psi" in capsys.readouterr().err
-    assert run_cli([*argv, "--psi", "0.5"]) == 0
-    assert "psi = 0.5" in capsys.readouterr().out
+    assert run_cli([*argv, "--psi", "0.5", "--truncation", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "psi = 0.5" in out and "clipped to +-1.5" in out
+    assert run_cli([*argv, "--truncation", "-1"]) == 2
+    assert "--truncation" in capsys.readouterr().err
