@@ -85,7 +85,7 @@ def test_evaluate_generator_reports_each_measure_next_to_real_vs_real(
     assert "real vs real" in report and NOT_COMPARABLE in report and "Fréchet" in report
 
 
-def test_evaluate_generator_cli_prints_report(
+def test_evaluate_generator_cli_prints_report_with_psi_and_truncation_and_refuses_bad_ones(
     tiny_generator_onnx: Path,
     tiny_classifier_onnx: Path,
     tiny_class_folders: Path,
@@ -94,10 +94,19 @@ def test_evaluate_generator_cli_prints_report(
     from training.cli import run_cli
 
     argv = ["evaluate-generator", str(tiny_generator_onnx), "--classifier", str(tiny_classifier_onnx)]
-    code = run_cli([*argv, "--data", str(tiny_class_folders), "--samples", "20"])
+    argv += ["--data", str(tiny_class_folders), "--samples", "20"]
+    code = run_cli(argv)
     out = capsys.readouterr().out
     assert code == 0
     assert "NOT comparable" in out and "two-sample" in out and "real vs real" in out
+    assert "psi" not in out and "clipped" not in out
+
+    assert run_cli([*argv, "--psi", "0.5", "--truncation", "1.5"]) == 0
+    out = capsys.readouterr().out
+    assert "psi = 0.5" in out and "clipped to +-1.5" in out
+    for flag, value in (("--psi", "0"), ("--truncation", "-1")):
+        assert run_cli([*argv, flag, value]) == 2
+        assert flag in capsys.readouterr().err
 
 
 def test_evaluate_generator_cli_names_a_missing_model(
@@ -137,22 +146,3 @@ def test_sample_scales_the_seeded_latents_by_psi(tiny_generator_onnx: Path) -> N
     np.testing.assert_array_equal(clipped, gen.generate(np.clip(z * 0.5, -0.3, 0.3), labels))
     with pytest.raises(ValueError, match="truncation"):
         gen.sample(6, 3, labels, truncation=0.0)
-
-
-def test_evaluate_generator_cli_reports_psi_and_truncation_and_refuses_non_positive_ones(
-    tiny_generator_onnx: Path,
-    tiny_classifier_onnx: Path,
-    tiny_class_folders: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from training.cli import run_cli
-
-    argv = ["evaluate-generator", str(tiny_generator_onnx), "--classifier", str(tiny_classifier_onnx)]
-    argv += ["--data", str(tiny_class_folders), "--samples", "20"]
-    assert run_cli([*argv, "--psi", "0"]) == 2
-    assert "--psi" in capsys.readouterr().err
-    assert run_cli([*argv, "--psi", "0.5", "--truncation", "1.5"]) == 0
-    out = capsys.readouterr().out
-    assert "psi = 0.5" in out and "clipped to +-1.5" in out
-    assert run_cli([*argv, "--truncation", "-1"]) == 2
-    assert "--truncation" in capsys.readouterr().err
