@@ -108,6 +108,7 @@ def train_gan(
     steps = n // batch_size  # drop the ragged last batch: BN statistics of a 3-image batch are noise
     if steps < 1:
         raise ValueError(f"{n} training images are fewer than one batch of {batch_size}")
+    decay_at = None if lr_decay_start is None else lr_decay_start * steps
     while progress.epoch < epochs:
         epoch = progress.epoch + 1
         # One permutation per epoch, derived from (seed, epoch): a resumed epoch sees the same order.
@@ -116,7 +117,6 @@ def train_gan(
         done = 0
         t0 = time.monotonic()
         for step in range(progress.step_in_epoch, steps):
-            decay_at = None if lr_decay_start is None else lr_decay_start * steps
             trainer.set_lr_scale(lr_scale((epoch - 1) * steps + step, epochs * steps, decay_at))
             idx = np.sort(order[step * batch_size : (step + 1) * batch_size])
             real = to_gan_range(np.asarray(data.images[idx]))
