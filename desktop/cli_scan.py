@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import IO
 
@@ -21,7 +22,8 @@ from desktop.core.events import (
     TotalCounted,
 )
 from desktop.core.export import RowWriter, format_for
-from desktop.core.models import Detector, ModelError, resolve_model
+from desktop.core.models import ModelError
+from desktop.core.routing import AnyDetector, load_for_scan, trust_lines
 from desktop.core.store import ResultStore
 
 BAR_WIDTH = 24
@@ -82,7 +84,7 @@ def run_scan(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc), EXIT_USAGE)
     try:
-        detector = Detector.load(resolve_model(ns.model), device=ns.device)
+        detector = load_for_scan(ns.model, device=ns.device)
     except ModelError as exc:
         return _fail(str(exc), EXIT_FAILED)
     options = ScanOptions(recursive=not ns.no_recursive, include_hidden=ns.hidden, batch_size=ns.batch_size,
@@ -100,6 +102,8 @@ def run_scan(ns: argparse.Namespace) -> int:
     writer = RowWriter(out, fmt)
     bar = ProgressBar(err, enabled=talk and err.isatty())
     finished: ScanFinished | None = None
+    by_model: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
     started = time.monotonic()
     cached = 0
     try:
@@ -109,11 +113,13 @@ def run_scan(ns: argparse.Namespace) -> int:
             if isinstance(event, ScanStarted):
                 if talk:
                     verb = "resuming" if resume_id is not None else "scan"
-                    print(f"{PROG}: {verb} {event.scan_id}: model {event.model_name} on {event.device.upper()}"
+                    print(f"{PROG}: {verb} {event.scan_id}: model {detector.title} on {event.device.upper()}"
                           f" ({event.device_reason})", file=err)
             elif isinstance(event, RowsReady):
                 writer.write(event.rows)
                 cached += sum(1 for r in event.rows if r.cached)
+                by_model.update(r.model for r in event.rows if r.model)
+                by_reason.update("evidence" for r in event.rows if r.reason and not r.reason.startswith("model"))
             elif isinstance(event, Progress):
                 bar.update(event)
             elif isinstance(event, TotalCounted):
@@ -143,10 +149,16 @@ def run_scan(ns: argparse.Namespace) -> int:
         print(f"{PROG}: {finished.done:,} images in {elapsed:.1f} s ({cached:,} from cache): {counts or 'no scores'}"
               + (f"; {finished.errors:,} could not be analysed (see the error column)" if finished.errors else "")
               + (f"; written to {ns.out}" if ns.out else ""), file=err)
+        if by_model:
+            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in by_model.most_common())
+                  + (f"; {by_reason['evidence']:,} decided by the file's own provenance evidence (reason column)"
+                     if by_reason["evidence"] else ""), file=err)
+        for line in trust_lines(detector):
+            print(f"{PROG}: trust: {line}", file=err)
     return EXIT_OK
 
 
-def _scan_events(paths: list[str], detector: Detector, options: ScanOptions, store: ResultStore,
+def _scan_events(paths: list[str], detector: AnyDetector, options: ScanOptions, store: ResultStore,
                  resume_id: int | None) -> Iterator[ScanEvent]:
     from desktop.core.scan import scan
 

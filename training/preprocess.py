@@ -45,8 +45,8 @@ class FeedSpec:
     aggregate: str = "mean"
 
     def __post_init__(self) -> None:
-        if self.mode not in ("resize", "patches"):
-            raise ValueError(f"feed mode must be 'resize' or 'patches', not {self.mode!r}")
+        if self.mode not in ("resize", "patches", "multiscale"):
+            raise ValueError(f"feed mode must be 'resize', 'patches' or 'multiscale', not {self.mode!r}")
         if self.resample not in RESAMPLE:
             raise ValueError(f"resample must be one of {sorted(RESAMPLE)}, not {self.resample!r}")
         if self.aggregate not in ("mean", "max", "top25"):
@@ -56,7 +56,7 @@ class FeedSpec:
 
     def contract(self) -> dict[str, object]:
         out: dict[str, object] = {"mode": self.mode, "resample": self.resample}
-        if self.mode == "patches":
+        if self.mode in ("patches", "multiscale"):
             out.update(max_patches=self.max_patches, aggregate=self.aggregate)
         return out
 

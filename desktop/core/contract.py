@@ -17,7 +17,7 @@ CONTRACT_KEY = "pixelpatrol"
 SUPPORTED_VERSIONS = (1,)
 KINDS = ("detector", "classifier", "generator", "discriminator")
 VERDICTS = ("ai", "likely_ai", "uncertain", "likely_real", "real")
-FEED_MODES = ("resize", "patches")
+FEED_MODES = ("resize", "patches", "multiscale")
 RESAMPLE_NAMES = ("nearest", "box", "bilinear", "hamming", "bicubic", "lanczos")
 AGGREGATES = ("mean", "max", "top25")
 
@@ -44,6 +44,47 @@ class FeedSpec:
     resample: str = "bilinear"
     max_patches: int = 16
     aggregate: str = "mean"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The images a detector is made for (contract ``domain``); the default scan routes by it.
+
+    ``long_side``: the image's longer side in pixels, inclusive bounds, None = open.
+    """
+
+    long_side: tuple[int | None, int | None] = (None, None)
+    description: str = ""
+
+    def contains(self, width: int, height: int) -> bool:
+        lo, hi = self.long_side
+        side = max(width, height)
+        return (lo is None or side >= lo) and (hi is None or side <= hi)
+
+    @property
+    def span(self) -> float:
+        lo, hi = self.long_side
+        return (float("inf") if hi is None else hi) - (lo or 0)
+
+
+@dataclass(frozen=True)
+class Trust:
+    """How far the model's verdicts can be trusted on the images of its domain (contract ``trust``).
+
+    ``auroc``: measured ROC AUC on images like those of the domain (from the card, with ``measured_on``).
+    ``max_band``: "confident" allows the ai/real bands; "likely" caps the model's own verdicts at
+    likely_ai / likely_real (a model too weak for a bold answer on its own).
+    """
+
+    auroc: float | None = None
+    measured_on: str = ""
+    max_band: str = "confident"
+
+    def text(self) -> str:
+        if self.auroc is None:
+            return "no measured accuracy on images like this"
+        cap = "; verdicts capped at 'likely'" if self.max_band == "likely" else ""
+        return f"measured AUROC {self.auroc:.3f} on {self.measured_on or 'its validation data'}{cap}"
 
 
 @dataclass(frozen=True)
@@ -94,6 +135,8 @@ class ModelContract:
     thresholds: Thresholds | None
     card: Mapping[str, Any]
     generator_inputs: GeneratorInputs | None = None
+    domain: Domain | None = None  # detectors: the images it is made for (None: not routed to by default)
+    trust: Trust = field(default_factory=Trust)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -248,6 +291,37 @@ def _parse_generator_inputs(obj: Mapping[str, Any]) -> GeneratorInputs:
     )
 
 
+MAX_BANDS = ("confident", "likely")
+
+
+def _parse_domain(obj: Mapping[str, Any]) -> Domain:
+    value = obj.get("long_side", [None, None])
+    if (not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2
+            or not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in value)):
+        raise ContractError("'domain.long_side' must be [low, high] with positive integers or null")
+    lo, hi = value[0], value[1]
+    if lo is not None and hi is not None and lo > hi:
+        raise ContractError(f"'domain.long_side' low {lo} is above high {hi}")
+    description = obj.get("description", "")
+    if not isinstance(description, str):
+        raise ContractError("'domain.description' must be a string")
+    return Domain((lo, hi), description)
+
+
+def _parse_trust(obj: Mapping[str, Any]) -> Trust:
+    auroc = obj.get("auroc")
+    if auroc is not None and (isinstance(auroc, bool) or not isinstance(auroc, (int, float))
+                              or not 0.0 <= float(auroc) <= 1.0):
+        raise ContractError("'trust.auroc' must be a number in [0, 1]")
+    max_band = obj.get("max_band", "confident")
+    if max_band not in MAX_BANDS:
+        raise ContractError(f"'trust.max_band' must be one of {MAX_BANDS}, got {max_band!r}")
+    measured_on = obj.get("measured_on", "")
+    if not isinstance(measured_on, str):
+        raise ContractError("'trust.measured_on' must be a string")
+    return Trust(None if auroc is None else float(auroc), measured_on, max_band)
+
+
 REQUIRED_OUTPUTS = {"detector": ("score",), "discriminator": ("score",), "classifier": ("probs",),
                     "generator": ("image",)}
 
@@ -279,6 +353,9 @@ def contract_from_dict(data: Mapping[str, Any]) -> ModelContract:
     if not isinstance(labels, Sequence) or isinstance(labels, str):
         raise ContractError("'labels' must be a list of strings")
     card = _mapping(data, "card", "", required=False)
+    domain_obj = data.get("domain")
+    if domain_obj is not None and not isinstance(domain_obj, Mapping):
+        raise ContractError("'domain' must be an object")
     return ModelContract(
         version=int(version),
         name=name,
@@ -291,6 +368,8 @@ def contract_from_dict(data: Mapping[str, Any]) -> ModelContract:
         thresholds=thresholds,
         card=dict(card),
         generator_inputs=generator_inputs,
+        domain=_parse_domain(domain_obj) if domain_obj is not None else None,
+        trust=_parse_trust(_mapping(data, "trust", "", required=False)),
         raw=dict(data),
     )
 
@@ -376,6 +455,14 @@ def remap_thresholds(thresholds: Thresholds, user_threshold: float | None) -> Th
         likely_ai=_remap(thresholds.likely_ai, d, user_threshold),
         ai=_remap(thresholds.ai, d, user_threshold),
     )
+
+
+CAPPED = {"ai": "likely_ai", "real": "likely_real"}
+
+
+def cap_verdict(verdict: str) -> str:
+    """A confident band turned into its 'likely' neighbour (for a weak model, or an image outside its domain)."""
+    return CAPPED.get(verdict, verdict)
 
 
 def verdict_for(score: float, thresholds: Thresholds, user_threshold: float | None = None) -> str:

@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from desktop.core.contract import FeedSpec, InputSpec, ModelContract
+from desktop.core.verdicts import Finding
 
 try:  # HEIC/HEIF through the maintained plugin; AVIF is native in Pillow >= 11.2 when built with it.
     from pillow_heif import register_heif_opener
@@ -54,6 +56,8 @@ class Decoded:
     height: int | None = None
     format: str | None = None
     crops: np.ndarray | None = None  # uint8 [P, H, W, 3]
+    model: str | None = None  # the name of the model whose contract fed these crops (routing)
+    finding: Finding | None = None  # what the file's metadata says (read by the scan, not here)
     grid: tuple[int, int] = (1, 1)  # rows x cols of the crops
     error: str | None = None
     transient: bool = False  # the error may go away (permissions, a vanished file): do not cache it
@@ -71,11 +75,30 @@ def patch_boxes(w: int, h: int, feed: FeedSpec, pw: int, ph: int) -> tuple[list[
     return [(int(x), int(y), int(x) + pw, int(y) + ph) for y in ys for x in xs], rows, cols
 
 
+# Whole-image views of big images: Pillow first reduces by an integer box factor while the result stays
+# at least this many times the target, then resamples (much faster; training uses the same call).
+REDUCING_GAP = 2.0
+
+
+def whole_view(rgb: Image.Image, width: int, height: int, resample: str) -> np.ndarray:
+    """The central square (side = the shorter side) resized to width x height: the "multiscale" feed's
+    whole-image view. Same call as training/realworld/views.py:global_view at scan time."""
+    w, h = rgb.size
+    side = min(w, h)
+    x0, y0 = (w - side) // 2, (h - side) // 2
+    square = rgb.crop((x0, y0, x0 + side, y0 + side))
+    if (side, side) != (width, height):
+        square = square.resize((width, height), RESAMPLE[resample], reducing_gap=REDUCING_GAP)
+    return np.asarray(square, dtype=np.uint8)
+
+
 def preprocess(image: Image.Image, contract: ModelContract) -> tuple[np.ndarray, tuple[int, int]]:
     """An RGB image -> (uint8 crops [P, H, W, 3], (rows, cols)) following the contract's feed mode.
 
     resize: the whole image resized to the input size (one crop). patches: native-resolution
     crops on an evenly spread grid; an image smaller than one crop is resized whole.
+    multiscale: the native crops of "patches" (rows x cols of them) and, last, one whole-image view
+    (`whole_view`); an image smaller than one crop gets the whole-image view only, grid (0, 0).
     """
     spec = contract.input
     if spec is None:
@@ -84,6 +107,14 @@ def preprocess(image: Image.Image, contract: ModelContract) -> tuple[np.ndarray,
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     w, h = rgb.size
     tw, th = spec.width, spec.height
+    if feed.mode == "multiscale":
+        whole = whole_view(rgb, tw, th, feed.resample)[None]
+        if w < tw or h < th:
+            return whole, (0, 0)
+        pixels = np.asarray(rgb, dtype=np.uint8)
+        boxes, rows, cols = patch_boxes(w, h, feed, tw, th)
+        native = np.stack([pixels[y0:y1, x0:x1] for (x0, y0, x1, y1) in boxes])
+        return np.concatenate([native, whole]), (rows, cols)
     if (w, h) == (tw, th):
         return np.asarray(rgb, dtype=np.uint8)[None], (1, 1)
     if feed.mode == "resize" or w < tw or h < th:
@@ -153,8 +184,15 @@ def _size_limit_error(width: int, height: int) -> str | None:
     return None
 
 
-def load_image(path: str | Path, contract: ModelContract) -> Decoded:
-    """Open a file read-only and return its model crops, or a Decoded with a clear `error`."""
+Chooser = Callable[[int, int], ModelContract]  # (width, height as displayed) -> the contract to feed
+
+
+def load_image(path: str | Path, contract: ModelContract | Chooser) -> Decoded:
+    """Open a file read-only and return its model crops, or a Decoded with a clear `error`.
+
+    `contract` may be a function of the displayed size that picks the contract (per-image routing);
+    the chosen model's name is in `Decoded.model`.
+    """
     p = str(path)
     try:
         st = os.stat(p)
@@ -188,9 +226,7 @@ def _with(base: Decoded, **changes: object) -> Decoded:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _decode_open_image(base: Decoded, img: Image.Image, contract: ModelContract) -> Decoded:
-    spec = contract.input
-    assert spec is not None
+def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | Chooser) -> Decoded:
     width, height = img.size
     fmt = img.format
     too_large = _size_limit_error(width, height)
@@ -199,6 +235,9 @@ def _decode_open_image(base: Decoded, img: Image.Image, contract: ModelContract)
     orientation = img.getexif().get(_ORIENTATION_TAG, 1)
     if orientation in _SWAPPED_ORIENTATIONS:
         width, height = height, width
+    contract = choose if isinstance(choose, ModelContract) else choose(width, height)
+    spec = contract.input
+    assert spec is not None
     if fmt == "JPEG" and contract.feed.mode == "resize":
         # DCT scaling: decode at 1/2, 1/4 or 1/8 size, never below the model's input in either axis
         # (square request, so EXIF rotation cannot make one side too small).
@@ -207,4 +246,4 @@ def _decode_open_image(base: Decoded, img: Image.Image, contract: ModelContract)
     img.load()  # decodes the first frame only for GIF/WebP/TIFF stacks; raises on truncated data
     oriented = ImageOps.exif_transpose(img) or img
     crops, grid = preprocess(to_rgb(oriented), contract)
-    return _with(base, width=width, height=height, format=fmt, crops=crops, grid=grid)
+    return _with(base, width=width, height=height, format=fmt, crops=crops, grid=grid, model=contract.name)

@@ -22,6 +22,9 @@ class ScanRow:
     error: str | None  # why the file could not be analysed
     patch_map: np.ndarray | None = field(default=None, compare=False, repr=False)  # float32 rows x cols
     cached: bool = False
+    model: str | None = None  # the name of the model that scored the row (routing picks it per image)
+    evidence: str | None = None  # short text: what the file's metadata says (C2PA, PNG parameters, EXIF)
+    reason: str | None = None  # why this verdict: "model", "C2PA: declares …", "model; capped at 'likely': …"
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,28 @@ AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMe
 TEXT_LIMIT = 4000
 
 
+# Failure codes that mean the manifest or the content was altered after signing. Signer-credential
+# codes (untrusted, expired, missing EKU) are not among them: offline there is no trust list to check a
+# signer against, so those say "signer not verified", not "tampered".
+INTEGRITY_FAILURE_PREFIXES = ("assertion.", "claimSignature.", "claim.", "manifest.", "general.",
+                              "hashedURI.", "dataHash.", "boxesHash.")
+
+
 @dataclass(frozen=True)
 class C2paInfo:
     claim_generator: str | None
     title: str | None
     digital_source_types: list[str]
     validation_state: str | None
+    software_agents: list[str] = field(default_factory=list)  # c2pa.created/c2pa.edited actions' agents
+    descriptions: list[str] = field(default_factory=list)  # the actions' descriptions
+    failures: list[str] = field(default_factory=list)  # validation failure codes
+    signer: str | None = None
+
+    @property
+    def tampered(self) -> bool:
+        """True when a failure says the content or the manifest changed after signing."""
+        return any(code.startswith(INTEGRITY_FAILURE_PREFIXES) for code in self.failures)
 
 
 @dataclass(frozen=True)
@@ -81,13 +97,27 @@ def _c2pa(path: Path) -> tuple[C2paInfo | None, str | None]:
     if not generator and active.get("claim_generator_info"):
         generator = " ".join(str(i.get("name", "")) for i in active["claim_generator_info"]).strip() or None
     sources: list[str] = []
+    agents: list[str] = []
+    descriptions: list[str] = []
     for assertion in active.get("assertions", []):
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
             for action in assertion.get("data", {}).get("actions", []):
-                source = action.get("digitalSourceType")
+                source = action.get("digitalSourceType") or (action.get("parameters") or {}).get("digitalSourceType")
                 if source:
                     sources.append(str(source))
-    return C2paInfo(generator, active.get("title"), sources, str(state) if state else None), None
+                agent = action.get("softwareAgent")
+                if isinstance(agent, dict):
+                    agent = agent.get("name")
+                if agent:
+                    agents.append(str(agent))
+                if action.get("description"):
+                    descriptions.append(str(action["description"]))
+    results = data.get("validation_results", {}).get("activeManifest", {})
+    failures = [str(f.get("code", "")) for f in results.get("failure", [])] if results else [
+        str(f.get("code", "")) for f in data.get("validation_status", [])]
+    signer = (active.get("signature_info") or {}).get("issuer")
+    return C2paInfo(generator, active.get("title"), sources, str(state) if state else None, agents, descriptions,
+                    failures, str(signer) if signer else None), None
 
 
 def read_evidence(path: str | Path) -> Evidence:

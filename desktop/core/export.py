@@ -10,7 +10,8 @@ from typing import IO, Any
 
 from desktop.core.events import ScanRow
 
-COLUMNS = ("path", "score", "verdict", "error", "width", "height", "format", "size", "mtime_ns", "cached")
+COLUMNS = ("path", "score", "verdict", "model", "reason", "evidence", "error", "width", "height", "format", "size",
+           "mtime_ns", "cached")
 FORMATS = ("csv", "json", "jsonl")
 
 
@@ -29,6 +30,9 @@ def row_dict(row: ScanRow) -> dict[str, Any]:
         "path": row.path,
         "score": None if row.score is None else round(float(row.score), 6),
         "verdict": row.verdict,
+        "model": row.model,
+        "reason": row.reason,
+        "evidence": row.evidence,
         "error": row.error,
         "width": row.width,
         "height": row.height,

@@ -209,6 +209,29 @@ class Detector:
     def thresholds(self) -> Thresholds:
         return self.contract.thresholds or DEFAULT_THRESHOLDS
 
+    # The face shared with routing.Router: the engine asks these, whatever scores the rows.
+    @property
+    def title(self) -> str:
+        return self.contract.title
+
+    def contract_for(self, width: int, height: int) -> ModelContract:
+        return self.contract
+
+    def in_domain(self, width: int, height: int) -> bool:
+        """Inside the images the model declares it is made for (no declaration: everything)."""
+        return self.contract.domain is None or self.contract.domain.contains(width, height)
+
+    def member(self, name: str | None) -> Detector:
+        return self
+
+    @property
+    def members(self) -> list[Detector]:
+        return [self]
+
+    @property
+    def cache_digests(self) -> dict[str, str]:
+        return {self.digest: self.name}
+
     def single_thread_session(self) -> ort.InferenceSession:
         """The CPU session for calls from several threads at once (created on first use)."""
         with self._single_lock:
@@ -263,6 +286,10 @@ class Detector:
             part = scores[offset : offset + n]
             if self.contract.feed.mode == "patches":
                 out.append((_aggregate(part, self.contract.feed.aggregate), part.reshape(grid).astype(np.float32)))
+            elif self.contract.feed.mode == "multiscale":  # native crops on the grid, then the whole view
+                native = grid[0] * grid[1]
+                patch_map = part[:native].reshape(grid).astype(np.float32) if native else None
+                out.append((_aggregate(part, self.contract.feed.aggregate), patch_map))
             else:
                 out.append((float(part[0]), maps[offset] if maps is not None else None))
             offset += n

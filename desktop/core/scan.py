@@ -24,13 +24,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from desktop.core.contract import ModelContract, remap_thresholds, verdict_for
+from desktop.core.contract import remap_thresholds
 from desktop.core.decode import Decoded, load_image
 from desktop.core.events import (
     Progress,
@@ -42,8 +42,11 @@ from desktop.core.events import (
     ScanStarted,
     TotalCounted,
 )
+from desktop.core.evidence import read_evidence
 from desktop.core.models import Detector, first_line
+from desktop.core.routing import AnyDetector
 from desktop.core.store import CachedResult, ResultStore
+from desktop.core.verdicts import Finding, assess, decide
 from desktop.core.walk import count_image_files, iter_image_files
 
 LOOKUP_CHUNK = 256  # files stat'ed and looked up in the cache per query
@@ -59,11 +62,23 @@ MAX_ROW_DELAY_S = 0.2  # report decoded rows at least this often, even in part b
 Scored = tuple[ScanRow, bool]  # a finished row and whether the cache may keep it
 
 
-def _decode_many(paths: list[str], contract: ModelContract, score: Callable[[list[Decoded]], list[Scored]] | None
+def _read_finding(d: Decoded) -> Decoded:
+    """The file's evidence (metadata only), for files that decoded; evidence never fails a row."""
+    if d.crops is None:
+        return d
+    try:
+        finding = assess(read_evidence(d.path))
+    except Exception:  # best effort: the model's verdict stands alone
+        return d
+    return replace(d, finding=finding)
+
+
+def _decode_many(paths: list[str], detector: AnyDetector, score: Callable[[list[Decoded]], list[Scored]] | None
                  ) -> tuple[list[Decoded], list[Scored] | None, float]:
-    """Decode a task's files, and score them too when `score` is given (CPU inference in the pool)."""
+    """Decode a task's files (and read their evidence), and score them too when `score` is given (CPU
+    inference in the pool)."""
     start = time.perf_counter()
-    decoded = [load_image(p, contract) for p in paths]
+    decoded = [_read_finding(load_image(p, detector.contract_for)) for p in paths]
     if score is None:
         return decoded, None, time.perf_counter() - start
     return [], score(decoded), time.perf_counter() - start
@@ -116,23 +131,37 @@ def _stat_key(path: str) -> tuple[str, int, int] | None:
 
 
 class _Scanner:
-    def __init__(self, detector: Detector, options: ScanOptions, store: ResultStore, scan_id: int) -> None:
+    def __init__(self, detector: AnyDetector, options: ScanOptions, store: ResultStore, scan_id: int) -> None:
         self.detector = detector
         self.options = options
         self.store = store
         self.scan_id = scan_id
-        self.thresholds = remap_thresholds(detector.thresholds, options.threshold)  # once, not per row
+        # once, not per row: each model's bands moved to the user's threshold
+        self.thresholds = {m.name: remap_thresholds(m.thresholds, options.threshold) for m in detector.members}
+        # rows are cached under the digest of the model that scored them; rows without a model (files
+        # that could not be decoded) under the digest of the model most files go to
+        self.cache_map = {name: digest for digest, name in detector.cache_digests.items()}
+        self.cache_map[""] = detector.members[0].digest if isinstance(detector, Detector) else detector.primary.digest
+        self.findings: dict[str, str] = {}  # path -> evidence JSON, for the cache (set in pool threads)
         self.counts: Counter[str] = Counter()
         self.errors = 0
         self.done = 0
 
-    def verdict(self, score: float) -> str:
-        return verdict_for(score, self.thresholds)
+    def verdict(self, score: float, member: Detector, width: int | None, height: int | None,
+                finding: Finding | None) -> tuple[str, str]:
+        in_domain = width is None or height is None or member.in_domain(width, height)
+        return decide(score, self.thresholds[member.name], member.contract.trust, in_domain, finding)
 
-    def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult) -> ScanRow:
-        verdict = self.verdict(hit.score) if hit.score is not None else None
+    def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult, model: str) -> ScanRow:
+        if hit.score is None:
+            return ScanRow(key[0], None, None, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
+                           hit.patch_map, cached=True)
+        member = self.detector.member(model)
+        finding = Finding.from_json(hit.finding)
+        verdict, reason = self.verdict(hit.score, member, hit.width, hit.height, finding)
         return ScanRow(key[0], hit.score, verdict, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
-                       hit.patch_map, cached=True)
+                       hit.patch_map, cached=True, model=member.name,
+                       evidence=(finding.summary or None) if finding else None, reason=reason)
 
     def score(self, decoded: list[Decoded], single_thread: bool = False) -> list[Scored]:
         """Rows for decoded files, each with whether the cache may keep it: scores and errors in the
@@ -143,14 +172,17 @@ class _Scanner:
                 for r, d in zip(rows, decoded, strict=True)]
 
     def rows_from_decoded(self, decoded: list[Decoded], single_thread: bool = False) -> list[ScanRow]:
-        ok = [d for d in decoded if d.crops is not None]
+        groups: dict[str, list[Decoded]] = {}  # by the model each file was fed for
+        for d in decoded:
+            if d.crops is not None:
+                groups.setdefault(d.model or "", []).append(d)
         outputs: dict[str, tuple[float, np.ndarray | None]] = {}
         failure: str | None = None
-        if ok:
+        for name, ok in groups.items():
             try:
-                results = self.detector.score_images([d.crops for d in ok if d.crops is not None],
-                                                     [d.grid for d in ok], single_thread=single_thread)
-                outputs = {d.path: r for d, r in zip(ok, results, strict=True)}
+                results = self.detector.member(name).score_images(
+                    [d.crops for d in ok if d.crops is not None], [d.grid for d in ok], single_thread=single_thread)
+                outputs.update({d.path: r for d, r in zip(ok, results, strict=True)})
             except Exception as exc:  # an ONNX runtime failure on one batch must not end the scan
                 failure = f"inference failed: {first_line(exc)}"
         rows = []
@@ -160,15 +192,22 @@ class _Scanner:
                                     "the model returned no valid score (NaN or infinity)"))
             elif d.path in outputs:
                 score, patch_map = outputs[d.path]
-                rows.append(ScanRow(d.path, score, self.verdict(score), d.width, d.height, d.format, d.size,
-                                    d.mtime_ns, None, patch_map))
+                member = self.detector.member(d.model)
+                verdict, reason = self.verdict(score, member, d.width, d.height, d.finding)
+                if d.finding is not None:
+                    self.findings[d.path] = d.finding.to_json()
+                rows.append(ScanRow(d.path, score, verdict, d.width, d.height, d.format, d.size,
+                                    d.mtime_ns, None, patch_map, model=member.name,
+                                    evidence=(d.finding.summary or None) if d.finding else None, reason=reason))
             else:
                 rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
                                     d.error or failure or "not analysed"))
         return rows
 
     def commit(self, rows: list[ScanRow], cacheable: list[ScanRow]) -> RowsReady:
-        self.store.add_rows(self.scan_id, rows, self.detector.digest if self.options.use_cache else None, cacheable)
+        findings = {r.path: self.findings.pop(r.path) for r in rows if r.path in self.findings}
+        self.store.add_rows(self.scan_id, rows, self.cache_map if self.options.use_cache else None, cacheable,
+                            findings)
         for r in rows:
             if r.error is not None:
                 self.errors += 1
@@ -180,7 +219,7 @@ class _Scanner:
 
 def scan(
     paths: Sequence[str | Path],
-    detector: Detector,
+    detector: AnyDetector,
     options: ScanOptions | None = None,
     *,
     store: ResultStore | None = None,
@@ -250,8 +289,7 @@ def scan(
             while len(window) < window_limit and (to_decode or not walk_done):
                 if to_decode:
                     task = [to_decode.popleft() for _ in range(min(sizer.size(), len(to_decode)))]
-                    window.add(pool.submit(_decode_many, task, detector.contract,
-                                           score_task if score_in_pool else None))
+                    window.add(pool.submit(_decode_many, task, detector, score_task if score_in_pool else None))
                     continue
                 totals.maybe_start(time.monotonic() - started)
                 chunk = list(islice(files, LOOKUP_CHUNK))
@@ -261,10 +299,13 @@ def scan(
                 cached_rows = []
                 if options.use_cache:
                     keys = [k for k in map(_stat_key, chunk) if k is not None]
-                    hits = store.cache_get_many(detector.digest, keys)
+                    hits: dict[str, tuple[CachedResult, str]] = {}
+                    for digest, model_name in detector.cache_digests.items():
+                        for path, hit in store.cache_get_many(digest, keys).items():
+                            hits.setdefault(path, (hit, model_name))
                     for key in keys:
                         if key[0] in hits:
-                            cached_rows.append(state.row_from_cache(key, hits[key[0]]))
+                            cached_rows.append(state.row_from_cache(key, *hits[key[0]]))
                 hit_paths = {r.path for r in cached_rows}
                 to_decode.extend(p for p in chunk if p not in hit_paths)
                 for start in range(0, len(cached_rows), CACHED_ROWS_PER_EVENT):

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS results (
     score REAL, verdict TEXT, width INTEGER, height INTEGER, format TEXT,
     size INTEGER, mtime_ns INTEGER, error TEXT,
     patch_map BLOB, patch_rows INTEGER, patch_cols INTEGER,
-    cached INTEGER NOT NULL DEFAULT 0
+    cached INTEGER NOT NULL DEFAULT 0,
+    model TEXT, evidence TEXT, reason TEXT
 );
 -- Rows of a scan are appended in order (scan_id and id both grow), so this index stays cheap;
 -- a path is never inserted twice into one scan because a resumed scan skips the paths it has.
@@ -55,9 +56,13 @@ CREATE TABLE IF NOT EXISTS cache (
     path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_digest TEXT NOT NULL,
     score REAL, width INTEGER, height INTEGER, format TEXT, error TEXT,
     patch_map BLOB, patch_rows INTEGER, patch_cols INTEGER,
+    finding TEXT,
     PRIMARY KEY (model_digest, path, size, mtime_ns)
 ) WITHOUT ROWID;
 """
+# Columns added after the first release: (table, column, type), added to older databases on open.
+ADDED_COLUMNS = (("results", "model", "TEXT"), ("results", "evidence", "TEXT"), ("results", "reason", "TEXT"),
+                 ("cache", "finding", "TEXT"))
 _IN_CHUNK = 500  # bound on SQL parameters per query
 
 
@@ -86,6 +91,7 @@ class CachedResult:
     format: str | None
     error: str | None
     patch_map: np.ndarray | None
+    finding: str | None = None  # the file's evidence (desktop.core.verdicts.Finding as JSON)
 
 
 def pack_patch_map(patch_map: np.ndarray | None) -> tuple[bytes | None, int | None, int | None]:
@@ -124,6 +130,14 @@ class ResultStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._db.executescript(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        with self._db as db:
+            for table, column, kind in ADDED_COLUMNS:
+                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -209,23 +223,33 @@ class ResultStore:
 
     # ------------------------------------------------------------------ rows
 
-    def add_rows(self, scan_id: int, rows: Sequence[ScanRow], cache_digest: str | None = None,
-                 cacheable: Sequence[ScanRow] = ()) -> None:
-        """Write a batch of rows (and their cache entries) in one transaction."""
+    def add_rows(self, scan_id: int, rows: Sequence[ScanRow], cache_digest: str | Mapping[str, str] | None = None,
+                 cacheable: Sequence[ScanRow] = (), findings: Mapping[str, str] | None = None) -> None:
+        """Write a batch of rows (and their cache entries) in one transaction.
+
+        `cache_digest`: one model digest, or {model name: digest} when rows come from several models
+        (routing; a row is cached under its own model's digest). `findings`: path -> evidence JSON to cache.
+        """
         result_values = []
         for r in rows:
             blob, pr, pc = pack_patch_map(r.patch_map)
             result_values.append((scan_id, r.path, r.score, r.verdict, r.width, r.height, r.format, r.size,
-                                  r.mtime_ns, r.error, blob, pr, pc, int(r.cached)))
+                                  r.mtime_ns, r.error, blob, pr, pc, int(r.cached), r.model, r.evidence, r.reason))
         with self._db as db:
             db.executemany(
                 "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
-                " mtime_ns, error, patch_map, patch_rows, patch_cols, cached)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " mtime_ns, error, patch_map, patch_rows, patch_cols, cached, model, evidence, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 result_values,
             )
             if cache_digest is not None and cacheable:
-                self._cache_put_many(db, cache_digest, cacheable)
+                if isinstance(cache_digest, str):
+                    self._cache_put_many(db, cache_digest, cacheable, findings)
+                else:
+                    for name, digest in cache_digest.items():
+                        mine = [r for r in cacheable if (r.model or "") == name]
+                        if mine:
+                            self._cache_put_many(db, digest, mine, findings)
 
     def rows(self, scan_id: int) -> list[ScanRow]:
         return list(self.iter_rows(scan_id))
@@ -233,22 +257,25 @@ class ResultStore:
     def iter_rows(self, scan_id: int) -> Iterator[ScanRow]:
         cur = self._db.execute(
             "SELECT path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
-            " patch_cols, cached FROM results WHERE scan_id=? ORDER BY id", (scan_id,))
+            " patch_cols, cached, model, evidence, reason FROM results WHERE scan_id=? ORDER BY id", (scan_id,))
         for r in cur:
             yield ScanRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                          unpack_patch_map(r[9], r[10], r[11]), bool(r[12]))
+                          unpack_patch_map(r[9], r[10], r[11]), bool(r[12]), r[13], r[14], r[15])
 
     # ------------------------------------------------------------------ cache
 
-    def _cache_put_many(self, db: sqlite3.Connection, digest: str, rows: Iterable[ScanRow]) -> None:
+    def _cache_put_many(self, db: sqlite3.Connection, digest: str, rows: Iterable[ScanRow],
+                        findings: Mapping[str, str] | None = None) -> None:
         values = []
         for r in rows:
             if r.size is None or r.mtime_ns is None:
                 continue
             blob, pr, pc = pack_patch_map(r.patch_map)
             values.append((r.path, r.size, r.mtime_ns, digest, r.score, r.width, r.height, r.format, r.error,
-                           blob, pr, pc))
-        db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+                           blob, pr, pc, (findings or {}).get(r.path)))
+        db.executemany("INSERT OR REPLACE INTO cache (path, size, mtime_ns, model_digest, score, width, height,"
+                       " format, error, patch_map, patch_rows, patch_cols, finding)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
     def cache_put(self, digest: str, row: ScanRow) -> None:
         with self._db as db:
@@ -267,8 +294,9 @@ class ResultStore:
             marks = ",".join("?" * len(chunk))
             cur = self._db.execute(
                 "SELECT path, size, mtime_ns, score, width, height, format, error, patch_map, patch_rows,"
-                f" patch_cols FROM cache WHERE model_digest=? AND path IN ({marks})", (digest, *chunk))
+                f" patch_cols, finding FROM cache WHERE model_digest=? AND path IN ({marks})", (digest, *chunk))
             for r in cur:
                 if wanted[r[0]][1:] == (r[1], r[2]):
-                    found[r[0]] = CachedResult(r[3], r[4], r[5], r[6], r[7], unpack_patch_map(r[8], r[9], r[10]))
+                    found[r[0]] = CachedResult(r[3], r[4], r[5], r[6], r[7], unpack_patch_map(r[8], r[9], r[10]),
+                                               r[11])
         return found
