@@ -56,8 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--resume", action="store_true",
                       help="continue the last interrupted scan of the same paths with the same model")
     scan.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
-    models = sub.add_parser("models", help="list the available models with their cards")
+    models = sub.add_parser("models", help="list the available models with their cards; add or remove yours")
     models.add_argument("--json", action="store_true", help="machine-readable output")
+    models_sub = models.add_subparsers(dest="models_command", metavar="{add,remove}")
+    add = models_sub.add_parser("add", help="copy a PixelPatrol .onnx model into your models folder")
+    add.add_argument("file", metavar="FILE", help="the .onnx file (it is copied, never changed)")
+    add.add_argument("--name", metavar="NAME", help="the name to list and scan it under (default: its own)")
+    remove = models_sub.add_parser("remove", help="delete one of your models (not a bundled one)")
+    remove.add_argument("name", metavar="NAME", help="its name (see `pixelpatrol models`) or file")
     return parser
 
 
@@ -79,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_scan(ns)
     if ns.command == "models":
+        if ns.models_command == "add":
+            return _models_add(ns.file, ns.name)
+        if ns.models_command == "remove":
+            return _models_remove(ns.name)
         return _models(ns.json)
     return _gui([])
 
@@ -106,7 +116,8 @@ def _models(as_json: bool) -> int:
     if as_json:
         out: list[dict[str, Any]] = []
         for e in entries:
-            out.append({"name": e.name, "path": str(e.path), "source": e.source, "error": e.error,
+            out.append({"name": e.name, "kind": e.contract.kind if e.contract else None,
+                        "origin": e.source, "path": str(e.path), "source": e.source, "error": e.error,
                         "default": default is not None and e.path == default.path,
                         "contract": dict(e.contract.raw) if e.contract else None})
         print(json.dumps({"device": device, "device_reason": reason, "models": out}, indent=2))
@@ -118,6 +129,34 @@ def _models(as_json: bool) -> int:
         print("\nno models found")
     for e in entries:
         _print_entry(sys.stdout, e, default is not None and e.path == default.path)
+    return EXIT_OK
+
+
+def _models_add(file: str, name: str | None) -> int:
+    from desktop.core.models import ModelError
+    from desktop.core.registry import add_model
+
+    try:
+        added = add_model(Path(file), name)
+    except ModelError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    if added.note:
+        print(f"{PROG}: {added.note}", file=sys.stderr)
+    if not added.already:
+        print(f"added '{added.name}' ({added.title}) as {added.path}")
+    print(f"scan with it: {PROG} scan --model {added.name} PATH")
+    return EXIT_OK
+
+
+def _models_remove(name: str) -> int:
+    from desktop.core.models import ModelError
+    from desktop.core.registry import remove_model
+
+    try:
+        path = remove_model(name)
+    except ModelError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    print(f"removed {path}")
     return EXIT_OK
 
 
