@@ -23,9 +23,10 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(_app_icon())
         self.models = ModelService(self)
         self.scan_page = ScanPage(self.settings, self.models)
-        self.models_page = ModelsManagePage()
-        self.models_page.changed.connect(self.models.refresh)
-        self.training_page = TrainingPage()
+        # One registry for every tab: adding or removing a model anywhere re-lists it everywhere.
+        self.models_page = ModelsManagePage(self.models)
+        self.training_page = TrainingPage(self.models)
+        self.training_page.model_registered.connect(self._on_training_model_registered)
         self.gallery_page = GalleryPage()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -67,9 +68,12 @@ class MainWindow(QMainWindow):
         self.scan_page.choose_folder()
 
     def _on_models_listed(self, choices: list[ModelChoice]) -> None:
-        self.scan_page.set_model_choices(choices)
-        self.models_page.set_choices(choices)
+        self.scan_page.set_model_choices(choices)  # the Models tab follows the registry itself
         self.gallery_page.set_choices(choices)
+
+    def _on_training_model_registered(self, path: str) -> None:
+        """"Use this model in Scan": the Scan menu selects it when the registry lists it (next)."""
+        self.settings.model = path
 
     def _restore(self) -> None:
         geometry = self.settings.blob("window/geometry")

@@ -1,7 +1,10 @@
-"""Finding and loading models off the GUI thread (onnxruntime is imported only here, lazily).
+"""The app's one live model registry, off the GUI thread (onnxruntime is imported only here, lazily).
 
-Adapter over `desktop.core.models`: `list_models()`, `resolve_model()`, `Detector.load()`. Loaded
-detectors are cached by path so the scan thread and the device label share one session.
+Adapter over `desktop.core.models` and `desktop.core.registry`: listing, adding and removing models.
+Every change lists the models again and emits `models_listed`, which the Scan model menu, the Models
+tab and the Gallery all follow, so a model registered from Training is scannable at once. Loaded
+detectors are cached by the digest of the file's content, never by its path: a file replaced at the
+same path is loaded again, and its old session is dropped.
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -25,6 +29,8 @@ class ModelChoice:
     kind: str
     error: str | None
     summary: str = ""
+    origin: str = ""  # "bundled" | "user"
+    entry: Any = field(default=None, compare=False, repr=False)  # the core ModelEntry (card, contract)
 
 
 def choice_from_entry(entry: Any) -> ModelChoice:
@@ -34,10 +40,12 @@ def choice_from_entry(entry: Any) -> ModelChoice:
     title = contract.title if contract is not None else (name or path)
     kind = contract.kind if contract is not None else getattr(entry, "kind", "") or ""
     summary = str(contract.card.get("summary", "")) if contract is not None else ""
+    origin = str(getattr(entry, "source", "") or "")
     label = f"{title} ({name})" if name and name not in title else title
-    return ModelChoice(
-        label=label, path=path, name=name, kind=kind, error=getattr(entry, "error", None), summary=summary
-    )
+    if origin == "user":
+        label += " · yours"
+    return ModelChoice(label=label, path=path, name=name, kind=kind, error=getattr(entry, "error", None),
+                       summary=summary, origin=origin, entry=entry)
 
 
 def list_choices() -> list[ModelChoice]:
@@ -46,26 +54,62 @@ def list_choices() -> list[ModelChoice]:
     return [choice_from_entry(e) for e in list_models()]
 
 
+_DEVICE: list[str] = []  # probed once per process (a CUDA probe costs seconds)
+
+
+def device_text(probe_model: Path | None = None) -> str:
+    """Where models run here: what onnxruntime actually chose for a real model, with the reason."""
+    if _DEVICE:
+        return _DEVICE[0]
+    if probe_model is None:
+        return "not probed yet"
+    from desktop.core.models import create_session
+
+    try:
+        _session, used, reason = create_session(probe_model, "auto")
+    except Exception as exc:
+        return f"unknown ({exc})"
+    _DEVICE.append("GPU — " + reason if used == "cuda" else f"CPU — {reason}")
+    return _DEVICE[0]
+
+
 class DetectorCache:
-    """Thread-safe: `get(ref)` loads once per resolved path."""
+    """Thread-safe: `get(ref)` loads once per file content (sha256), whatever the path."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_path: dict[str, Any] = {}
+        self._by_digest: dict[str, Any] = {}
 
     def get(self, ref: str) -> Any:
-        from desktop.core.models import Detector, resolve_model
+        from desktop.core.models import Detector, file_digest, resolve_model
 
         if not ref:
             raise ValueError("no model chosen: put a .onnx model in the models folder (see the Models tab)")
-        resolved = resolve_model(ref)
-        path = str(getattr(resolved, "path", resolved))
+        path = Path(resolve_model(ref))
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot be read ({exc})") from None
         with self._lock:
-            detector = self._by_path.get(path)
+            detector = self._by_digest.get(digest)
             if detector is None:
                 detector = Detector.load(path)
-                self._by_path[path] = detector
+                # An older content of the same file is never scored again: drop its session.
+                for old in [d for d, det in self._by_digest.items() if str(det.path) == str(path)]:
+                    del self._by_digest[old]
+                self._by_digest[detector.digest] = detector
         return detector
+
+    def forget(self, path: str | Path) -> None:
+        """Drop sessions loaded from `path` (a removed model)."""
+        with self._lock:
+            for old in [d for d, det in self._by_digest.items() if str(det.path) == str(path)]:
+                del self._by_digest[old]
+
+    @property
+    def digests(self) -> list[str]:
+        with self._lock:
+            return list(self._by_digest)
 
 
 class _Relay(QObject):
@@ -85,6 +129,8 @@ class _Task(QRunnable):
 
 
 class ModelService(QObject):
+    """The registry the whole window shares: `refresh`, `add`, `remove`; answers with `models_listed`."""
+
     models_listed = Signal(list)  # list[ModelChoice]
     detector_ready = Signal(str, object)  # ref, Detector
     detector_failed = Signal(str, str)  # ref, one-line reason
@@ -92,12 +138,17 @@ class ModelService(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cache = DetectorCache()
+        self.choices: list[ModelChoice] = []
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._relay = _Relay(self)
-        self._relay.listed.connect(self.models_listed)
+        self._relay.listed.connect(self._on_relay_listed)
         self._relay.loaded.connect(self.detector_ready)
         self._relay.failed.connect(self.detector_failed)
+
+    def _on_relay_listed(self, choices: list[ModelChoice]) -> None:
+        self.choices = choices
+        self.models_listed.emit(choices)
 
     def refresh(self) -> None:
         relay = self._relay
@@ -108,9 +159,32 @@ class ModelService(QObject):
             except Exception as exc:
                 relay.failed.emit("", f"could not list models: {exc}")
                 choices = []
+            usable = [Path(c.path) for c in choices if c.error is None]
+            if usable:
+                device_text(usable[0])  # the Models tab's "Runs on" line
             relay.listed.emit(choices)
 
         self._pool.start(_Task(work))
+
+    def add(self, path: str | Path, name: str | None = None) -> Any:
+        """Register a model file (a copy in the user's models folder); every view is refreshed.
+
+        Returns `desktop.core.registry.Added`; raises `ModelError` with the reason it cannot be added.
+        """
+        from desktop.core.registry import add_model
+
+        added = add_model(Path(path), name)
+        self.refresh()
+        return added
+
+    def remove(self, path: str | Path) -> Path:
+        """Delete one of the user's models; its sessions are dropped and every view is refreshed."""
+        from desktop.core.registry import remove_model
+
+        removed = remove_model(Path(path))
+        self.cache.forget(removed)
+        self.refresh()
+        return removed
 
     def prepare(self, ref: str) -> None:
         """Load `ref` in the background; answers with detector_ready or detector_failed."""

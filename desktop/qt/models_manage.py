@@ -1,17 +1,18 @@
 """Models: every model the app can use (bundled, user folder), its card and device; import/remove.
 
-Importing copies a file into the user models folder only after its contract checks out; a broken
-or foreign ONNX file is refused with the reason. The user's original file is never changed.
+The page shows the app's one registry (`ModelService`): importing or removing here, or registering a
+trained model in Training, lists the models again for the Scan menu, this tab and the Gallery at once.
+Importing copies a file into the user models folder only after its contract checks out; a broken or
+foreign ONNX file is refused with the reason, a name clash is resolved with a suffix and said so. The
+user's original file is never changed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -26,55 +27,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-def import_model(source: Path) -> tuple[Path | None, str | None]:
-    """Copy a checked model into the user models folder: (destination, None) or (None, reason)."""
-    from desktop.core.models import inspect_model
-    from desktop.core.paths import user_models_dir
-
-    if not source.is_file():
-        return None, f"{source}: file not found"
-    entry = inspect_model(source)
-    if entry.error or entry.contract is None:
-        reason = entry.error or "no contract"
-        if "no 'pixelpatrol'" in reason.lower() or "metadata" in reason.lower():
-            reason += " — this ONNX file was not made for PixelPatrol (no model contract)"
-        return None, reason
-    dest = user_models_dir() / f"{entry.contract.name}.onnx"
-    if dest.exists() and dest.resolve() == source.resolve():
-        return dest, None
-    if dest.exists():
-        return None, f"a model named '{entry.contract.name}' is already in {dest.parent}; remove it first"
-    tmp = dest.with_suffix(".onnx.part")
-    shutil.copyfile(source, tmp)
-    tmp.replace(dest)
-    return dest, None
+from desktop.qt.model_service import ModelChoice, ModelService, device_text
 
 
-_DEVICE: list[str] = []  # probed once per process (a CUDA probe costs seconds)
+def import_model(source: Path, name: str | None = None) -> tuple[Path | None, str | None]:
+    """Copy a checked model into the user models folder: (destination, None) or (None, reason).
 
-
-def device_text(probe_model: Path | None = None) -> str:
-    """Where models run here: what onnxruntime actually chose for a real model, with the reason."""
-    if _DEVICE:
-        return _DEVICE[0]
-    if probe_model is None:
-        return "not probed yet"
-    from desktop.core.models import create_session
+    Kept for callers without the app's registry; the window uses `ModelService.add`.
+    """
+    from desktop.core.models import ModelError
+    from desktop.core.registry import add_model
 
     try:
-        _session, used, reason = create_session(probe_model, "auto")
-    except Exception as exc:
-        return f"unknown ({exc})"
-    _DEVICE.append("GPU — " + reason if used == "cuda" else f"CPU — {reason}")
-    return _DEVICE[0]
+        return add_model(source, name).path, None
+    except ModelError as exc:
+        return None, str(exc)
 
 
 def card_html(entry: Any) -> str:
     if entry.contract is None:
         return f"<h3>{entry.path.name}</h3><p style='color:#b00'><b>Cannot be used:</b> {entry.error}</p>"
     c = entry.contract
-    rows = [("Kind", c.kind), ("Source", f"{entry.source} — {entry.path}")]
+    rows = [("Kind", c.kind), ("Origin", f"{entry.source} — {entry.path}")]
     if c.input is not None:
         i = c.input
         rows.append(("Input", f"{i.name} {i.layout} {i.height}×{i.width}×{i.channels} {i.color}, values {i.value_range}"))
@@ -86,7 +60,8 @@ def card_html(entry: Any) -> str:
     if c.labels:
         rows.append(("Labels", ", ".join(c.labels)))
     card = dict(c.card)
-    for key in ("summary", "intended_use", "not_for", "training_data", "date", "device", "params", "command"):
+    for key in ("summary", "intended_use", "not_for", "training_data", "date", "device", "params", "command",
+                "thresholds_from"):
         if key in card:
             rows.append((key.replace("_", " ").capitalize(), str(card[key])))
     val = card.get("validation")
@@ -105,33 +80,16 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class _Relay(QObject):
-    listed = Signal(list)
-
-
-class _ListTask(QRunnable):
-    def __init__(self, relay: _Relay) -> None:
-        super().__init__()
-        self.relay = relay
-
-    def run(self) -> None:
-        from desktop.core.models import list_models
-
-        entries = list_models()
-        usable = [e.path for e in entries if e.contract is not None]
-        if usable:
-            device_text(usable[0])
-        with contextlib.suppress(RuntimeError):  # page closed meanwhile
-            self.relay.listed.emit(entries)
-
-
 class ModelsManagePage(QWidget):
-    """The Models tab. `changed` asks the rest of the app to list models again."""
+    """The Models tab over the app's registry (its own one when none is given). `changed`: after an
+    import or a remove (the registry has already been asked to list the models again)."""
 
     changed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, models: ModelService | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.models = models or ModelService(self)
+        self.models.models_listed.connect(self.set_choices)
         self.entries: list[Any] = []
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
@@ -146,7 +104,7 @@ class ModelsManagePage(QWidget):
         layout.addLayout(bar)
         split = QSplitter(Qt.Orientation.Horizontal)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Model", "Kind", "Source", "Status"])
+        self.tree.setHeaderLabels(["Model", "Name", "Kind", "Origin", "Status"])
         self.tree.setRootIsDecorated(False)
         self.tree.currentItemChanged.connect(self._on_tree_current_changed)
         split.addWidget(self.tree)
@@ -157,34 +115,34 @@ class ModelsManagePage(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
-        self._relay = _Relay(self)
-        self._relay.listed.connect(self.set_entries)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
 
-    def set_choices(self, _choices: list[Any]) -> None:
-        """Called when the app lists models; reads the full entries (cards) in the background."""
-        self.refresh()
+    def set_choices(self, choices: list[ModelChoice]) -> None:
+        """The registry listed the models: show them (entries carry the cards)."""
+        self.set_entries([c.entry for c in choices if c.entry is not None])
 
     def refresh(self) -> None:
-        self._pool.start(_ListTask(self._relay))
+        self.models.refresh()
 
     def set_entries(self, entries: list[Any]) -> None:
         from desktop.core.paths import bundled_models_dir, user_models_dir
 
         self.folder_label.setText(f"Bundled: {bundled_models_dir()}   ·   Yours: {user_models_dir()}")
+        current = self._current()
         self.entries = entries
         self.tree.clear()
+        chosen = None
         for e in entries:
             c = e.contract
-            item = QTreeWidgetItem([c.title if c else e.path.name, c.kind if c else "?", e.source,
+            item = QTreeWidgetItem([c.title if c else e.path.name, e.name, c.kind if c else "?", e.source,
                                     "ok" if c else "broken: " + str(e.error).split(": ", 1)[-1]])
-            item.setToolTip(3, e.error or "")
+            item.setToolTip(4, e.error or "")
             item.setData(0, Qt.ItemDataRole.UserRole, str(e.path))
             self.tree.addTopLevelItem(item)
-        for col in range(4):
+            if current is not None and e.path == current.path:
+                chosen = item
+        for col in range(5):
             self.tree.resizeColumnToContents(col)
-        first = self.tree.topLevelItem(0)
+        first = chosen or self.tree.topLevelItem(0)
         if first is not None:
             self.tree.setCurrentItem(first)
         else:
@@ -201,13 +159,19 @@ class ModelsManagePage(QWidget):
         if entry is not None:
             self.card.setHtml(card_html(entry))
 
-    def import_file(self, path: Path) -> bool:
-        dest, error = import_model(path)
-        if error:
-            self.message.setText(f"<span style='color:#b00'>Not imported: {_esc(error)}</span>")
+    def import_file(self, path: Path, name: str | None = None) -> bool:
+        from desktop.core.models import ModelError
+
+        try:
+            added = self.models.add(path, name)
+        except ModelError as exc:
+            self.message.setText(f"<span style='color:#b00'>Not imported: {_esc(str(exc))}</span>")
             return False
-        self.message.setText(f"Imported {path.name} as {dest}")
-        self.refresh()
+        if added.already:
+            self.message.setText(_esc(f"Not copied again: {path.name} is {added.note}"))
+            return False
+        note = f" ({added.note})" if added.note else ""
+        self.message.setText(_esc(f"Imported {path.name} as '{added.name}' — {added.path}{note}"))
         self.changed.emit()
         return True
 
@@ -223,9 +187,14 @@ class ModelsManagePage(QWidget):
         if confirm and QMessageBox.question(self, "Remove model", f"Delete {entry.path.name} from your "
                                             "models folder?") != QMessageBox.StandardButton.Yes:
             return False
-        entry.path.unlink(missing_ok=True)
-        self.message.setText(f"Removed {entry.path.name}")
-        self.refresh()
+        from desktop.core.models import ModelError
+
+        try:
+            self.models.remove(entry.path)
+        except ModelError as exc:
+            self.message.setText(f"<span style='color:#b00'>Not removed: {_esc(str(exc))}</span>")
+            return False
+        self.message.setText(_esc(f"Removed {entry.name} ({entry.path.name})"))
         self.changed.emit()
         return True
 
@@ -233,7 +202,8 @@ class ModelsManagePage(QWidget):
         self.remove_current()
 
     def shutdown(self) -> None:
-        self._pool.waitForDone()
+        if self.models.parent() is self:
+            self.models.shutdown()
 
 
-__all__ = ["ModelsManagePage", "card_html", "import_model"]
+__all__ = ["ModelsManagePage", "card_html", "device_text", "import_model"]

@@ -133,8 +133,8 @@ class ScanPage(QWidget):
         self.toolbar.set_models(entries, self.settings.model)
         if not any(e[2] is None for e in entries):
             self.banner.show_message(
-                "No usable detector model was found. Put a PixelPatrol .onnx model in the "
-                "models folder (see the Models tab), then restart.",
+                "No usable detector model was found. Import a PixelPatrol .onnx model in the "
+                "Models tab, or train one in Training: it is listed here at once.",
                 "warning",
             )
 

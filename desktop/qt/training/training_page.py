@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.paths import user_data_dir
 from desktop.core.run_follow import read_history
+from desktop.qt.model_service import ModelService
 from desktop.qt.training.curves_widget import CurvesWidget
 from desktop.qt.training.metrics_follower import MetricsFollower
 from desktop.qt.training.result_panel import RunResultPanel
@@ -49,8 +50,11 @@ def _eta(seconds: float | None) -> str:
 
 
 class TrainingPage(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    model_registered = Signal(str)  # path of the copy in the user's models folder
+
+    def __init__(self, models: ModelService | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.models = models or ModelService(self)
         self.follower: MetricsFollower | None = None
         self.trainer = TrainerProcess(self)
         self.trainer.log_line.connect(self.append_log)
@@ -224,13 +228,23 @@ class TrainingPage(QWidget):
         self.show_message(f"Trainer {text}")
 
     def _on_register_requested(self, onnx: str) -> None:
-        from desktop.qt.models_manage import import_model
+        self.register_model(onnx)
 
-        dest, error = import_model(Path(onnx))
-        if error:
-            QMessageBox.warning(self, "Model not registered", error)
-        else:
-            self.show_message(f"Registered {dest.name if dest else onnx}; Scan lists it now (Models tab).")
+    def register_model(self, onnx: str | Path, name: str | None = None) -> bool:
+        """Copy the run's model into the user's models folder under its own (unique) name."""
+        from desktop.core.models import ModelError
+
+        try:
+            added = self.models.add(Path(onnx), name or None)
+        except ModelError as exc:
+            QMessageBox.warning(self, "Model not registered", str(exc))
+            return False
+        note = f" ({added.note})" if added.note else ""
+        verb = "Already registered" if added.already else "Registered"
+        self.show_message(f"{verb} as '{added.name}' — {added.title}{note}. The Scan menu lists it and "
+                          "has it selected; the Models tab shows its card.")
+        self.model_registered.emit(str(added.path))
+        return True
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)

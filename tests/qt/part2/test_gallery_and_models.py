@@ -123,15 +123,15 @@ def test_model_import_of_a_good_and_a_broken_file(
     assert "not made for PixelPatrol" in page.message.text() or "contract" in page.message.text()
     assert list(user_models_dir().glob("*.onnx")) == []
     before = tiny_detector_path.read_bytes()
-    with qtbot.waitSignal(page._relay.listed, timeout=10_000):
+    with qtbot.waitSignal(page.models.models_listed, timeout=10_000):
         assert page.import_file(tiny_detector_path)
     assert (user_models_dir() / "tiny-detector.onnx").read_bytes() == before == tiny_detector_path.read_bytes()
     assert page.tree.topLevelItemCount() == 1
     assert "Brightness" in page.card.toPlainText() or "tiny" in page.card.toPlainText().lower()
-    assert "Runs on" in page.card.toPlainText()
-    assert not page.import_file(tiny_detector_path)  # same name again: refused, not overwritten
-    assert "already in" in page.message.text()
-    with qtbot.waitSignal(page._relay.listed, timeout=10_000):
+    assert "Runs on" in page.card.toPlainText() and "Origin" in page.card.toPlainText()
+    assert not page.import_file(tiny_detector_path)  # the same file again: not copied twice, and said so
+    assert "already installed as 'tiny-detector'" in page.message.text()
+    with qtbot.waitSignal(page.models.models_listed, timeout=10_000):
         assert page.remove_current(confirm=False)
     assert list(user_models_dir().glob("*.onnx")) == []
     assert page.tree.topLevelItemCount() == 0
