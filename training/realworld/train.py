@@ -142,7 +142,7 @@ def train(pack: Path, out: Path, *, epochs: int, steps: int, batch: int, lr: flo
         log.info("resumed at epoch %d (best %.4f)", state["epoch"], state["best"])
     else:
         keras.utils.set_random_seed(seed)
-        model = build(width=width)
+        model = build(size=int(data.views.shape[1]), width=width)
         schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=epochs * steps, alpha=0.02,
                                                           warmup_target=None)
         model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
