@@ -123,7 +123,7 @@ def test_pack_train_resume_finish_and_the_engine_scores_as_training_does(packed:
     assert det.contract.domain is not None and det.contract.domain.contains(4000, 3000)
     assert 0.2 <= result["temperature"] <= 5.0
     # same file, same score: engine (decode + onnxruntime) vs training (views + Keras + calibration)
-    rows = list(csv.DictReader(open(packed / "images.csv", encoding="utf-8")))
+    rows = list(csv.DictReader((packed / "images.csv").read_text(encoding="utf-8").splitlines()))
     root = Path(json.loads((packed / "pack.json").read_text())["root"])
     path = root / rows[-1]["file"]
     decoded = load_image(path, det.contract)
