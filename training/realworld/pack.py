@@ -143,7 +143,9 @@ def pack(root: Path, out: Path, *, crop: int = 112, versions: int = 2, n_native:
                 log.info("packed %d/%d images (%d views, %.0f s)", done, len(rows), n, time.time() - started)
     data.flush()
     del data
-    np.savez(out / "views_meta.npz", count=n, **{k: np.asarray(v, np.float32) for k, v in meta.items()})
+    arrays: dict[str, np.ndarray] = {k: np.asarray(v, np.float32) for k, v in meta.items()}
+    arrays["count"] = np.asarray(n)
+    np.savez(out / "views_meta.npz", **arrays)  # type: ignore[arg-type]
     with open(out / "images.csv", "w", newline="", encoding="utf-8") as fh:
         cols = ["file", "label", "source_repo", "generator", "kind", "split", "format", "width", "height", "bytes",
                 "sha256", "commit", "licence"]

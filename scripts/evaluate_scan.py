@@ -1,0 +1,146 @@
+"""Measure a model the way a person gets it: the app's own scan (decode, routing, evidence, verdicts) on
+labelled image files, per generator and per source, with the robustness variant the project checks.
+
+    .venv/bin/python scripts/evaluate_scan.py --pack PACK --split val heldout [--model auto|NAME|FILE]
+        [--variant original halved_q75] [--out RESULT.json]
+
+PACK is a folder made by `python -m training.realworld.pack` (its images.csv names each file's label,
+source, generator and split). `halved_q75`: every file halved in both sides (Lanczos) and re-saved as JPEG
+quality 75 in a temporary folder. Reports ROC AUC, balanced accuracy at the model's decision threshold, the
+share of *confident mistakes* (verdict "ai" on a real image or "real" on an AI image), the verdict bands,
+and AUROC per AI generator against all real images of the same split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from desktop.core.events import RowsReady, ScanOptions
+from desktop.core.routing import load_for_scan
+from desktop.core.scan import scan
+from desktop.core.store import ResultStore
+from training.evaluate import roc_auc
+
+
+def halved_q75(src: Path, dst: Path) -> Path:
+    with Image.open(src) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        rgb = img.convert("RGB")
+    w, h = rgb.size
+    rgb = rgb.resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.LANCZOS)
+    out = dst.with_suffix(".jpg")
+    rgb.save(out, "JPEG", quality=75)
+    return out
+
+
+def metrics(rows: list[dict[str, str]], scored: dict[str, tuple[float | None, str | None, str | None, str | None]]
+            ) -> dict[str, object]:
+    y, s, verdicts, reasons, models = [], [], [], [], []
+    errors = 0
+    for r in rows:
+        score, verdict, reason, model = scored.get(r["_scan_path"], (None, None, None, None))
+        if score is None:
+            errors += 1
+            continue
+        y.append(r["label"] == "ai")
+        s.append(score)
+        verdicts.append(verdict)
+        reasons.append(reason or "")
+        models.append(model or "")
+    ya, sa = np.asarray(y), np.asarray(s, np.float64)
+    confident_wrong = sum(1 for yy, v in zip(y, verdicts, strict=True) if (v == "ai" and not yy) or (v == "real" and yy))
+    ai_calls = np.asarray([v in ("ai", "likely_ai") for v in verdicts])
+    real_calls = np.asarray([v in ("real", "likely_real") for v in verdicts])
+    out: dict[str, object] = {
+        "images": len(y), "errors": errors, "ai": int(ya.sum()), "real": int((~ya).sum()),
+        "auroc": round(roc_auc(ya, sa), 4) if ya.any() and (~ya).any() else None,
+        "confident_mistakes": round(confident_wrong / max(1, len(y)), 4),
+        "tpr_ai_calls": round(float(ai_calls[ya].mean()), 4) if ya.any() else None,
+        "tnr_real_calls": round(float(real_calls[~ya].mean()), 4) if (~ya).any() else None,
+        "bands": dict(Counter(v or "error" for v in verdicts)),
+        "decided_by_evidence": sum(1 for x in reasons if x and not x.startswith("model")),
+        "models": dict(Counter(models)),
+    }
+    per_gen = {}
+    gens = sorted({r["generator"] for r in rows if r["label"] == "ai"})
+    lookup = {r["_scan_path"]: r for r in rows}
+    keys = [k for k in scored if k in lookup and scored[k][0] is not None]
+    for g in gens:
+        sel = [k for k in keys if lookup[k]["label"] == "real" or lookup[k]["generator"] == g]
+        n_ai = sum(1 for k in sel if lookup[k]["label"] == "ai")
+        if n_ai >= 5:
+            yy = np.asarray([lookup[k]["label"] == "ai" for k in sel])
+            ss = np.asarray([scored[k][0] for k in sel], np.float64)
+            per_gen[g] = {"images": n_ai, "auroc_vs_real": round(roc_auc(yy, ss), 4)}
+    out["per_generator"] = per_gen
+    per_source = {}
+    for src in sorted({r["source_repo"] for r in rows if r["label"] == "real"}):
+        ks = [k for k in keys if lookup[k]["source_repo"] == src]
+        if ks:
+            vs = [scored[k][1] for k in ks]
+            per_source[src] = {"images": len(ks), "called_real_or_likely": round(
+                sum(v in ("real", "likely_real") for v in vs) / len(ks), 3),
+                "confident_ai": sum(v == "ai" for v in vs)}
+    out["real_sources"] = per_source
+    return out
+
+
+def run(pack: Path, splits: list[str], model: str, variants: list[str], limit: int | None) -> dict[str, object]:
+    with open(pack / "images.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] in splits]
+    if limit:
+        rows = rows[:: max(1, len(rows) // limit)]
+    root = Path(json.loads((pack / "pack.json").read_text())["root"])
+    detector = load_for_scan(model, device="cpu")
+    result: dict[str, object] = {"model": model, "members": [m.name for m in detector.members], "splits": splits}
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant in variants:
+            started = time.time()
+            for i, r in enumerate(rows):
+                src = root / r["file"]
+                r["_scan_path"] = str(src if variant == "original" else halved_q75(src, Path(tmp) / f"{variant}-{i}"))
+            store = ResultStore(Path(tmp) / f"{variant}.sqlite3")
+            scored: dict[str, tuple[float | None, str | None, str | None, str | None]] = {}
+            for event in scan([r["_scan_path"] for r in rows], detector, ScanOptions(use_cache=False), store=store):
+                if isinstance(event, RowsReady):
+                    for row in event.rows:
+                        scored[row.path] = (row.score, row.verdict, row.reason, row.model)
+            store.close()
+            for split in splits:
+                part = [r for r in rows if r["split"] == split]
+                result[f"{split}/{variant}"] = metrics(part, scored)
+            result[f"seconds/{variant}"] = round(time.time() - started, 1)
+    return result
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pack", required=True, type=Path)
+    p.add_argument("--split", nargs="+", default=["val", "heldout"])
+    p.add_argument("--model", default="auto")
+    p.add_argument("--variant", nargs="+", default=["original", "halved_q75"], choices=["original", "halved_q75"])
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--out", type=Path)
+    a = p.parse_args()
+    result = run(a.pack, a.split, a.model, a.variant, a.limit)
+    text = json.dumps(result, indent=1)
+    if a.out:
+        a.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
