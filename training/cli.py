@@ -115,7 +115,9 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
             earlier = json.loads(previous.read_text())
             command = earlier.get("command", command)
             resumes = [*earlier.get("resumed_with", []), this_command]  # ... and every resume after it
-    config = {"recipe": args.recipe, "command": command, "resumed_with": resumes, "args": vars(args)}
+    # cwd: relative --data/--out paths in the command mean something only from there (the app's Resume)
+    config = {"recipe": args.recipe, "command": command, "resumed_with": resumes, "args": vars(args),
+              "cwd": os.getcwd()}
     try:
         run = Run(
             args.out,
@@ -154,7 +156,9 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
         log.debug("traceback", exc_info=True)
         return EXIT_ERROR
     if result is None:
-        run.finish("stopped", epochs=run.epochs, resume_with=command + ("" if args.resume else " --resume"))
+        done = run.load_state().get("epochs_done")  # the log's "stopped after N epoch(s)"
+        run.finish("stopped", epochs=run.epochs, epochs_done=done if isinstance(done, int) else None,
+                   resume_with=command + ("" if args.resume else " --resume"))
         return EXIT_STOPPED
     run.finish("completed", epochs=run.epochs, result=result)
     return EXIT_OK

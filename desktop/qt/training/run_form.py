@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -97,6 +98,20 @@ class RunForm(QWidget):
     def add_data(self, entry: str) -> None:
         self.data.addItem(entry)
 
+    def show_record(self, recipe: str, args: list[str]) -> None:
+        """Fill the form with a recorded run's recipe, data, epochs and batch size (what Resume runs)."""
+        index = self.recipe.findData(recipe)
+        if index >= 0:
+            self.recipe.setCurrentIndex(index)
+        self.data.clear()
+        for flag, value in pairwise(args):
+            if flag == "--data":
+                self.add_data(value)
+            elif flag == "--epochs" and value.isdigit():
+                self.epochs.setValue(int(value))
+            elif flag == "--batch-size" and value.isdigit():
+                self.batch_size.setValue(int(value))
+
     def _prefix(self) -> str:
         return "" if self.role.currentIndex() == 0 else self.role.currentText()
 
@@ -129,7 +144,7 @@ class RunForm(QWidget):
         if resume and not holds_run:
             out.append(f"{run_dir}: no run to resume there (no config.json)")
         if not resume:
-            if holds_run:
+            if holds_run:  # the page offers "continue" or "new folder" before asking the form
                 out.append(f"{run_dir}: already holds a run; choose another folder or Resume")
             entries = [self.data.item(i).text() for i in range(self.data.count())]
             if not entries:

@@ -81,9 +81,11 @@ class TrainerProcess(QObject):
     def is_running(self) -> bool:
         return self.process.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, command: list[str], args: list[str], run_dir: str | Path) -> None:
+    def start(self, command: list[str], args: list[str], run_dir: str | Path, cwd: str | Path | None = None) -> None:
+        """`cwd`: the folder to run in (a resumed run's own, for its relative paths); None: the app's."""
         if self.is_running():
             raise RuntimeError("a training run is already going; stop it first")
+        self.process.setWorkingDirectory(str(cwd) if cwd else "")
         self.run_dir = Path(run_dir)
         self.stop_requested = False
         self._out = self._err = b""

@@ -7,6 +7,7 @@ stderr goes to the log pane.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -31,7 +32,8 @@ from desktop.qt.model_service import ModelService
 from desktop.qt.training.curves_widget import CurvesWidget
 from desktop.qt.training.metrics_follower import MetricsFollower
 from desktop.qt.training.result_panel import RunResultPanel
-from desktop.qt.training.run_form import RunForm
+from desktop.qt.training.run_form import RunForm, check_data
+from desktop.qt.training.run_record import RunRecord, next_free_folder, read_record
 from desktop.qt.training.trainer_process import (
     TrainerProcess,
     TrainerUnavailable,
@@ -49,6 +51,16 @@ def _eta(seconds: float | None) -> str:
     return f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}"
 
 
+def _in_folder(entry: str, cwd: Path | None) -> str:
+    """A recorded --data entry ([ROLE=]PATH) with a relative PATH read from the run's own folder."""
+    role, sep, path = entry.partition("=")
+    if not sep or role not in ("real", "fake"):
+        role, sep, path = "", "", entry
+    if cwd is not None and not Path(path).expanduser().is_absolute():
+        path = str(cwd / path)
+    return f"{role}{sep}{path}"
+
+
 class TrainingPage(QWidget):
     model_registered = Signal(str)  # path of the copy in the user's models folder
 
@@ -60,6 +72,7 @@ class TrainingPage(QWidget):
         self.trainer.log_line.connect(self.append_log)
         self.trainer.finished.connect(self._on_trainer_finished)
         self.command_override: list[str] | None = None  # tests: a fake trainer
+        self._session_note = ""  # how the last process was started (kept when it ends)
 
         left = QVBoxLayout()
         box = QGroupBox("New run")
@@ -193,7 +206,36 @@ class TrainingPage(QWidget):
 
     # -- running
     def start_run(self, resume: bool = False) -> bool:
-        problems = self.form.problems(resume)
+        """Start the form's run; `resume`: continue the run in the Output folder with its recorded command.
+
+        Start on a folder that already holds a run asks (`ask_existing_run`) whether to continue it
+        or to start in a new folder next to it.
+        """
+        run_dir = self.form.run_dir()
+        if not resume and (run_dir / "config.json").exists():
+            choice = self.ask_existing_run(run_dir, read_record(run_dir))
+            if choice == "continue":
+                resume = True
+            elif choice == "new":
+                run_dir = next_free_folder(run_dir)
+                self.form.out.setText(str(run_dir))
+            else:
+                self.show_message(f"Not started: {run_dir} already holds a run.")
+                return False
+        cwd: Path | None = None
+        if resume:
+            record = read_record(run_dir)
+            if record is None:
+                problems = [f"{run_dir}: no run to resume there (no config.json with its command)"]
+            else:
+                if record.status == "completed" and record.epochs and self.form.epochs.value() > record.epochs:
+                    record = record.with_epochs(self.form.epochs.value())  # train a finished run for longer
+                self.form.show_record(record.recipe, record.args)
+                problems = [p for p in (check_data(_in_folder(d, record.cwd)) for d in record.data()) if p]
+                args, cwd = record.args, record.cwd
+        else:
+            problems = self.form.problems()
+            args = self.form.arguments()
         if problems:
             self.show_message("Cannot start: " + "; ".join(problems))
             return False
@@ -202,14 +244,31 @@ class TrainingPage(QWidget):
         except TrainerUnavailable as exc:
             self.show_message(str(exc))
             return False
-        run_dir = self.form.run_dir()
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log.clear()
-        self.trainer.start(command, self.form.arguments(resume), run_dir)
+        shown = " ".join(["pixelpatrol-train", *map(shlex.quote, args)])
+        self.append_log(f"$ {shown}" + (f"    (in {cwd})" if cwd else ""))
+        self.trainer.start(command, args, run_dir, cwd=cwd)
         self.follow(run_dir)
-        self.show_message(f"{'Resumed' if resume else 'Started'} in {run_dir}")
+        self._session_note = (f"Resumed {run_dir.name} with its recorded command: {shown}" if resume
+                              else f"Started in {run_dir}")
+        self.show_message(self._session_note)
         self._set_running(True)
         return True
+
+    def ask_existing_run(self, run_dir: Path, record: RunRecord | None) -> str | None:
+        """"continue", "new" (a new folder next to it) or None (cancel). Tests replace this."""
+        state = "" if record is None else f" It {record.status}" + (
+            f" after {record.epochs_done} of {record.epochs} epochs." if record.epochs else ".")
+        box = QMessageBox(QMessageBox.Icon.Question, "This folder holds a run",
+                          f"{run_dir} already holds a training run.{state}\n\nContinue it with its recorded "
+                          "data and options (raise Epochs to train a finished run for longer), or start "
+                          f"this new run in {next_free_folder(run_dir).name}?", parent=self)
+        go_on = box.addButton("Continue this run", QMessageBox.ButtonRole.AcceptRole)
+        new = box.addButton("New folder", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return {id(go_on): "continue", id(new): "new"}.get(id(box.clickedButton()))
 
     def stop_run(self) -> None:
         self.trainer.stop()
@@ -225,7 +284,7 @@ class TrainingPage(QWidget):
         self._set_running(False)
         if self.follower is not None:
             self.follower.poll()  # the last lines, before the label says it ended
-        self.show_message(f"Trainer {text}")
+        self.show_message(f"Trainer {text}. {self._session_note}")
 
     def _on_register_requested(self, onnx: str) -> None:
         self.register_model(onnx)

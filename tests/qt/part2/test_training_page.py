@@ -77,15 +77,26 @@ def test_malformed_metrics_line_is_skipped_and_reported(qtbot: Any, tmp_path: Pa
     follower.stop()
 
 
-def test_fake_trainer_starts_and_stops_cleanly(qtbot: Any, tmp_path: Path) -> None:
+def _data_folder(tmp_path: Path) -> Path:
     data = tmp_path / "data"
-    data.mkdir()
+    data.mkdir(exist_ok=True)
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(data / "a.png")
+    return data
+
+
+def _fake_page(qtbot: Any, tmp_path: Path, epochs: int) -> TrainingPage:
     page = _page(qtbot)
     page.command_override = [sys.executable, str(HERE / "fake_trainer.py")]
-    page.form.add_data(str(data))
+    page.form.add_data(str(_data_folder(tmp_path)))
     page.form.out.setText(str(tmp_path / "run"))
-    page.form.epochs.setValue(1000)
+    page.form.epochs.setValue(epochs)
+    page.form.batch_size.setValue(16)
+    return page
+
+
+def test_stop_is_clean_and_resume_from_the_window_continues_with_the_recorded_data_and_options(
+        qtbot: Any, tmp_path: Path) -> None:
+    page = _fake_page(qtbot, tmp_path, epochs=3)
     assert page.start_run()
     assert page.follower is not None
     follower = page.follower
@@ -102,16 +113,51 @@ def test_fake_trainer_starts_and_stops_cleanly(qtbot: Any, tmp_path: Path) -> No
     assert page.start_button.isEnabled()
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["event"] == "finish"
-    # resume continues in the same folder
-    with qtbot.waitSignal(page.trainer.finished, timeout=20_000) as finished:
+    # Resume from a fresh form (as after a restart): the run's own command supplies data and options.
+    page.form.data.clear()
+    page.form.epochs.setValue(1)
+    page.form.batch_size.setValue(128)
+    with qtbot.waitSignal(page.trainer.finished, timeout=30_000) as finished:
         assert page.start_run(resume=True)
+    assert "with its recorded command: pixelpatrol-train noise-discriminator --data" in page.message.text()
+    assert finished.args[0] == 0, page.log.toPlainText()
+    assert f"on [{str(tmp_path / 'data')!r}] for 3 epochs" in page.log.toPlainText()
+    assert page.form.data.count() == 1 and page.form.epochs.value() == 3 and page.form.batch_size.value() == 16
     resumed = page.follower
     assert resumed is not None
-    assert finished.args[0] == 0
     starts = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
               if '"run_start"' in x]
     assert [s["resumed"] for s in starts] == [False, True]
     qtbot.waitUntil(lambda: resumed.history.status == "completed", timeout=5000)
+
+
+def test_start_on_a_folder_holding_a_finished_run_offers_continue_or_a_new_folder(
+        qtbot: Any, tmp_path: Path) -> None:
+    page = _fake_page(qtbot, tmp_path, epochs=1)
+    with qtbot.waitSignal(page.trainer.finished, timeout=30_000):
+        assert page.start_run()
+    asked: list[Any] = []
+    page.ask_existing_run = lambda run_dir, record: asked.append((run_dir, record)) or None  # type: ignore[method-assign]
+    assert not page.start_run()  # cancelled: nothing started, and said so
+    assert "already holds a run" in page.message.text() and not page.trainer.is_running()
+    run_dir, record = asked[-1]
+    assert run_dir == tmp_path / "run" and record.status == "completed" and record.epochs == 1
+    page.ask_existing_run = lambda run_dir, record: "new"  # type: ignore[method-assign]
+    with qtbot.waitSignal(page.trainer.finished, timeout=30_000) as finished:
+        assert page.start_run()
+    assert finished.args[0] == 0 and (tmp_path / "run-2" / "metrics.jsonl").exists()
+    assert page.form.out.text() == str(tmp_path / "run-2")
+    # "continue" on a finished run with more epochs asked for trains it on with its recorded data
+    page.form.out.setText(str(tmp_path / "run"))
+    page.form.epochs.setValue(2)
+    page.ask_existing_run = lambda run_dir, record: "continue"  # type: ignore[method-assign]
+    with qtbot.waitSignal(page.trainer.finished, timeout=30_000) as finished:
+        assert page.start_run()
+    assert finished.args[0] == 0
+    assert "Resumed run with its recorded command" in page.message.text() and "--epochs 2" in page.message.text()
+    epochs = [json.loads(x)["epoch"] for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+              if '"epoch_end"' in x]
+    assert epochs == [1, 2]
 
 
 def test_overlaying_a_second_run_adds_its_curves_next_to_the_followed_one(qtbot: Any, tmp_path: Path) -> None:
@@ -166,3 +212,26 @@ def test_a_long_metrics_file_is_caught_up_in_slices(qtbot: Any, tmp_path: Path, 
     qtbot.waitUntil(lambda: follower.history.batch["loss"].size == 3000, timeout=10_000)
     assert len(reads) > 10
     follower.stop()
+
+
+def test_a_moved_run_started_from_a_terminal_resumes_with_its_relative_paths_from_its_own_folder(
+        tmp_path: Path) -> None:
+    from desktop.qt.training.run_record import read_record
+
+    started_in = tmp_path / "project"
+    (started_in / "photos").mkdir(parents=True)
+    moved = tmp_path / "elsewhere" / "newsroom"
+    moved.mkdir(parents=True)
+    command = "pixelpatrol-train cifake-cnn --data real=photos --data fake=ai.zip --out runs/newsroom --epochs 9"
+    (moved / "config.json").write_text(json.dumps({"recipe": "cifake-cnn", "command": command,
+                                                   "cwd": str(started_in)}))
+    finish = {"v": 1, "event": "finish", "time": 1.0, "status": "stopped", "elapsed_s": 1.0, "epochs": 9,
+              "epochs_done": 4, "resume_with": command + " --resume"}
+    (moved / "metrics.jsonl").write_text(json.dumps(finish) + "\n")
+    record = read_record(moved)
+    assert record is not None and record.source == "resume_with"
+    assert record.args == ["cifake-cnn", "--data", "real=photos", "--data", "fake=ai.zip", "--epochs", "9",
+                           "--out", str(moved), "--resume"]
+    assert record.cwd == started_in and record.status == "stopped"
+    assert (record.epochs, record.epochs_done) == (9, 4)
+    assert record.with_epochs(12).args[-2:] == ["--epochs", "12"]
