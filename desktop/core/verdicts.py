@@ -25,6 +25,10 @@ from desktop.core.contract import CAPPED, Thresholds, Trust, verdict_for
 if TYPE_CHECKING:
     from desktop.core.evidence import Evidence
 
+# Failure codes that mean the manifest or the content was altered after signing (see evidence.C2paInfo).
+INTEGRITY_FAILURE_PREFIXES = ("assertion.", "claimSignature.", "claim.", "manifest.", "general.",
+                              "hashedURI.", "dataHash.", "boxesHash.")
+
 AI_SOURCE_TYPES = ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia", "algorithmicMedia")
 AI_WORDS = ("stable diffusion", "midjourney", "dall-e", "dall·e", "dalle", "firefly", "comfyui", "novelai",
             "invokeai", "automatic1111", "imagen", "flux", "bing image creator", "image creator",
@@ -81,8 +85,9 @@ def assess(evidence: Evidence) -> Finding:
         who = agents[0] if agents else (c2pa.claim_generator or "unknown tool")
         described_ai = any(_names_ai(d) for d in c2pa.descriptions) or any(_names_ai(a) for a in agents)
         if c2pa.tampered:
+            altered = [c for c in c2pa.failures if c.startswith(INTEGRITY_FAILURE_PREFIXES)]
             parts.append(f"C2PA manifest by {who} is INVALID (altered after signing: "
-                         f"{', '.join(c2pa.failures[:2])}); not used as proof")
+                         f"{', '.join(altered[:2])}); not used as proof")
         elif ai_types or described_ai:
             what = ai_types[0] if ai_types else f"'{c2pa.descriptions[0]}'" if c2pa.descriptions else "AI"
             signer = f"signed by {c2pa.signer}" if c2pa.signer else "signer unknown"

@@ -85,7 +85,11 @@ def export_model(model: Any, temperature: float) -> Any:
     return keras.Model(inp, score, name="realworld_detector_calibrated")
 
 
-def finish(run: Path, pack: Path, out: Path, *, patches: int, max_band: str, command: str) -> dict[str, Any]:
+SPEED_TOLERANCE = 0.005
+
+
+def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], max_band: str, command: str
+           ) -> dict[str, Any]:
     import keras
 
     import training.realworld.net  # noqa: F401  (registers the custom layers)
@@ -100,12 +104,21 @@ def finish(run: Path, pack: Path, out: Path, *, patches: int, max_band: str, com
         rows = list(csv.DictReader(fh))
     root = Path(json.loads((pack / "pack.json").read_text())["root"])
     val = [r for r in rows if r["split"] == "val"]
-    feed = FeedSpec(height=CROP, width=CROP, mode="multiscale", resample="bilinear", max_patches=patches,
-                    aggregate="mean")
-    views, errors = image_views([root / r["file"] for r in val], feed)
-    ok = [i for i, e in enumerate(errors) if e is None]
-    y = np.asarray([val[i]["label"] == "ai" for i in ok], np.float64)
-    logits = view_logits(model, [views[i] for i in ok])
+    # How many native crops at scan time: each costs one network pass per image. The fewest whose
+    # validation AUROC is within SPEED_TOLERANCE of the best is used.
+    candidates = {}
+    for n in sorted(set(patch_options)):
+        feed = FeedSpec(height=CROP, width=CROP, mode="multiscale", resample="bilinear", max_patches=n,
+                        aggregate="mean")
+        views, errors = image_views([root / r["file"] for r in val], feed)
+        ok = [i for i, e in enumerate(errors) if e is None]
+        y = np.asarray([val[i]["label"] == "ai" for i in ok], np.float64)
+        logits = view_logits(model, [views[i] for i in ok])
+        candidates[n] = (feed, views, errors, ok, y, logits, roc_auc(y, image_scores(logits, 1.0)))
+        log.info("max_patches %d: validation AUROC %.4f", n, candidates[n][-1])
+    best_auc = max(c[-1] for c in candidates.values())
+    patches = min(n for n, c in candidates.items() if c[-1] >= best_auc - SPEED_TOLERANCE)
+    feed, views, errors, ok, y, logits, _ = candidates[patches]
     temperature = fit_temperature(logits, y)
     scores = image_scores(logits, temperature)
     thresholds = choose_thresholds(y, scores)
@@ -172,7 +185,8 @@ def finish(run: Path, pack: Path, out: Path, *, patches: int, max_band: str, com
         "checkpoint": ckpt.name, "val_images": len(ok), "val_errors": [val[i]["file"] for i, e in enumerate(errors) if e],
         "temperature": temperature, "val_auroc": auc, "val_ece": ece, "val_ece_uncalibrated": ece_raw,
         "thresholds": thresholds, "metrics": metrics, "per_generator_val": per_generator,
-        "patches": patches, "best_epoch_metrics": best, "export": exported, "seconds": round(time.time() - started, 1),
+        "patches": patches, "patch_candidates_val_auroc": {n: c[-1] for n, c in candidates.items()},
+        "best_epoch_metrics": best, "export": exported, "seconds": round(time.time() - started, 1),
     }
     (run / "finish.json").write_text(json.dumps(result, indent=1, default=float))
     np.savez_compressed(run / "val_image_scores.npz", scores=scores, labels=y,
@@ -185,13 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--run", required=True, type=Path)
     p.add_argument("--pack", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--patches", type=int, default=4, help="native crops per image at scan time (plus one whole view)")
-    p.add_argument("--max-band", choices=("confident", "likely"), default="likely")
+    p.add_argument("--patches", type=int, nargs="+", default=[1, 4],
+                   help="candidate native crops per image at scan time (plus one whole view); the fewest within "
+                        f"{SPEED_TOLERANCE} validation AUROC of the best is used")
+    p.add_argument("--max-band", choices=("confident", "likely"), default="likely",
+                   help="'likely': the model alone never gives a confident verdict (contract trust.max_band)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     command = "python -m training.realworld.finish " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
-    result = finish(a.run, a.pack, a.out, patches=a.patches, max_band=a.max_band, command=command)
-    print(json.dumps({k: result[k] for k in ("val_images", "temperature", "val_auroc", "val_ece", "thresholds")},
+    result = finish(a.run, a.pack, a.out, patch_options=tuple(a.patches), max_band=a.max_band, command=command)
+    print(json.dumps({k: result[k] for k in ("val_images", "temperature", "val_auroc", "val_ece", "thresholds",
+                                             "patches", "patch_candidates_val_auroc")},
                      indent=1, default=float))
     return 0
 
