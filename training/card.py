@@ -72,7 +72,9 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         "",
         f"## Validation ({evaluation['split']})",
         "",
-        f"At the decision threshold {t['decision']:.4f} (best balanced accuracy on validation):",
+        f"At the decision threshold {t['decision']:.4f} "
+        + ("(best balanced accuracy on validation):" if "default" not in card.get("thresholds_from", "")
+           else "(the wide default: too few validation images to choose one):"),
         "",
         "| metric | value |",
         "|---|---|",
@@ -91,7 +93,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         *_held_out_lines(evaluation.get("threshold_held_out")),
         f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
-        + " — chosen on validation as described in docs/training.md.",
+        + " — " + card.get("thresholds_from", "chosen on validation") + " (docs/training.md).",
         "",
         "## Robustness (validation images re-encoded, same threshold)",
         "",

@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--limit", type=int, help="at most this many training samples (quick runs)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--name",
+        help="the trained model's name (default: from the run folder's name); the recipe's own name "
+        "keeps the recipe's identity, as for the shipped models",
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument(
         "--tune", action="store_true", help="hyperparameter search first (recipes that support it)"
@@ -115,6 +120,7 @@ def run_cli(argv: Sequence[str], stream: IO[str] | None = None) -> int:
             earlier = json.loads(previous.read_text())
             command = earlier.get("command", command)
             resumes = [*earlier.get("resumed_with", []), this_command]  # ... and every resume after it
+            args.name = args.name or (earlier.get("args") or {}).get("name")  # the model keeps its name
     # cwd: relative --data/--out paths in the command mean something only from there (the app's Resume)
     config = {"recipe": args.recipe, "command": command, "resumed_with": resumes, "args": vars(args),
               "cwd": os.getcwd()}

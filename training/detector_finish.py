@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,46 @@ from training.provenance import device_description, git_commit
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
+# Verdict bands chosen on fewer validation images than this are noise (80 images once gave
+# real = likely_real and likely_ai = ai, and 60 % of a scan "uncertain"): the wide defaults are used.
+MIN_VAL_FOR_BANDS = 200
+WIDE_BANDS = {"real": 0.05, "likely_real": 0.3, "decision": 0.5, "likely_ai": 0.7, "ai": 0.95}
+_NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
+
+
+def model_identity(ctx: RecipeContext, recipe_name: str, recipe_title: str) -> tuple[str, str]:
+    """The trained model's own name and title: from `--name` or the run folder, plus recipe and date.
+
+    `--name` equal to the recipe's model name keeps the recipe's identity (how shipped models are made);
+    otherwise no two runs export a model under the same name, and none under a shipped model's name.
+    """
+    args = ctx.run.config.get("args") if isinstance(ctx.run.config.get("args"), dict) else {}
+    typed = str(args.get("name") or "").strip()
+    label = typed or ctx.run.dir.name
+    name = _NAME_CHARS.sub("-", label.lower()).strip("-._") or recipe_name
+    date = dt.date.today().isoformat()
+    if name == recipe_name:
+        if typed:
+            return recipe_name, recipe_title
+        name = f"{recipe_name}-{date}"
+    return name, f"{label} ({recipe_title}, trained {date})"
+
+
+def choose_bands(y: np.ndarray, scores: np.ndarray) -> tuple[dict[str, Any], str]:
+    """Verdict bands from validation, or the wide defaults when too few images carry them; the note says which."""
+    from training.evaluate import choose_thresholds
+
+    chosen = choose_thresholds(y, scores)
+    n = len(y)
+    if n >= MIN_VAL_FOR_BANDS:
+        return chosen, f"chosen on {n} validation images"
+    why = f"fallback: only {n} validation images (fewer than {MIN_VAL_FOR_BANDS})"
+    measured = {k: chosen[k] for k in WIDE_BANDS}
+    return (
+        {**WIDE_BANDS, "method": dict.fromkeys(WIDE_BANDS, why), "measured_on_too_few": measured},
+        f"wide default bands (decision 0.5): only {n} validation images, fewer than the {MIN_VAL_FOR_BANDS} "
+        "that bands are chosen from",
+    )
 SCORE_OUTPUT = {
     "score": {"name": "score", "meaning": "probability that the image is AI-generated", "shape": [None, 1]}
 }
@@ -48,7 +89,7 @@ def finish_detector(
     kind: str = "detector",
     labels: tuple[str, str] = ("real", "ai"),
 ) -> dict[str, Any]:
-    from training.evaluate import binary_metrics, choose_thresholds, robustness, roc_curve, threshold_held_out
+    from training.evaluate import binary_metrics, robustness, roc_curve, threshold_held_out
     from training.export import export_keras
     from training.keras_run import BEST, LAST, load_checkpoint
     from training.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
@@ -60,22 +101,23 @@ def finish_detector(
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
     scores = predict(val_images)
-    thresholds = choose_thresholds(y, scores)
+    thresholds, thresholds_from = choose_bands(y, scores)
     metrics = binary_metrics(y, scores, thresholds["decision"])
     metrics_05 = binary_metrics(y, scores, 0.5)
     robust = robustness(predict, val_images, y, thresholds["decision"])
-    title = card.get("title", name)
+    file_stem = name  # run-folder files keep the recipe's name; the model inside gets its own
+    name, title = model_identity(ctx, name, card.get("title", name))
     plots = {
         "history": plot_history(
-            history_from_protocol(run_dir / "metrics.jsonl"), run_dir / f"{name}-history.png", title
+            history_from_protocol(run_dir / "metrics.jsonl"), run_dir / f"{file_stem}-history.png", title
         ),
         "roc": plot_roc(
-            {title: (*roc_curve(y, scores)[:2], metrics["roc_auc"])}, run_dir / f"{name}-roc.png", title
+            {title: (*roc_curve(y, scores)[:2], metrics["roc_auc"])}, run_dir / f"{file_stem}-roc.png", title
         ),
         "confusion": plot_confusion(
             metrics["confusion"]["matrix"],
             list(labels),
-            run_dir / f"{name}-confusion.png",
+            run_dir / f"{file_stem}-confusion.png",
             f"{title} @ {thresholds['decision']:.3f}",
         ),
     }
@@ -128,6 +170,7 @@ def finish_detector(
         "card": {
             **{k: v for k, v in card.items() if k != "title"},
             "training_data": "; ".join(str(s) for s in split.info.get("sources", [])) or "see card",
+            "thresholds_from": thresholds_from,
             "validation": {
                 "split": evaluation["split"],
                 "samples": len(y),
@@ -145,7 +188,7 @@ def finish_detector(
             "best_epoch": result.get("best_epoch"),
         },
     }
-    exported = export_keras(model, run_dir / f"{name}.onnx", contract, val_images[:512])
+    exported = export_keras(model, run_dir / f"{file_stem}.onnx", contract, val_images[:512])
     ctx.run.exported(
         Path(exported["path"]),
         name=name,
@@ -155,7 +198,7 @@ def finish_detector(
     )
     from training.card import write_card
 
-    write_card(run_dir / f"{name}.md", contract, evaluation, [p.name for p in plots.values()])
+    write_card(run_dir / f"{file_stem}.md", contract, evaluation, [p.name for p in plots.values()])
     return {
         "onnx": exported["path"],
         "metrics": short,

@@ -217,6 +217,7 @@ class Run:
         self.time_limit_s = time_limit_s
         self.last_checkpoint: str | None = None
         self.time_limit_hit = False  # a planned end: recipes still evaluate and export
+        self._last_batch: tuple[int, int, int] | None = None  # (epoch, step, steps) of the latest batch
 
     def _check_dir(self, config: dict[str, Any]) -> None:
         cfg = self.dir / "config.json"
@@ -250,11 +251,25 @@ class Run:
 
     def on_batch(self, epoch: int, step: int, steps: int, metrics: dict[str, float]) -> None:
         """``epoch`` 1-based, ``step`` 1-based within the epoch."""
+        self._last_batch = (epoch, step, steps)
         self.protocol.batch(force=step >= steps, epoch=epoch, step=step, steps=steps, metrics=metrics)
         self.progress.update(epoch, self.epochs, step, steps, metrics)
 
+    def cut_short(self, epoch: int) -> bool:
+        """Whether a stop (or the time limit) ended ``epoch`` before its last batch."""
+        last = self._last_batch
+        stopping = self.time_limit_hit or self.stop.requested
+        return stopping and last is not None and last[0] == epoch and last[1] < last[2]
+
     def on_epoch(self, epoch: int, metrics: dict[str, float], **extra: Any) -> None:
+        """An ``epoch_end`` event; none for an epoch a stop cut short (Keras still validates it, but a
+        point for part of an epoch is not the epoch's, and the log counts it as not done)."""
         self.progress.new_epoch()
+        if self.cut_short(epoch):
+            assert self._last_batch is not None
+            print(f"epoch {epoch} stopped at step {self._last_batch[1]}/{self._last_batch[2]}: not recorded as an "
+                  "epoch (resume repeats it)", file=sys.stderr)
+            return
         self.protocol.emit(
             "epoch_end",
             epoch=epoch,

@@ -71,6 +71,21 @@ def test_stop_file_requests_a_stop(tmp_path: Path) -> None:
     assert run.should_stop()
 
 
+def test_an_epoch_cut_short_by_a_stop_gets_no_epoch_end_event(tmp_path: Path) -> None:
+    run = Run(tmp_path / "r", "x", {"recipe": "x"})
+    run.start(15, ["loss", "val_loss"])
+    for epoch in range(1, 6):
+        run.on_batch(epoch, 10, 10, {"loss": 0.5})
+        run.on_epoch(epoch, {"loss": 0.5, "val_loss": 0.6})
+    run.on_batch(6, 3, 10, {"loss": 0.4})
+    (run.dir / "STOP").touch()
+    assert run.should_stop()
+    run.on_epoch(6, {"loss": 0.4, "val_loss": 0.9})  # Keras validates the part-epoch after a stop
+    run.finish("stopped", epochs=15, epochs_done=5)
+    events = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in events if e["event"] == "epoch_end"] == [1, 2, 3, 4, 5]
+
+
 def test_every_required_field_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "metrics-protocol.md").read_text()
     for event, fields in REQUIRED_FIELDS.items():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.core.run_follow import METRICS_FILE, read_history
+from desktop.core.run_follow import METRICS_FILE, RunHistory, read_history
 
 PROGRAM = "pixelpatrol-train"
 
@@ -146,6 +146,15 @@ def _last_finish(path: Path) -> dict[str, Any] | None:
     except OSError:
         return None
     return last
+
+
+def epochs_done(run_dir: Path, history: RunHistory) -> int:
+    """Whole epochs a run has done: its last `finish` says (`epochs_done`), else its last `epoch_end`."""
+    finish = _last_finish(Path(run_dir) / METRICS_FILE)
+    done = finish.get("epochs_done") if finish is not None else None
+    if isinstance(done, int) and not isinstance(done, bool):
+        return done
+    return max((int(s.x[-1]) for s in history.epoch.values() if s.size), default=int(history.progress.start_position))
 
 
 def next_free_folder(run_dir: Path) -> Path:

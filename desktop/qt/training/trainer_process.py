@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import sys
@@ -26,6 +27,30 @@ HOW_TO_GET = (
     "in Training → Python environment."
 )
 SIGINT_AFTER_MS = 20_000  # a trainer that has not noticed the STOP file by then gets SIGINT
+# TensorFlow's start-up chatter on stderr: C++ log lines (absl "I0000 00:00:..." or the older
+# "2024-05-01 12:00:00.0: I file.cc:12]" form) from its CUDA probing and CPU feature checks. On a
+# machine without a GPU they were most of the log pane; one line says what they meant instead.
+_TF_LOG_LINE = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ |\d{4}-\d\d-\d\d [\d:.]+: [IWEF] )\S+\.cc:\d+\] ")
+_TF_NOISE = re.compile(
+    r"cudart_stub|cuda_platform|cuda_driver|cuda_diagnostics|cuda_dnn|cuda_fft|cuda_blas|cuda_executor|"
+    r"gpu_device|port\.cc|cpu_feature_guard|py_utils\.cc|TF-TRT|TensorRT|Unable to register cu"
+)
+_TF_PLAIN_NOISE = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "To enable the following instructions:",
+)
+_TF_NO_GPU = re.compile(r"Could not find cuda drivers|cuInit|Cannot dlopen some GPU libraries|no GPU", re.I)
+NO_GPU_NOTE = ("TensorFlow found no usable GPU here and trains on the CPU "
+               "(its CUDA probe messages are left out of this log).")
+
+
+def tensorflow_noise(line: str) -> str | None:
+    """"no-gpu" or "noise" for a TensorFlow start-up line the log pane leaves out; None for a real line."""
+    if line.startswith(_TF_PLAIN_NOISE):
+        return "noise"
+    if _TF_LOG_LINE.match(line) and _TF_NOISE.search(line):
+        return "no-gpu" if _TF_NO_GPU.search(line) else "noise"
+    return None
 
 
 class TrainerUnavailable(Exception):
@@ -77,6 +102,7 @@ class TrainerProcess(QObject):
         self._stop_timer.setSingleShot(True)
         self._stop_timer.timeout.connect(self._send_sigint)
         self.stop_requested = False
+        self._said_no_gpu = False
 
     def is_running(self) -> bool:
         return self.process.state() != QProcess.ProcessState.NotRunning
@@ -89,6 +115,7 @@ class TrainerProcess(QObject):
         self.run_dir = Path(run_dir)
         self.stop_requested = False
         self._out = self._err = b""
+        self._said_no_gpu = False
         env = self.process.processEnvironment()
         if env.isEmpty():
             from PySide6.QtCore import QProcessEnvironment
@@ -135,13 +162,21 @@ class TrainerProcess(QObject):
         *lines, self._err = self._err.replace(b"\r", b"\n").split(b"\n")
         for raw in lines:
             if raw.strip():
-                self.log_line.emit(raw.decode("utf-8", "replace"))
+                self._emit_log(raw.decode("utf-8", "replace"))
+
+    def _emit_log(self, line: str) -> None:
+        noise = tensorflow_noise(line)
+        if noise == "no-gpu" and not self._said_no_gpu:
+            self._said_no_gpu = True
+            self.log_line.emit(NO_GPU_NOTE)
+        if noise is None:
+            self.log_line.emit(line)
 
     def _on_process_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._stop_timer.stop()
         self._on_process_stdout()
         if self._err.strip():
-            self.log_line.emit(self._err.decode("utf-8", "replace"))
+            self._emit_log(self._err.decode("utf-8", "replace"))
             self._err = b""
         if status == QProcess.ExitStatus.CrashExit:
             text = "the trainer crashed"

@@ -33,7 +33,7 @@ from desktop.qt.training.curves_widget import CurvesWidget
 from desktop.qt.training.metrics_follower import MetricsFollower
 from desktop.qt.training.result_panel import RunResultPanel
 from desktop.qt.training.run_form import RunForm, check_data
-from desktop.qt.training.run_record import RunRecord, next_free_folder, read_record
+from desktop.qt.training.run_record import RunRecord, epochs_done, next_free_folder, read_record
 from desktop.qt.training.trainer_process import (
     TrainerProcess,
     TrainerUnavailable,
@@ -175,8 +175,13 @@ class TrainingPage(QWidget):
         self.curves.mark_dirty()
         p = h.progress
         total = max(1, p.epochs)
-        self.progress.setValue(int(100 * min(p.position, total) / total))
-        self.progress.setFormat(f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps}")
+        if h.status in ("stopped", "failed"):  # the epochs done, as the trainer's log counts them
+            done = epochs_done(run_dir, h)
+            self.progress.setValue(int(100 * min(done, total) / total))
+            self.progress.setFormat(f"{h.status} after {done} of {p.epochs} epochs")
+        else:
+            self.progress.setValue(int(100 * min(p.position, total) / total))
+            self.progress.setFormat(f"epoch {p.epoch}/{p.epochs} · step {p.step}/{p.steps}")
         self.eta.setText(_eta(p.eta_s) if h.status == "running" else h.status)
         self.run_label.setText(f"<b>{run_dir.name}</b> — {h.recipe} — {h.status}")
         if "images" in kinds and h.images:

@@ -235,3 +235,49 @@ def test_a_moved_run_started_from_a_terminal_resumes_with_its_relative_paths_fro
     assert record.cwd == started_in and record.status == "stopped"
     assert (record.epochs, record.epochs_done) == (9, 4)
     assert record.with_epochs(12).args[-2:] == ["--epochs", "12"]
+
+
+TF_NOISE = """\
+WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
+I0000 00:00:1796399641.086924   12647 port.cc:153] oneDNN custom operations are on. You may see slightly different numerical results due to floating-point round-off errors.
+I0000 00:00:1796399641.087281   12647 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.
+I0000 00:00:1796399641.149343   12647 cpu_feature_guard.cc:227] This TensorFlow binary is optimized to use available CPU instructions in performance-critical operations.
+To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.
+E0000 00:00:1796399645.091006   12647 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)
+2024-05-01 12:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:9261] Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN when one has already been registered
+2024-05-01 12:00:00.000000: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT Warning: Could not find TensorRT
+12:00:01 training.detector_ship: train 320 / validation 80 samples
+E0000 00:00:1796399645.091006   12647 some_op.cc:52] a real TensorFlow error stays visible
+"""
+
+
+def test_tensorflow_cuda_noise_is_left_out_of_the_log_pane_with_one_line_saying_so(
+        qtbot: Any, tmp_path: Path) -> None:
+    page = _page(qtbot)
+    script = f"import sys; sys.stderr.write({TF_NOISE!r})"
+    with qtbot.waitSignal(page.trainer.finished, timeout=20_000):
+        page.trainer.start([sys.executable, "-c", script], [], tmp_path)
+    assert page.log.toPlainText().splitlines() == [
+        trainer_process.NO_GPU_NOTE,
+        "12:00:01 training.detector_ship: train 320 / validation 80 samples",
+        "E0000 00:00:1796399645.091006   12647 some_op.cc:52] a real TensorFlow error stays visible",
+    ]
+
+
+def test_a_stopped_run_says_the_epochs_it_finished_not_the_one_it_was_in(qtbot: Any, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = [{"event": "run_start", "recipe": "cifake-cnn", "run_dir": str(run), "epochs": 15, "initial_epoch": 0,
+              "resumed": False, "metrics": ["loss"], "steps_per_epoch": 10}]
+    for epoch in range(1, 6):
+        lines += [{"event": "batch", "epoch": epoch, "step": 10, "steps": 10, "metrics": {"loss": 0.5}},
+                  {"event": "epoch_end", "epoch": epoch, "epochs": 15, "metrics": {"val_loss": 0.6}, "elapsed_s": 1}]
+    lines += [{"event": "batch", "epoch": 6, "step": 3, "steps": 10, "metrics": {"loss": 0.4}},
+              {"event": "finish", "status": "stopped", "elapsed_s": 9, "epochs": 15, "epochs_done": 5,
+               "resume_with": "pixelpatrol-train cifake-cnn --data x --out run --resume"}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, "time": 1.0, **e}) + "\n" for e in lines))
+    page = _page(qtbot)
+    follower = page.follow(run)
+    qtbot.waitUntil(lambda: follower.history.status == "stopped", timeout=5000)
+    assert page.progress.format() == "stopped after 5 of 15 epochs"
+    assert page.progress.value() == 33

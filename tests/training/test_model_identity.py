@@ -1,0 +1,44 @@
+"""A trained detector's own name and title, and verdict bands that need enough validation images (no TF)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from training.detector_finish import MIN_VAL_FOR_BANDS, WIDE_BANDS, choose_bands, model_identity
+from training.recipes import RecipeContext
+from training.runs import Run
+
+
+def _ctx(run_dir: Path, name: str | None = None) -> RecipeContext:
+    run = Run(run_dir, "cifake-cnn", {"recipe": "cifake-cnn", "args": {"name": name}})
+    return RecipeContext(run=run, data=[])
+
+
+def test_a_trained_model_is_named_after_its_run_folder_or_the_typed_name_never_the_recipe(tmp_path: Path) -> None:
+    today = dt.date.today().isoformat()
+    assert model_identity(_ctx(tmp_path / "Newsroom 2024"), "cifake-cnn", "CIFAKE CNN") == (
+        "newsroom-2024", f"Newsroom 2024 (CIFAKE CNN, trained {today})")
+    assert model_identity(_ctx(tmp_path / "a", name="Our archive"), "cifake-cnn", "CIFAKE CNN") == (
+        "our-archive", f"Our archive (CIFAKE CNN, trained {today})")
+    # a run folder named like the recipe does not take the shipped model's name ...
+    assert model_identity(_ctx(tmp_path / "cifake-cnn"), "cifake-cnn", "CIFAKE CNN")[0] == f"cifake-cnn-{today}"
+    # ... only asking for it does (how the shipped models are made)
+    assert model_identity(_ctx(tmp_path / "b", name="cifake-cnn"), "cifake-cnn", "CIFAKE CNN") == (
+        "cifake-cnn", "CIFAKE CNN")
+
+
+def test_bands_from_too_few_validation_images_fall_back_to_wide_defaults_and_say_how_many() -> None:
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 40)
+    scores = np.clip(np.where(y == 1, 0.8, 0.1) + rng.normal(0, 0.05, y.size), 0, 1)
+    bands, note = choose_bands(y, scores)
+    assert {k: bands[k] for k in WIDE_BANDS} == WIDE_BANDS
+    assert "only 80 validation images" in note and str(MIN_VAL_FOR_BANDS) in note
+    y = np.repeat([0, 1], MIN_VAL_FOR_BANDS // 2)
+    scores = np.clip(np.where(y == 1, 0.8, 0.1) + rng.normal(0, 0.05, y.size), 0, 1)
+    bands, note = choose_bands(y, scores)
+    assert note == f"chosen on {MIN_VAL_FOR_BANDS} validation images"
+    assert bands["decision"] != 0.5 and bands["real"] < bands["likely_real"] <= bands["decision"]
