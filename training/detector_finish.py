@@ -42,6 +42,22 @@ def model_identity(ctx: RecipeContext, recipe_name: str, recipe_title: str) -> t
     return name, f"{label} ({recipe_title}, trained {date})"
 
 
+def data_sources(info: dict[str, Any]) -> str:
+    """The card's "training data": each --data source (folders as absolute paths) and the counts."""
+    parts = []
+    for source in info.get("sources", []):
+        role, sep, path = str(source).partition("=")
+        if not sep or role not in ("real", "fake"):
+            role, sep, path = "", "", str(source)
+        local = Path(path).expanduser()
+        parts.append(f"{role}{sep}{local.resolve() if local.exists() else path}")
+    counts = ""
+    if info.get("files") is not None:
+        counts = f" ({info['files']} files: {info.get('train_samples', '?')} training, " \
+                 f"{info.get('val_samples', '?')} validation)"
+    return ("; ".join(parts) or "see card") + counts
+
+
 def choose_bands(y: np.ndarray, scores: np.ndarray) -> tuple[dict[str, Any], str]:
     """Verdict bands from validation, or the wide defaults when too few images carry them; the note says which."""
     from training.evaluate import choose_thresholds
@@ -169,7 +185,7 @@ def finish_detector(
         "thresholds": {k: thresholds[k] for k in ("decision", "real", "likely_real", "likely_ai", "ai")},
         "card": {
             **{k: v for k, v in card.items() if k != "title"},
-            "training_data": "; ".join(str(s) for s in split.info.get("sources", [])) or "see card",
+            "training_data": data_sources(split.info),
             "thresholds_from": thresholds_from,
             "validation": {
                 "split": evaluation["split"],

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from training.detector_finish import MIN_VAL_FOR_BANDS, WIDE_BANDS, choose_bands, model_identity
 from training.recipes import RecipeContext
@@ -42,3 +43,14 @@ def test_bands_from_too_few_validation_images_fall_back_to_wide_defaults_and_say
     bands, note = choose_bands(y, scores)
     assert note == f"chosen on {MIN_VAL_FOR_BANDS} validation images"
     assert bands["decision"] != 0.5 and bands["real"] < bands["likely_real"] <= bands["decision"]
+
+
+def test_the_card_names_each_data_folder_in_full_with_the_counts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.detector_finish import data_sources
+
+    (tmp_path / "archive").mkdir()
+    monkeypatch.chdir(tmp_path)
+    text = data_sources({"sources": ["real=archive", "fake=caught.zip"], "files": 400, "train_samples": 320,
+                         "val_samples": 80})
+    assert text == f"real={tmp_path / 'archive'}; fake=caught.zip (400 files: 320 training, 80 validation)"
