@@ -72,9 +72,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         "",
         f"## Validation ({evaluation['split']})",
         "",
-        f"At the decision threshold {t['decision']:.4f} "
-        + ("(best balanced accuracy on validation):" if "default" not in card.get("thresholds_from", "")
-           else "(the wide default: too few validation images to choose one):"),
+        f"At the decision threshold {t['decision']:.4f} (best balanced accuracy on validation):",
         "",
         "| metric | value |",
         "|---|---|",

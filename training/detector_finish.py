@@ -18,7 +18,7 @@ from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
 # Verdict bands chosen on fewer validation images than this are noise (80 images once gave
-# real = likely_real and likely_ai = ai, and 60 % of a scan "uncertain"): the wide defaults are used.
+# real = likely_real and likely_ai = ai, and 60 % of a scan "uncertain"): wide bands are used instead.
 MIN_VAL_FOR_BANDS = 200
 WIDE_BANDS = {"real": 0.05, "likely_real": 0.3, "decision": 0.5, "likely_ai": 0.7, "ai": 0.95}
 _NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
@@ -58,8 +58,18 @@ def data_sources(info: dict[str, Any]) -> str:
     return ("; ".join(parts) or "see card") + counts
 
 
+def wide_bands(decision: float) -> dict[str, float]:
+    """The default bands (0.05 / 0.3 / 0.5 / 0.7 / 0.95) moved to sit around `decision`: each edge keeps
+    its share of the distance from the decision to 0 or to 1."""
+    d = min(max(float(decision), 0.01), 0.99)
+    low = {k: d * WIDE_BANDS[k] / 0.5 for k in ("real", "likely_real")}
+    high = {k: d + (1 - d) * (WIDE_BANDS[k] - 0.5) / 0.5 for k in ("likely_ai", "ai")}
+    return {k: round(v, 6) for k, v in {**low, "decision": d, **high}.items()}
+
+
 def choose_bands(y: np.ndarray, scores: np.ndarray) -> tuple[dict[str, Any], str]:
-    """Verdict bands from validation, or the wide defaults when too few images carry them; the note says which."""
+    """Verdict bands from validation; from too few images, the wide default bands around the measured
+    decision threshold (a small run's scores are often far from 0.5). The note says which, and on how many."""
     from training.evaluate import choose_thresholds
 
     chosen = choose_thresholds(y, scores)
@@ -67,12 +77,16 @@ def choose_bands(y: np.ndarray, scores: np.ndarray) -> tuple[dict[str, Any], str
     if n >= MIN_VAL_FOR_BANDS:
         return chosen, f"chosen on {n} validation images"
     why = f"fallback: only {n} validation images (fewer than {MIN_VAL_FOR_BANDS})"
+    bands = wide_bands(chosen["decision"])
     measured = {k: chosen[k] for k in WIDE_BANDS}
     return (
-        {**WIDE_BANDS, "method": dict.fromkeys(WIDE_BANDS, why), "measured_on_too_few": measured},
-        f"wide default bands (decision 0.5): only {n} validation images, fewer than the {MIN_VAL_FOR_BANDS} "
-        "that bands are chosen from",
+        {**bands, "method": {**dict.fromkeys(WIDE_BANDS, why), "decision": "best balanced accuracy on validation"},
+         "measured_on_too_few": measured},
+        f"wide default bands around the decision threshold {bands['decision']:.3f} (best balanced accuracy): "
+        f"only {n} validation images, fewer than the {MIN_VAL_FOR_BANDS} that bands are chosen from",
     )
+
+
 SCORE_OUTPUT = {
     "score": {"name": "score", "meaning": "probability that the image is AI-generated", "shape": [None, 1]}
 }

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.detector_finish import MIN_VAL_FOR_BANDS, WIDE_BANDS, choose_bands, model_identity
+from training.detector_finish import MIN_VAL_FOR_BANDS, WIDE_BANDS, choose_bands, model_identity, wide_bands
 from training.recipes import RecipeContext
 from training.runs import Run
 
@@ -31,18 +31,23 @@ def test_a_trained_model_is_named_after_its_run_folder_or_the_typed_name_never_t
         "cifake-cnn", "CIFAKE CNN")
 
 
-def test_bands_from_too_few_validation_images_fall_back_to_wide_defaults_and_say_how_many() -> None:
+def test_bands_from_too_few_validation_images_are_the_wide_ones_around_the_decision_and_say_how_many() -> None:
+    assert wide_bands(0.5) == WIDE_BANDS
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 40)
-    scores = np.clip(np.where(y == 1, 0.8, 0.1) + rng.normal(0, 0.05, y.size), 0, 1)
+    # a short run's scores: well separated, but far below 0.5 (0.5 would call every AI image real)
+    scores = np.clip(np.where(y == 1, 0.2, 0.02) + rng.normal(0, 0.01, y.size), 0, 1)
     bands, note = choose_bands(y, scores)
-    assert {k: bands[k] for k in WIDE_BANDS} == WIDE_BANDS
+    d = bands["decision"]
+    assert 0.05 < d < 0.17 and {k: bands[k] for k in WIDE_BANDS} == wide_bands(d)
+    assert bands["real"] == round(d * 0.1, 6) and bands["ai"] == round(d + (1 - d) * 0.9, 6)
+    assert bands["likely_real"] < d < bands["likely_ai"]  # never collapsed onto each other
     assert "only 80 validation images" in note and str(MIN_VAL_FOR_BANDS) in note
     y = np.repeat([0, 1], MIN_VAL_FOR_BANDS // 2)
     scores = np.clip(np.where(y == 1, 0.8, 0.1) + rng.normal(0, 0.05, y.size), 0, 1)
     bands, note = choose_bands(y, scores)
     assert note == f"chosen on {MIN_VAL_FOR_BANDS} validation images"
-    assert bands["decision"] != 0.5 and bands["real"] < bands["likely_real"] <= bands["decision"]
+    assert bands["real"] < bands["likely_real"] <= bands["decision"] != 0.5
 
 
 def test_the_card_names_each_data_folder_in_full_with_the_counts(

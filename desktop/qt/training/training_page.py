@@ -175,7 +175,7 @@ class TrainingPage(QWidget):
         self.curves.mark_dirty()
         p = h.progress
         total = max(1, p.epochs)
-        if h.status in ("stopped", "failed"):  # the epochs done, as the trainer's log counts them
+        if h.status in ("stopped", "failed", "completed"):  # the epochs done, as the trainer's log counts them
             done = epochs_done(run_dir, h)
             self.progress.setValue(int(100 * min(done, total) / total))
             self.progress.setFormat(f"{h.status} after {done} of {p.epochs} epochs")

@@ -279,5 +279,5 @@ def test_a_stopped_run_says_the_epochs_it_finished_not_the_one_it_was_in(qtbot: 
     page = _page(qtbot)
     follower = page.follow(run)
     qtbot.waitUntil(lambda: follower.history.status == "stopped", timeout=5000)
-    assert page.progress.format() == "stopped after 5 of 15 epochs"
+    assert page.progress.format() == "stopped after 5 of 15 epochs"  # the log says "stopped after 5 epoch(s)"
     assert page.progress.value() == 33
