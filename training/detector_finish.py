@@ -170,6 +170,7 @@ def finish_detector(
         "validation",
         metrics,
         thresholds=thresholds,
+        thresholds_from=thresholds_from,
         robustness=robust,
         plots={k: p.name for k, p in plots.items()},
     )

@@ -62,7 +62,8 @@ class RunResultPanel(QWidget):
         if parts:
             lines.append("<b>Validation</b>: " + ", ".join(parts))
         if tparts:
-            lines.append("<b>Thresholds</b>: " + ", ".join(tparts))
+            basis = ev.get("thresholds_from")
+            lines.append("<b>Thresholds</b>: " + ", ".join(tparts) + (f" ({basis})" if isinstance(basis, str) else ""))
         if onnx:
             lines.append(f"<b>Exported</b>: {self._onnx}")
         self.summary.setText("<br>".join(lines) or "This run reported no evaluation.")

@@ -281,3 +281,16 @@ def test_a_stopped_run_says_the_epochs_it_finished_not_the_one_it_was_in(qtbot: 
     qtbot.waitUntil(lambda: follower.history.status == "stopped", timeout=5000)
     assert page.progress.format() == "stopped after 5 of 15 epochs"  # the log says "stopped after 5 epoch(s)"
     assert page.progress.value() == 33
+
+
+def test_the_result_says_how_many_validation_images_the_thresholds_rest_on(qtbot: Any, tmp_path: Path) -> None:
+    basis = "wide default bands around the decision threshold 0.035 (best balanced accuracy): only 32 validation images"
+    events = [{"event": "evaluation", "split": "validation", "metrics": {"roc_auc": 1.0},
+               "thresholds": {"real": 0.004, "likely_real": 0.021, "decision": 0.035, "likely_ai": 0.421, "ai": 0.904},
+               "thresholds_from": basis},
+              {"event": "finish", "status": "completed", "elapsed_s": 1}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"v": 1, "time": 1.0, **e}) + "\n" for e in events))
+    page = _page(qtbot)
+    follower = page.follow(tmp_path)
+    qtbot.waitUntil(lambda: follower.history.status == "completed", timeout=5000)
+    assert f"decision 0.035, likely_ai 0.421, ai 0.904 ({basis})" in page.result.summary.text()
