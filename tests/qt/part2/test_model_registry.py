@@ -45,7 +45,8 @@ def test_two_trained_models_register_under_two_names_and_scan_menu_models_tab_an
     combo = scan.toolbar.model_combo
     assert {str(copy_a), str(copy_b)} <= set(_combo_paths(combo))
     labels = [combo.itemText(i) for i in range(combo.count())]
-    assert len(set(labels)) == len(labels) == 3  # no two identical entries
+    assert len(set(labels)) == len(labels)  # no two identical entries
+    assert sum("tiny-detector" in label for label in labels) == 3
     assert sum("yours" in label for label in labels) == 2
     qtbot.waitUntil(lambda: window.models_page.tree.topLevelItemCount() == 3, timeout=10_000)
     names = {window.models_page.tree.topLevelItem(i).text(1): window.models_page.tree.topLevelItem(i).text(3)
