@@ -38,6 +38,7 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Find AI-generated images, offline.")
+    parser.add_argument("--version", "-V", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", metavar="{gui,scan,models}")
     sub.add_parser("gui", help="open the desktop app (the default)")
     scan = sub.add_parser("scan", help="scan files and folders and write one row per image")
@@ -67,8 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version_line() -> str:
+    from desktop import __version__
+
+    return f"{PROG} {__version__}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("--version", "-V"):
+        print(version_line())
+        return EXIT_OK
     if not args or args[0] == "gui":
         return _gui(args[1:])
     if args[0] not in ("-h", "--help") and (args[0].startswith("-") or Path(args[0]).exists()):

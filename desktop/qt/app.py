@@ -12,7 +12,10 @@ START = time.perf_counter()
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="pixelpatrol gui", description="Open the PixelPatrol desktop app.")
+    from desktop import __version__
+
     parser.add_argument("paths", nargs="*", help="folders or images to scan right away")
+    parser.add_argument("--version", "-V", action="version", version=f"pixelpatrol {__version__}")
     parser.add_argument("--smoke", action="store_true", help="open the window, process events, quit (exit 0)")
     parser.add_argument("--screenshot", metavar="PNG", help="debug: save a picture of the window, then quit")
     parser.add_argument(

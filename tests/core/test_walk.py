@@ -58,3 +58,49 @@ def test_walk_is_lazy_on_a_big_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert first == str(tmp_path / "f000" / "00.jpg")
     assert len(listed) == 2  # the top folder and the first sub-folder, not the 100 folders
     assert walk.count_image_files([tmp_path]) == 2000
+
+
+def test_walk_scans_extensionless_files_whose_content_is_an_image_and_counts_what_it_skips(tmp_path: Path) -> None:
+    from tests.helpers import images
+
+    jpeg = images.write(tmp_path / "download", images.solid(90), format="JPEG")
+    png = images.write(tmp_path / "IMG_0001", images.solid(90), format="PNG")
+    webp = images.write(tmp_path / "sub" / "export", images.solid(90), format="WEBP")
+    (tmp_path / "README").write_text("not an image")
+    (tmp_path / "notes.txt").write_text("not an image either")
+    images.write(tmp_path / "renamed.txt", images.solid(90), format="PNG")  # an extension says otherwise: skipped
+    images.write(tmp_path / ".hidden.png", images.solid(90))
+    _touch(tmp_path / ".cache" / "c.png")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe")  # never opened: reading a pipe would block
+    else:
+        (tmp_path / "pipe").write_text("stands in for a pipe")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+
+    found = list(iter_image_files([tmp_path]))
+    assert found == [str(png), str(jpeg), str(webp)]  # name order: upper case first
+
+    skipped = walk.skipped_files([tmp_path])
+    assert (skipped.not_image, skipped.hidden, skipped.unreadable, skipped.subfolders) == (4, 2, 1, 0)
+    assert skipped.text() == "skipped: 4 not an image, 2 hidden, 1 unreadable"
+    assert "README" in skipped.details() and ".cache" in skipped.details()
+    top_only = walk.skipped_files([tmp_path], recursive=False)
+    assert top_only.subfolders == 1 and "1 subfolder not entered" in top_only.text()
+    assert walk.skipped_files([jpeg]).text() == ""  # a file named by the user is never skipped
+
+
+@pytest.mark.parametrize("head, image", [
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", True),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", True),
+    (b"GIF89a\x01\x00", True),
+    (b"BM\x36\x00\x00\x00\x00\x00\x00\x00\x36\x00", True),
+    (b"BMW is a car maker", False),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", True),
+    (b"\x00\x00\x00\x1cftypavif\x00\x00", True),
+    (b"\x00\x00\x00\x1cftypisom\x00\x00", False),  # an MP4 video
+    (b"II*\x00\x08\x00", True),
+    (b"%PDF-1.7", False),
+    (b"", False),
+])
+def test_looks_like_image_by_signature(head: bytes, image: bool) -> None:
+    assert walk.looks_like_image(head) is image
