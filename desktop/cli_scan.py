@@ -25,6 +25,7 @@ from desktop.core.export import RowWriter, format_for
 from desktop.core.models import ModelError
 from desktop.core.routing import AnyDetector, load_for_scan, trust_lines
 from desktop.core.store import ResultStore
+from desktop.core.walk import skipped_files
 
 BAR_WIDTH = 24
 REDRAW_S = 0.1
@@ -155,6 +156,10 @@ def run_scan(ns: argparse.Namespace) -> int:
                      if by_reason["evidence"] else ""), file=err)
         for line in trust_lines(detector):
             print(f"{PROG}: trust: {line}", file=err)
+        skipped = skipped_files(paths, options.recursive, options.include_hidden)
+        if skipped.text():
+            print(f"{PROG}: {skipped.text()}" + ("; --hidden includes hidden files" if skipped.hidden else ""),
+                  file=err)
     return EXIT_OK
 
 
