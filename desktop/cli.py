@@ -2,7 +2,10 @@
 
 Exit codes: 0 the command completed (a scan with unreadable files still completes: they are rows
 with an error); 1 a model could not be used or the scan failed; 2 usage errors (bad option,
-missing path, unknown output format); 130 interrupted with Ctrl-C (the scan can be resumed).
+missing path, unknown output format); 3 something cannot be written (the --out folder is missing
+or read-only, the data folder is read-only, the disk is full: rows already saved are kept, finish
+with --resume); 4 the result database is busy (another process held its lock too long: run again
+later); 130 interrupted with Ctrl-C (the scan can be resumed). README "Exit codes" lists them too.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import IO, Any
 
 PROG = "pixelpatrol"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CANNOT_WRITE, EXIT_BUSY = 3, 4
 
 
 def _fail(message: str, code: int) -> int:

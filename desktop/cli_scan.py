@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
+import signal
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
-from desktop.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, _fail
+from desktop.cli import (
+    EXIT_BUSY,
+    EXIT_CANNOT_WRITE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    _fail,
+)
 from desktop.core.contract import VERDICTS
 from desktop.core.events import (
     Progress,
@@ -18,13 +31,14 @@ from desktop.core.events import (
     ScanEvent,
     ScanFinished,
     ScanOptions,
+    ScanRow,
     ScanStarted,
     TotalCounted,
 )
-from desktop.core.export import RowWriter, format_for
+from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
 from desktop.core.models import ModelError
 from desktop.core.routing import AnyDetector, load_for_scan, trust_lines
-from desktop.core.store import ResultStore
+from desktop.core.store import ResultStore, StoreError
 from desktop.core.walk import skipped_files
 
 BAR_WIDTH = 24
@@ -75,6 +89,63 @@ def _find_resumable(store: ResultStore, paths: list[str], digest: str) -> int | 
     return None
 
 
+class _Tally:
+    """What the summary counts: every row written, those of a resumed scan's earlier run included."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.errors = 0
+        self.cached = 0
+        self.verdicts: Counter[str] = Counter()
+        self.by_model: Counter[str] = Counter()
+        self.by_evidence = 0
+
+    def add(self, rows: Iterable[ScanRow]) -> None:
+        for r in rows:
+            self.rows += 1
+            self.cached += r.cached
+            if r.error is not None:
+                self.errors += 1
+            elif r.verdict is not None:
+                self.verdicts[r.verdict] += 1
+            if r.model:
+                self.by_model[r.model] += 1
+            if r.reason and not r.reason.startswith("model"):
+                self.by_evidence += 1
+
+
+@contextlib.contextmanager
+def _whole_rows() -> Iterator[None]:
+    """Ctrl-C waits until the rows being written are whole, so an interrupted output ends on a full row."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _write_failed(exc: OSError, out: str | None, rows: int) -> int:
+    """One line for an output that could not be written (a full disk, a vanished folder)."""
+    where = out or "the standard output"
+    kept = f"{rows:,} rows are saved in the result database: " if rows else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _fail(f"no space left on the disk while writing {where}; {kept}free some space, then run the "
+                     "same command with --resume (the previous output file, if any, is unchanged)", EXIT_CANNOT_WRITE)
+    return _fail(f"cannot write {where}: {exc.strerror or exc}; {kept}run the same command with --resume "
+                 "once it is fixed", EXIT_CANNOT_WRITE)
+
+
+def _store_failed(exc: StoreError) -> int:
+    codes = {"busy": EXIT_BUSY, "full": EXIT_CANNOT_WRITE, "unwritable": EXIT_CANNOT_WRITE}
+    return _fail(str(exc), codes.get(exc.kind, EXIT_FAILED))
+
+
 def run_scan(ns: argparse.Namespace) -> int:
     paths = [os.path.abspath(p) for p in ns.paths]
     for raw, path in zip(ns.paths, paths, strict=True):
@@ -84,10 +155,24 @@ def run_scan(ns: argparse.Namespace) -> int:
         fmt = ns.format or (format_for(ns.out) if ns.out else "csv")
     except ValueError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    try:  # before anything slow: a scan that cannot write its results should not start
+        out_file = AtomicFile(ns.out) if ns.out else None
+    except OutputError as exc:
+        return _fail(str(exc), EXIT_CANNOT_WRITE)
+    try:
+        return _run(ns, paths, fmt, out_file)
+    finally:
+        if out_file is not None:
+            out_file.discard()  # nothing when committed; a failed run leaves the old file as it was
+
+
+def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFile | None) -> int:
     try:
         detector = load_for_scan(ns.model, device=ns.device)
     except ModelError as exc:
         return _fail(str(exc), EXIT_FAILED)
+    except OSError as exc:  # the models folder cannot be created or read
+        return _fail(f"cannot read the models: {exc.strerror or exc} ({exc.filename})", EXIT_CANNOT_WRITE)
     options = ScanOptions(recursive=not ns.no_recursive, include_hidden=ns.hidden, batch_size=ns.batch_size,
                           workers=ns.workers, use_cache=not ns.no_cache, threshold=ns.threshold)
     err = sys.stderr
@@ -95,32 +180,39 @@ def run_scan(ns: argparse.Namespace) -> int:
     if ns.device == "cuda" and detector.device != "cuda":
         print(f"{PROG}: warning: --device cuda requested but {detector.device_reason}; running on the CPU",
               file=err)
-    store = ResultStore()
-    resume_id = _find_resumable(store, paths, detector.digest) if ns.resume else None
+    try:
+        store = ResultStore()
+        resume_id = _find_resumable(store, paths, detector.digest) if ns.resume else None
+    except StoreError as exc:
+        return _store_failed(exc)
+    told = _tell_notice(store, None)
     if ns.resume and resume_id is None and talk:
         print(f"{PROG}: no interrupted scan of these paths with this model; starting a new scan", file=err)
-    out: IO[str] = open(ns.out, "w", encoding="utf-8", newline="") if ns.out else sys.stdout  # noqa: SIM115
+    out: IO[str] = out_file.stream if out_file is not None else sys.stdout
     writer = RowWriter(out, fmt)
+    tally = _Tally()
     bar = ProgressBar(err, enabled=talk and err.isatty())
     finished: ScanFinished | None = None
-    by_model: Counter[str] = Counter()
-    by_reason: Counter[str] = Counter()
     started = time.monotonic()
-    cached = 0
+    events: Iterator[ScanEvent] | None = None
     try:
         if resume_id is not None:
-            writer.write(store.iter_rows(resume_id))
-        for event in _scan_events(paths, detector, options, store, resume_id):
+            for rows in _batches(store.iter_rows(resume_id)):
+                with _whole_rows():
+                    writer.write(rows)
+                tally.add(rows)
+        events = _scan_events(paths, detector, options, store, resume_id)
+        for event in events:
             if isinstance(event, ScanStarted):
                 if talk:
                     verb = "resuming" if resume_id is not None else "scan"
                     print(f"{PROG}: {verb} {event.scan_id}: model {detector.title} on {event.device.upper()}"
                           f" ({event.device_reason})", file=err)
             elif isinstance(event, RowsReady):
-                writer.write(event.rows)
-                cached += sum(1 for r in event.rows if r.cached)
-                by_model.update(r.model for r in event.rows if r.model)
-                by_reason.update("evidence" for r in event.rows if r.reason and not r.reason.startswith("model"))
+                with _whole_rows():
+                    writer.write(event.rows)
+                tally.add(event.rows)
+                told = _tell_notice(store, told)
             elif isinstance(event, Progress):
                 bar.update(event)
             elif isinstance(event, TotalCounted):
@@ -128,32 +220,52 @@ def run_scan(ns: argparse.Namespace) -> int:
             elif isinstance(event, ScanFinished):
                 finished = event
         writer.close()
+        if out_file is not None:
+            out_file.commit()
     except KeyboardInterrupt:
         bar.close()
-        print(f"{PROG}: interrupted; rows so far are saved, continue with `{PROG} scan ... --resume`", file=err)
+        _close(events)
+        try:  # a clean interrupt keeps what was written: a complete file of the rows so far
+            writer.close()
+            if out_file is not None:
+                out_file.commit()
+        except OSError:
+            pass
+        print(f"{PROG}: interrupted; rows so far are saved"
+              + (f" (and written to {ns.out})" if out_file is not None and out_file.done else "")
+              + f", continue with `{PROG} scan ... --resume`", file=err)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `pixelpatrol scan . | head`: the reader is gone
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
         bar.close()
         return EXIT_OK
+    except StoreError as exc:
+        bar.close()
+        return _store_failed(exc)
+    except OSError as exc:  # writing the output: a full disk, a folder gone
+        bar.close()
+        if out_file is not None:
+            out_file.discard()  # frees the space it took; the old file stays
+        _close(events)
+        return _write_failed(exc, ns.out, _saved_rows(store))
     finally:
-        if out is not sys.stdout:
-            out.close()
+        _close(events)
         store.close()
     bar.close()
+    _tell_notice(store, told)
     if finished is None:
         return _fail("the scan ended without finishing", EXIT_FAILED)
     if talk:
         elapsed = time.monotonic() - started
-        counts = ", ".join(f"{v} {finished.counts[v]}" for v in VERDICTS if finished.counts.get(v))
-        print(f"{PROG}: {finished.done:,} images in {elapsed:.1f} s ({cached:,} from cache): {counts or 'no scores'}"
-              + (f"; {finished.errors:,} could not be analysed (see the error column)" if finished.errors else "")
+        counts = ", ".join(f"{v} {tally.verdicts[v]}" for v in VERDICTS if tally.verdicts.get(v))
+        print(f"{PROG}: {tally.rows:,} images in {elapsed:.1f} s ({tally.cached:,} from cache): {counts or 'no scores'}"
+              + (f"; {tally.errors:,} could not be analysed (see the error column)" if tally.errors else "")
               + (f"; written to {ns.out}" if ns.out else ""), file=err)
-        if by_model:
-            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in by_model.most_common())
-                  + (f"; {by_reason['evidence']:,} decided by the file's own provenance evidence (reason column)"
-                     if by_reason["evidence"] else ""), file=err)
+        if tally.by_model:
+            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in tally.by_model.most_common())
+                  + (f"; {tally.by_evidence:,} decided by the file's own provenance evidence (reason column)"
+                     if tally.by_evidence else ""), file=err)
         for line in trust_lines(detector):
             print(f"{PROG}: trust: {line}", file=err)
         skipped = skipped_files(paths, options.recursive, options.include_hidden)
@@ -161,6 +273,42 @@ def run_scan(ns: argparse.Namespace) -> int:
             print(f"{PROG}: {skipped.text()}" + ("; --hidden includes hidden files" if skipped.hidden else ""),
                   file=err)
     return EXIT_OK
+
+
+def _batches(rows: Iterable[ScanRow], size: int = 512) -> Iterator[list[ScanRow]]:
+    batch: list[ScanRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _close(events: Iterator[ScanEvent] | None) -> None:
+    """End the scan generator now (it records the scan as interrupted, so --resume finds it)."""
+    close = getattr(events, "close", None)
+    if close is None:
+        return
+    with contextlib.suppress(StoreError, OSError):  # a full disk may refuse that last update; still resumable
+        close()
+
+
+def _saved_rows(store: ResultStore) -> int:
+    try:
+        scans = store.list_scans()
+    except StoreError:
+        return 0
+    return scans[0].done if scans else 0
+
+
+def _tell_notice(store: ResultStore, told: str | None) -> str | None:
+    """Say once that a damaged database was moved aside (at open, or when a statement found it)."""
+    if store.notice and store.notice != told:
+        print(f"{PROG}: warning: {store.notice}", file=sys.stderr)
+        return store.notice
+    return told
 
 
 def _scan_events(paths: list[str], detector: AnyDetector, options: ScanOptions, store: ResultStore,

@@ -1,17 +1,80 @@
-"""Writing scan rows as CSV, JSON (one array) or JSON lines, streamed as they arrive."""
+"""Writing scan rows as CSV, JSON (one array) or JSON lines, streamed as they arrive.
+
+A file name that is not valid UTF-8 (old disks, zip archives, network shares) is written readably in
+`path`, its undecodable bytes as `\\xNN`, and losslessly in `path_hex` (the raw bytes in hex, empty for
+every other name): `raw_path(row)` gives the bytes back. `AtomicFile` writes an output file under a
+temporary name next to it and renames it into place only when told to, so a failed or killed run
+leaves the previous file as it was.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from desktop.core.events import ScanRow
 
-COLUMNS = ("path", "score", "verdict", "model", "reason", "evidence", "error", "width", "height", "format", "size",
-           "mtime_ns", "cached")
+
+def readable(text: str) -> str:
+    """`text` as valid UTF-8: undecodable bytes (surrogate escapes, as from os.fsdecode) become `\\xNN`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(_escape(c) for c in text)
+    return text
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if 0xDC80 <= code <= 0xDCFF:  # the byte os.fsdecode could not decode
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}" if 0xD800 <= code <= 0xDFFF else c
+
+
+def path_hex(path: str) -> str:
+    """The raw bytes of a path that is not valid UTF-8, in hex; "" for every other path."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).hex()
+    return ""
+
+
+def raw_path(row: Mapping[str, Any]) -> bytes:
+    """The exact file name of an exported row (a dict read back from CSV or JSON), as bytes."""
+    hex_text = row.get("path_hex") or ""
+    return bytes.fromhex(hex_text) if hex_text else os.fsencode(str(row["path"]))
+
+
+def _text(value: str | None) -> str | None:
+    return None if value is None else readable(value)
+
+
+# The output columns, in order: name -> the value for a row (None is written as "" in CSV, null in JSON).
+# A new column is one entry here.
+FIELDS: dict[str, Callable[[ScanRow], Any]] = {
+    "path": lambda r: readable(r.path),
+    "score": lambda r: None if r.score is None else round(float(r.score), 6),
+    "verdict": lambda r: r.verdict,
+    "model": lambda r: r.model,
+    "reason": lambda r: _text(r.reason),
+    "evidence": lambda r: _text(r.evidence),
+    "error": lambda r: _text(r.error),
+    "width": lambda r: r.width,
+    "height": lambda r: r.height,
+    "format": lambda r: r.format,
+    "size": lambda r: r.size,
+    "mtime_ns": lambda r: r.mtime_ns,
+    "cached": lambda r: r.cached,
+    "path_hex": lambda r: path_hex(r.path) or None,
+}
+COLUMNS = tuple(FIELDS)
 FORMATS = ("csv", "json", "jsonl")
 
 
@@ -26,21 +89,7 @@ def format_for(path: str | Path) -> str:
 
 
 def row_dict(row: ScanRow) -> dict[str, Any]:
-    return {
-        "path": row.path,
-        "score": None if row.score is None else round(float(row.score), 6),
-        "verdict": row.verdict,
-        "model": row.model,
-        "reason": row.reason,
-        "evidence": row.evidence,
-        "error": row.error,
-        "width": row.width,
-        "height": row.height,
-        "format": row.format,
-        "size": row.size,
-        "mtime_ns": row.mtime_ns,
-        "cached": row.cached,
-    }
+    return {name: value(row) for name, value in FIELDS.items()}
 
 
 class RowWriter:
@@ -76,10 +125,76 @@ class RowWriter:
         self.stream.flush()
 
 
+class OutputError(OSError):
+    """An output file that cannot be written; the message is one line."""
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+class AtomicFile:
+    """A text file written under a hidden temporary name in the target's folder.
+
+    `commit()` renames it over the target (after an fsync, so the rename never exposes a file whose
+    data is not on disk yet); `discard()` removes it. Until commit the target is untouched, whatever
+    happens to this process. Opening checks that the folder exists and is writable, so a scan can
+    find out before it starts. Raises OutputError.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.target = Path(os.path.realpath(path))  # a symlinked output is replaced where it points
+        folder = self.target.parent
+        if self.target.is_dir():
+            raise OutputError(f"cannot write {path}: it is a folder")
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=folder)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {_why(exc)} in {folder}") from None
+        self.temp = Path(tmp)
+        with contextlib.suppress(OSError):  # mkstemp makes it private: the old file's mode, else the usual
+            os.fchmod(fd, self._mode())
+        self.stream: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.done = False
+
+    def _mode(self) -> int:
+        try:
+            return os.stat(self.target).st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            return 0o666 & ~umask
+
+    def commit(self) -> None:
+        if self.done:
+            return
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.replace(self.temp, self.target)
+        self.done = True
+
+    def discard(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        with contextlib.suppress(OSError):  # a full disk may refuse the last flush too; the file goes anyway
+            self.stream.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.temp)
+
+
 def write_rows(rows: Iterable[ScanRow], path: str | Path, fmt: str | None = None) -> int:
-    """Write all rows to a file; returns how many."""
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = RowWriter(fh, fmt or format_for(path))
+    """Write all rows to a file, atomically (the old file stays if this fails); returns how many."""
+    out = AtomicFile(path)
+    try:
+        writer = RowWriter(out.stream, fmt or format_for(path))
         writer.write(rows)
         writer.close()
-        return writer.count
+        out.commit()
+    finally:
+        out.discard()
+    return writer.count

@@ -4,24 +4,34 @@ Three tables: `scans` (one per run), `results` (rows of a scan, in the order the
 and `cache` (model outputs keyed by path, size, mtime_ns and model digest, so an unchanged file is
 never decoded twice with the same model). Each batch is one transaction, committed before its rows
 are reported, so killing the process loses nothing already reported.
+
+Paths are stored losslessly: text when the name is valid UTF-8, else the raw bytes (`os.fsencode`) as
+a BLOB in the same column, turned back into Python's surrogate-escaped `str` on the way out.
+
+Faults (docs/reliability.md): a damaged database (SQLite says CORRUPT or NOTADB, or a quick check at
+open fails) is moved aside with a timestamp and a fresh one started, once per process and path, and
+`notice` says so; a read-only place, a full disk or a lock held too long become a `StoreError`
+with one line for the user.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from desktop.core import paths as user_paths
 from desktop.core.events import ScanRow
+from desktop.core.export import readable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -64,6 +74,100 @@ CREATE TABLE IF NOT EXISTS cache (
 ADDED_COLUMNS = (("results", "model", "TEXT"), ("results", "evidence", "TEXT"), ("results", "reason", "TEXT"),
                  ("cache", "finding", "TEXT"))
 _IN_CHUNK = 500  # bound on SQL parameters per query
+BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's lock before giving up
+# A quick check at open reads every page (about 0.1 s per 100 MB); above this size it is left to the
+# statements themselves, whose CORRUPT errors start the same recovery.
+QUICK_CHECK_MAX_BYTES = 512 << 20
+
+# SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF)
+_PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
+
+
+class StoreError(Exception):
+    """The result database cannot be used right now; the message is one line saying what to do.
+
+    `kind`: "busy" (another process holds the lock), "full" (no space left), "unwritable" (a read-only
+    folder or file system, a folder that cannot be created), "damaged" (damage found while reading rows).
+    """
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether SQLite says the file itself is damaged (not busy, not read-only)."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = _code(exc)
+    if code is not None:
+        return code in (_CORRUPT, _NOTADB)
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError | None:
+    """The one-line error for an environment problem, or None when `exc` is something else."""
+    code = _code(exc)
+    text = str(exc)
+    if code in (_BUSY, _LOCKED) or "locked" in text:
+        return StoreError(f"the result database {path} is busy: another process has held it for more than "
+                          f"{BUSY_TIMEOUT_S:g} s; wait for it to finish, then run again (add --resume to continue)",
+                          "busy")
+    if code == _FULL or "disk is full" in text:
+        return StoreError(f"no space left for the result database {path}; rows written so far are kept: "
+                          "free some space, then run the same command with --resume", "full")
+    if code in (_READONLY, _CANTOPEN, _PERM, _IOERR) or "readonly" in text or "unable to open" in text:
+        return StoreError(f"cannot write the result database {path} ({text}): make {path.parent} writable, "
+                          "or set PIXELPATROL_HOME to a writable folder", "unwritable")
+    return None
+
+
+_T = TypeVar("_T")
+
+
+def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Run a store method; on damage move the database aside and run it once more on a fresh one;
+    environment errors become StoreError."""
+
+    @functools.wraps(method)
+    def wrapper(self: ResultStore, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            if not is_damage(exc):
+                raise self._translated(exc) from None
+            self._recover(exc)
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise self._translated(exc) from None
+
+    return wrapper
+
+
+def db_path(path: str) -> str | bytes:
+    """A path as the store keeps it: text when it is valid UTF-8, else its raw bytes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def py_path(value: str | bytes) -> str:
+    """A stored path back as Python's str (undecodable bytes as surrogate escapes, like os.listdir)."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def _text(value: str | None) -> str | None:
+    """Free text (an error message may quote a file name) made storable: undecodable bytes as \\xNN."""
+    return None if value is None else readable(value)
 
 
 @dataclass(frozen=True)
@@ -120,17 +224,38 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+_SCAN_FIELDS = "started_at, status, paths, model_name, model_path, model_digest, device, options, pid"
+_SCAN_INSERT = "id, " + _SCAN_FIELDS  # a scan as begun, to write it again into a fresh database
+_SCAN_MARKS = ", ".join("?" * len(_SCAN_INSERT.split(",")))
+
+
 class ResultStore:
     """Thread-safe by having one connection per thread."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else user_paths.default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path = Path(path) if path is not None else user_paths.default_store_path()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            where = Path(path).parent if path is not None else "PixelPatrol's data folder"
+            raise StoreError(f"cannot create {where} ({exc.strerror or exc}): make it writable, or set "
+                             "PIXELPATROL_HOME to a writable folder", "unwritable") from None
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._mine: dict[int, tuple[Any, ...]] = {}  # scans this process began or reopened: their rows
+        self.notice: str | None = None  # set when a damaged database was moved aside (one line)
+        self.moved_to: Path | None = None
+        self._open()
+
+    @_guarded
+    def _open(self) -> None:
         self._db.executescript(SCHEMA)
         self._add_columns()
+        if self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+            (result,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
+            if result != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({result})")
 
     def _add_columns(self) -> None:
         with self._db as db:
@@ -139,14 +264,56 @@ class ResultStore:
                 if column not in have:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
+    def _translated(self, exc: sqlite3.Error) -> Exception:
+        error = store_error(exc, self.path)
+        if error is not None:
+            return error
+        if is_damage(exc):  # damaged again right after a fresh start: give up in one line
+            return StoreError(f"the result database {self.path} is damaged ({exc}) and could not be replaced",
+                              "damaged")
+        return exc
+
+    def _recover(self, exc: sqlite3.Error) -> None:
+        """Move the damaged file (and its WAL) aside with a timestamp; the next statement starts a fresh one."""
+        if self.moved_to is not None:  # once per process: a second damage is not the file's fault
+            raise self._translated(exc) from None
+        self.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{n}")
+        try:
+            for suffix in ("-wal", "-shm"):
+                extra = self.path.with_name(self.path.name + suffix)
+                if extra.exists():
+                    os.replace(extra, aside.with_name(aside.name + suffix))
+            os.replace(self.path, aside)
+        except OSError as err:
+            raise StoreError(f"the result database {self.path} is damaged ({exc}) and cannot be moved aside "
+                             f"({err.strerror or err}): move or delete it, then run again", "damaged") from None
+        self.moved_to = aside
+        self.notice = (f"the result database was damaged ({exc}); moved it to {aside} and started a fresh one "
+                       "(earlier scans and cached results are in the moved file)")
+        self._db.executescript(SCHEMA)
+        self._add_columns()
+        with self._db as db:  # this process's scans go on in the fresh file under the same ids
+            for values in self._mine.values():
+                db.execute(f"INSERT INTO scans ({_SCAN_INSERT}) VALUES ({_SCAN_MARKS})", values)
+
     @property
     def _db(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")  # durable against process kills, fast
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # durable against process kills, fast
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error:
+                conn.close()
+                raise
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -161,18 +328,19 @@ class ResultStore:
 
     # ------------------------------------------------------------------ scans
 
+    @_guarded
     def begin_scan(self, paths: Sequence[str], model_name: str, model_path: str, model_digest: str,
                    device: str, options: dict[str, Any]) -> int:
+        # json.dumps escapes undecodable bytes (surrogates) as \udcXX, which json.loads gives back
+        values = (time.time(), "running", json.dumps(list(paths)), model_name, model_path, model_digest, device,
+                  json.dumps(options), os.getpid())
         with self._db as db:
-            cur = db.execute(
-                "INSERT INTO scans (started_at, status, paths, model_name, model_path, model_digest, device,"
-                " options, pid) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), json.dumps(list(paths)), model_name, model_path, model_digest, device,
-                 json.dumps(options), os.getpid()),
-            )
+            cur = db.execute(f"INSERT INTO scans ({_SCAN_FIELDS}) VALUES ({', '.join('?' * len(values))})", values)
         assert cur.lastrowid is not None
+        self._mine[int(cur.lastrowid)] = (int(cur.lastrowid), *values)
         return int(cur.lastrowid)
 
+    @_guarded
     def reopen_scan(self, scan_id: int, device: str) -> set[str]:
         """Mark a scan running again in this process; the paths it already has."""
         with self._db as db:
@@ -180,8 +348,11 @@ class ResultStore:
                              (os.getpid(), device, scan_id))
             if cur.rowcount == 0:
                 raise KeyError(f"no scan with id {scan_id}")
-        return {r[0] for r in self._db.execute("SELECT path FROM results WHERE scan_id=?", (scan_id,))}
+            row = db.execute(f"SELECT {_SCAN_INSERT} FROM scans WHERE id=?", (scan_id,)).fetchone()
+        self._mine[scan_id] = tuple(row)
+        return {py_path(r[0]) for r in self._db.execute("SELECT path FROM results WHERE scan_id=?", (scan_id,))}
 
+    @_guarded
     def finish_scan(self, scan_id: int, status: str) -> None:
         with self._db as db:
             db.execute(
@@ -199,10 +370,12 @@ class ResultStore:
                      " options, (SELECT COUNT(*) FROM results r WHERE r.scan_id = scans.id),"
                      " (SELECT COUNT(*) FROM results r WHERE r.scan_id = scans.id AND r.error IS NOT NULL), pid")
 
+    @_guarded
     def get_scan(self, scan_id: int) -> ScanRecord | None:
         row = self._db.execute(f"SELECT {self._SCAN_COLUMNS} FROM scans WHERE id=?", (scan_id,)).fetchone()
         return self._record(row) if row else None
 
+    @_guarded
     def list_scans(self) -> list[ScanRecord]:
         """Newest first. A 'running' scan whose process is gone is reported as 'interrupted'."""
         records = [self._record(r) for r in self._db.execute(f"SELECT {self._SCAN_COLUMNS} FROM scans ORDER BY id DESC")]
@@ -216,6 +389,7 @@ class ResultStore:
     def interrupted_scans(self) -> list[ScanRecord]:
         return [r for r in self.list_scans() if r.status == "interrupted"]
 
+    @_guarded
     def delete_scan(self, scan_id: int) -> None:
         with self._db as db:
             db.execute("DELETE FROM results WHERE scan_id=?", (scan_id,))
@@ -223,6 +397,7 @@ class ResultStore:
 
     # ------------------------------------------------------------------ rows
 
+    @_guarded
     def add_rows(self, scan_id: int, rows: Sequence[ScanRow], cache_digest: str | Mapping[str, str] | None = None,
                  cacheable: Sequence[ScanRow] = (), findings: Mapping[str, str] | None = None) -> None:
         """Write a batch of rows (and their cache entries) in one transaction.
@@ -233,8 +408,9 @@ class ResultStore:
         result_values = []
         for r in rows:
             blob, pr, pc = pack_patch_map(r.patch_map)
-            result_values.append((scan_id, r.path, r.score, r.verdict, r.width, r.height, r.format, r.size,
-                                  r.mtime_ns, r.error, blob, pr, pc, int(r.cached), r.model, r.evidence, r.reason))
+            result_values.append((scan_id, db_path(r.path), r.score, r.verdict, r.width, r.height, r.format,
+                                  r.size, r.mtime_ns, _text(r.error), blob, pr, pc, int(r.cached), r.model,
+                                  _text(r.evidence), _text(r.reason)))
         with self._db as db:
             db.executemany(
                 "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
@@ -255,12 +431,18 @@ class ResultStore:
         return list(self.iter_rows(scan_id))
 
     def iter_rows(self, scan_id: int) -> Iterator[ScanRow]:
-        cur = self._db.execute(
-            "SELECT path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
-            " patch_cols, cached, model, evidence, reason FROM results WHERE scan_id=? ORDER BY id", (scan_id,))
-        for r in cur:
-            yield ScanRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                          unpack_patch_map(r[9], r[10], r[11]), bool(r[12]), r[13], r[14], r[15])
+        try:
+            cur = self._db.execute(
+                "SELECT path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
+                " patch_cols, cached, model, evidence, reason FROM results WHERE scan_id=? ORDER BY id", (scan_id,))
+            for r in cur:
+                yield ScanRow(py_path(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                              unpack_patch_map(r[9], r[10], r[11]), bool(r[12]), r[13], r[14], r[15])
+        except sqlite3.Error as exc:
+            if not is_damage(exc):
+                raise self._translated(exc) from None
+            self._recover(exc)  # the rows are gone with the damaged file: say so rather than stop half-way
+            raise StoreError(f"{self.notice}; run the scan again without --resume", "damaged") from None
 
     # ------------------------------------------------------------------ cache
 
@@ -271,12 +453,13 @@ class ResultStore:
             if r.size is None or r.mtime_ns is None:
                 continue
             blob, pr, pc = pack_patch_map(r.patch_map)
-            values.append((r.path, r.size, r.mtime_ns, digest, r.score, r.width, r.height, r.format, r.error,
-                           blob, pr, pc, (findings or {}).get(r.path)))
+            values.append((db_path(r.path), r.size, r.mtime_ns, digest, r.score, r.width, r.height, r.format,
+                           _text(r.error), blob, pr, pc, (findings or {}).get(r.path)))
         db.executemany("INSERT OR REPLACE INTO cache (path, size, mtime_ns, model_digest, score, width, height,"
                        " format, error, patch_map, patch_rows, patch_cols, finding)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
+    @_guarded
     def cache_put(self, digest: str, row: ScanRow) -> None:
         with self._db as db:
             self._cache_put_many(db, digest, [row])
@@ -284,9 +467,10 @@ class ResultStore:
     def cache_get(self, path: str, size: int, mtime_ns: int, digest: str) -> CachedResult | None:
         return self.cache_get_many(digest, [(path, size, mtime_ns)]).get(path)
 
+    @_guarded
     def cache_get_many(self, digest: str, keys: Sequence[tuple[str, int, int]]) -> dict[str, CachedResult]:
         """Cached results for the (path, size, mtime_ns) keys that match exactly."""
-        wanted = {k[0]: k for k in keys}
+        wanted = {db_path(k[0]): k for k in keys}
         found: dict[str, CachedResult] = {}
         names = list(wanted)
         for start in range(0, len(names), _IN_CHUNK):
@@ -297,6 +481,6 @@ class ResultStore:
                 f" patch_cols, finding FROM cache WHERE model_digest=? AND path IN ({marks})", (digest, *chunk))
             for r in cur:
                 if wanted[r[0]][1:] == (r[1], r[2]):
-                    found[r[0]] = CachedResult(r[3], r[4], r[5], r[6], r[7], unpack_patch_map(r[8], r[9], r[10]),
-                                               r[11])
+                    found[py_path(r[0])] = CachedResult(r[3], r[4], r[5], r[6], r[7],
+                                                        unpack_patch_map(r[8], r[9], r[10]), r[11])
         return found
