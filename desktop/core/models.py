@@ -25,6 +25,7 @@ from desktop.core.contract import (
     parse_contract,
 )
 from desktop.core.decode import scale_pixels
+from desktop.core.model_checks import input_dtype_problem, metadata_problem
 
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
@@ -184,6 +185,8 @@ class Detector:
         p = Path(path)
         if not p.is_file():
             raise ModelError(f"{p}: model file not found")
+        if (problem := metadata_problem(p)) is not None:  # before onnxruntime reads it all
+            raise ModelError(f"{p}: {problem}")
         try:
             session, used, reason = create_session(p, device, threads)
         except ValueError:
@@ -195,6 +198,8 @@ class Detector:
             check_against_graph(contract, _graph_shapes(session.get_inputs()), _graph_shapes(session.get_outputs()))
         except ContractError as exc:
             raise ModelError(f"{p}: {exc}") from None
+        if (problem := input_dtype_problem(contract, session.get_inputs())) is not None:
+            raise ModelError(f"{p}: {problem}")
         if contract.kind not in ("detector", "discriminator") or contract.input is None:
             raise ModelError(f"{p}: a {contract.kind} model cannot score images (need a detector)")
         spec = contract.input
@@ -312,6 +317,8 @@ class ModelEntry:
 
 def inspect_model(path: Path, source: str = "user") -> ModelEntry:
     """Read and check a model's contract on the CPU (cheap; no device probing)."""
+    if (problem := metadata_problem(path)) is not None:
+        return ModelEntry(path, source, None, f"{path}: {problem}")
     try:
         session = _cpu_session(path, 1)
     except Exception as exc:
@@ -321,6 +328,8 @@ def inspect_model(path: Path, source: str = "user") -> ModelEntry:
         check_against_graph(contract, _graph_shapes(session.get_inputs()), _graph_shapes(session.get_outputs()))
     except ContractError as exc:
         return ModelEntry(path, source, None, f"{path}: {exc}")
+    if (problem := input_dtype_problem(contract, session.get_inputs())) is not None:
+        return ModelEntry(path, source, None, f"{path}: {problem}")
     return ModelEntry(path, source, contract, None)
 
 

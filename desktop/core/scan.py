@@ -17,7 +17,6 @@ Every batch of rows is committed to the store before it is yielded.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -187,9 +186,10 @@ class _Scanner:
                 failure = f"inference failed: {first_line(exc)}"
         rows = []
         for d in decoded:
-            if d.path in outputs and not math.isfinite(outputs[d.path][0]):
+            if d.path in outputs and not 0.0 <= outputs[d.path][0] <= 1.0:  # NaN fails this too
                 rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
-                                    "the model returned no valid score (NaN or infinity)"))
+                                    f"the model returned no valid score ({outputs[d.path][0]:.4g}: not a "
+                                    "probability in [0, 1])"))
             elif d.path in outputs:
                 score, patch_map = outputs[d.path]
                 member = self.detector.member(d.model)
