@@ -8,7 +8,6 @@ app and the command line can say why a folder of 300 files gave 299 rows.
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -78,6 +77,13 @@ class Skipped:
         shown = self.examples.setdefault(reason, [])
         if len(shown) < MAX_EXAMPLES:
             shown.append(path)
+
+    def merged(self, other: Skipped) -> Skipped:
+        out = Skipped(self.hidden + other.hidden, self.not_image + other.not_image,
+                      self.unreadable + other.unreadable, self.subfolders + other.subfolders)
+        for reason in {*self.examples, *other.examples}:
+            out.examples[reason] = (self.examples.get(reason, []) + other.examples.get(reason, []))[:MAX_EXAMPLES]
+        return out
 
     @property
     def files(self) -> int:
@@ -158,11 +164,7 @@ def iter_image_files(
             folder = stack.pop()
             try:
                 st = os.stat(folder)
-            except OSError as exc:
-                # a folder deeper than PATH_MAX cannot be opened by its path: one error row, not silence
-                if exc.errno == errno.ENAMETOOLONG and folder not in seen_files:
-                    seen_files.add(folder)
-                    yield folder
+            except OSError:
                 continue
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:  # symlink loop or the same folder given twice

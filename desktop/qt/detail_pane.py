@@ -135,7 +135,7 @@ class DetailPaneWidget(QWidget):
         self.heatmap_check.setEnabled(has_map)
         self.opacity_slider.setEnabled(has_map)
         self.heatmap_check.setText(
-            "Patch heatmap" if has_map or self._row is None else "Patch heatmap (this model has none)"
+            "Patch heatmap" if has_map or self._row is None else "Patch heatmap (none from the model that scored it)"
         )
 
     def _update_summary(self) -> None:

@@ -198,7 +198,8 @@ class ResultsModel(QAbstractTableModel):
         self._verdicts = [self._verdict_of(row) for row in self._rows]
         self._counts = Counter(self._verdicts)
         self._relabels += 1
-        self.dataChanged.emit(self.index(0, Column.VERDICT), self.index(len(self._rows) - 1, Column.VERDICT))
+        # the score bar is drawn in the verdict's colour: both columns change
+        self.dataChanged.emit(self.index(0, Column.SCORE), self.index(len(self._rows) - 1, Column.VERDICT))
         if self._sort is not None and self._sort[0] == Column.VERDICT:
             self.sort(*self._sort)
         self.counts_changed.emit()

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QVBoxLayout, QWidget
 
 from desktop.qt import verdict_style, warm_up
@@ -21,6 +22,19 @@ FILTERS: list[tuple[str, frozenset[str] | None]] = [
     *[(verdict_style.label(v), frozenset({v})) for v in reversed(verdict_style.ORDER)],
     ("Errors", frozenset({verdict_style.ERROR})),
 ]
+
+
+class ThresholdLabel(QLabel):
+    """The threshold's number; a double-click asks for the model's own threshold back."""
+
+    double_clicked = Signal()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
 
 class ResultsFilterBarWidget(QWidget):
@@ -54,8 +68,10 @@ class ResultsFilterBarWidget(QWidget):
             "without rescanning. Double-click the number to reset."
         )
         layout.addWidget(self.threshold_slider, 1)
-        self.threshold_label = QLabel()
+        self.threshold_label = ThresholdLabel()
         self.threshold_label.setMinimumWidth(90)
+        self.threshold_label.setToolTip("Double-click to reset to the model's own threshold")
+        self.threshold_label.double_clicked.connect(self.reset_threshold)
         layout.addWidget(self.threshold_label)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -76,6 +92,12 @@ class ResultsFilterBarWidget(QWidget):
         self.threshold_slider.setValue(round(value * SLIDER_STEPS))
         self.threshold_slider.blockSignals(False)
         self._update_label()
+
+    def reset_threshold(self) -> None:
+        """Back to the model's threshold, applied at once (no debounce)."""
+        self._debounce.stop()
+        self.set_threshold(self._default)
+        self.threshold_changed.emit(self.threshold())
 
     def _on_threshold_slider_changed(self, _value: int) -> None:
         self._update_label()
@@ -103,7 +125,17 @@ class VerdictCountsWidget(QWidget):
             self.labels[verdict] = label
         self.total_label = QLabel("Total: 0")
         layout.addWidget(self.total_label)
+        self.skipped_label = QLabel()
+        self.skipped_label.setWordWrap(True)
+        self.skipped_label.hide()
+        layout.addWidget(self.skipped_label)
         layout.addStretch(1)
+
+    def set_skipped(self, text: str, details: str = "") -> None:
+        """What the scan passed over and why ("" hides the line); `details` names a few files."""
+        self.skipped_label.setText(f"<i>{text[:1].upper() + text[1:]}</i>" if text else "")
+        self.skipped_label.setToolTip(details)
+        self.skipped_label.setVisible(bool(text))
 
     def set_counts(self, counts: dict[str, int]) -> None:
         for verdict, label in self.labels.items():

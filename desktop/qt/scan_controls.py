@@ -94,6 +94,15 @@ class ScanToolbarWidget(QWidget):
     def current_model(self) -> str:
         return str(self.model_combo.currentData() or "")
 
+    def label_for(self, ref: str) -> str:
+        """The menu's name for a model (its file name when the menu does not list it)."""
+        i = self.model_combo.findData(ref)
+        if i >= 0:
+            return self.model_combo.itemText(i)
+        from pathlib import Path
+
+        return Path(ref).stem or ref
+
     def _on_model_combo_changed(self, _index: int) -> None:
         self.model_chosen.emit(self.current_model())
 

@@ -46,6 +46,12 @@ class ScanPage(QWidget):
         self._contract_thresholds: Any = None
         self._rows_model = ""  # model path of the rows on screen (for relabelling)
         self._showing_results = False
+        # Scans asked for before the model list arrived (`pixelpatrol FOLDER`, an early drop): run once it does.
+        self._models_listed = False
+        self._waiting: list[tuple[list[str], int | None]] = []
+        self._last_paths: list[str] = []  # what the rows on screen scanned (for "Rescan with the new model")
+        self.results_stale = False  # the rows on screen were scored by another model than the chosen one
+        self.skipped: Any = None  # desktop.core.walk.Skipped of the scans on screen
 
         layout = QVBoxLayout(self)
         self.toolbar = ScanToolbarWidget()
@@ -97,6 +103,7 @@ class ScanPage(QWidget):
             lambda p: self.progress.set_progress(p.done, p.total, p.rate_per_s, p.eta_s)
         )
         w.paused_changed.connect(self.progress.set_paused)
+        w.skipped_counted.connect(self._on_worker_skipped_counted)
         w.finished.connect(self._on_worker_finished)
         w.failed.connect(self._on_worker_failed)
         res.filter_bar.threshold_changed.connect(self._on_threshold_changed)
@@ -137,6 +144,21 @@ class ScanPage(QWidget):
                 "Models tab, or train one in Training: it is listed here at once.",
                 "warning",
             )
+        self._models_listed = True
+        self._run_waiting()
+
+    def _run_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return
+        if not self.toolbar.current_model():
+            self.progress.hide()
+            self.banner.show_message(
+                "Nothing was scanned: no usable detector model was found. Import one in the Models tab.", "error"
+            )
+            return
+        for paths, resume_scan_id in waiting:  # the first starts, the others queue behind it
+            self.start_scan(paths, resume_scan_id)
 
     def _on_toolbar_model_chosen(self, path: str) -> None:
         if not path:
@@ -144,7 +166,32 @@ class ScanPage(QWidget):
             return
         self.settings.model = path
         self.toolbar.set_device("…", "loading the model")
+        if not self.results.model.rowCount() and not self.worker.busy:
+            self._rows_model = ""  # nothing on screen: the slider follows the chosen model at once
         self.models.prepare(path)
+        self._update_stale()
+
+    def _update_stale(self) -> None:
+        """Rows scored by another model than the chosen one are stale: say so and offer to rescan."""
+        chosen = self.toolbar.current_model()
+        stale = bool(
+            chosen and self._rows_model and chosen != self._rows_model and self._last_paths
+            and self.results.model.rowCount() and not self.worker.busy
+        )
+        was, self.results_stale = self.results_stale, stale
+        if stale:
+            self.banner.show_message(
+                f"These results were scored by {self.toolbar.label_for(self._rows_model)}; the model is now "
+                f"{self.toolbar.label_for(chosen)}. Rescan to see its verdicts (with its own thresholds).",
+                "warning",
+                action=("Rescan with this model", self.rescan),
+            )
+        elif was:
+            self.banner.clear()
+
+    def rescan(self) -> bool:
+        """Scan what the rows on screen scanned again, with the chosen model."""
+        return bool(self._last_paths) and self.start_scan(list(self._last_paths))
 
     def _on_models_detector_ready(self, ref: str, detector: Any) -> None:
         if ref == self.toolbar.current_model():
@@ -153,7 +200,7 @@ class ScanPage(QWidget):
             self._rows_model = ref
             self._contract_thresholds = detector.contract.thresholds
             default = detector.contract.thresholds.decision if detector.contract.thresholds else 0.5
-            saved = self.settings.threshold
+            saved = self.settings.threshold_for(ref)  # another model's threshold never carries over
             self.results.filter_bar.set_threshold(saved if saved is not None else default, default=default)
             self._apply_threshold()
 
@@ -165,6 +212,7 @@ class ScanPage(QWidget):
     # --- threshold -----------------------------------------------------------------------------
     def _on_threshold_changed(self, value: float) -> None:
         self.settings.threshold = value
+        self.settings.threshold_model = self._rows_model
         self._apply_threshold()
 
     def _apply_threshold(self) -> None:
@@ -212,6 +260,13 @@ class ScanPage(QWidget):
         if not existing:
             return False
         model = self.toolbar.current_model()
+        if not model and not self._models_listed:  # started before the model list arrived: run it then
+            self._waiting.append((existing, resume_scan_id))
+            self.stack.setCurrentWidget(self.splitter)
+            self.progress.begin("Loading the models…")
+            self.progress.show()
+            self.status_message.emit(f"Loading the models; {len(existing)} item(s) will be scanned next")
+            return True
         if not model:
             self.banner.show_message(
                 "Choose a detector model first (none is installed or loaded yet).", "error"
@@ -219,11 +274,13 @@ class ScanPage(QWidget):
             return False
         if not missing:
             self.banner.clear()
+        # the slider is the rows' model's; another model starts at its own (or its remembered) threshold
+        same = model == self._rows_model and self._contract_thresholds is not None
         request = ScanRequest(
             existing,
             model,
             self.toolbar.recursive_check.isChecked(),
-            self.results.filter_bar.threshold(),
+            self.results.filter_bar.threshold() if same else self.settings.threshold_for(model),
             resume_scan_id,
         )
         self.settings.add_recent([p for p in existing if Path(p).is_dir()] or existing[:1])
@@ -238,8 +295,19 @@ class ScanPage(QWidget):
         if fresh:  # a scan started while idle shows only its own rows; queued scans add to them
             self.results.model.clear()
             self.detail.show_row(None, "")
+            self._last_paths = list(request.paths)
+            self.skipped = None
+            self.results.counts.set_skipped("")
+        else:
+            self._last_paths += [p for p in request.paths if p not in self._last_paths]
+        if self.results_stale:
+            self.results_stale = False
+            self.banner.clear()
         if request.model != self._rows_model:
             self._rows_model = request.model
+            # the engine's own verdicts until the new model's thresholds arrive, never the old model's
+            self._contract_thresholds = self._detector = None
+            self._apply_threshold()
             self.models.prepare(request.model)  # thresholds for relabelling come with it
         self.stack.setCurrentWidget(self.splitter)
         self.progress.begin("Starting…")
@@ -256,13 +324,23 @@ class ScanPage(QWidget):
         self.toolbar.set_device(event.device.upper(), event.device_reason)
         self.status_message.emit(f"Scanning with {event.model_name}")
 
+    def _on_worker_skipped_counted(self, skipped: Any) -> None:
+        # a queued scan adds its rows, and what it skipped, to the last one's
+        self.skipped = skipped if self.skipped is None else self.skipped.merged(skipped)
+        text = self.skipped.text()
+        if self.skipped.hidden:
+            text += " (hidden files start with a dot)"
+        self.results.counts.set_skipped(text, self.skipped.details())
+
     def _on_worker_finished(self, event: Any) -> None:
         self.results.model.resort()
         self.results.refresh_summary()
         state = "Cancelled" if event.cancelled else "Finished"
         errors = f", {event.errors:,} could not be read (see the Error column)" if event.errors else ""
-        self.status_message.emit(f"{state}: {event.done:,} files{errors}")
+        skipped = self.skipped.text() if self.skipped is not None and not event.cancelled else ""
+        self.status_message.emit(f"{state}: {event.done:,} files{errors}" + (f"; {skipped}" if skipped else ""))
         self._next_or_idle()
+        self._update_stale()  # the model was changed while the scan ran
         self.scan_finished.emit(event)
 
     def _on_worker_failed(self, reason: str) -> None:
@@ -313,7 +391,9 @@ class ScanPage(QWidget):
         if record.model_path and record.model_path != self._rows_model:
             self._rows_model, self._contract_thresholds = record.model_path, None
             self.models.prepare(record.model_path)
+        self._last_paths = list(record.paths)
         self._apply_threshold()
+        self._update_stale()
         self.status_message.emit(f"Opened scan {scan_id}: {len(rows):,} rows ({record.status})")
         self.history_loaded.emit(scan_id)
         if resume:

@@ -40,6 +40,7 @@ class _ScanThread(QThread):
         self._running.set()
         self.holding = threading.Event()
         self.failure: str | None = None
+        self.skipped: Any = None  # desktop.core.walk.Skipped, counted after a scan that was not cancelled
 
     def take(self) -> list[Any]:
         with self._lock:
@@ -85,6 +86,11 @@ class _ScanThread(QThread):
                     self.holding.set()  # paused: nothing more is pulled until resume or cancel
                     self._running.wait()
                     self.holding.clear()
+            if not self.isInterruptionRequested():
+                from desktop.core.walk import skipped_files
+
+                # a second listing (no decoding): what the scan passed over, by reason, for the summary
+                self.skipped = skipped_files(req.paths, req.recursive, should_stop=self.isInterruptionRequested)
         except Exception as exc:
             self.failure = _one_line(exc)
             traceback.print_exc()
@@ -108,6 +114,7 @@ class ScanWorker(QObject):
     finished = Signal(object)  # ScanFinished
     failed = Signal(str)  # could not scan at all (bad model, missing folder): one clear line
     paused_changed = Signal(bool)
+    skipped_counted = Signal(object)  # desktop.core.walk.Skipped, just before `finished`
 
     def __init__(self, load_detector: Callable[[str], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -209,6 +216,8 @@ class ScanWorker(QObject):
         if failure is not None:
             self.failed.emit(failure)
         elif finish is not None:
+            if thread.skipped is not None:
+                self.skipped_counted.emit(thread.skipped)
             self.finished.emit(finish)
         else:
             self.failed.emit("the scan stopped without finishing")

@@ -74,6 +74,21 @@ class AppSettings:
         self._store.setValue("scan/threshold", "" if value is None else f"{value:.4f}")
 
     @property
+    def threshold_model(self) -> str | None:
+        """The model the saved threshold was chosen for: another model starts at its own threshold."""
+        value = self._store.value("scan/threshold_model")
+        return str(value) if value else None
+
+    @threshold_model.setter
+    def threshold_model(self, value: str | None) -> None:
+        self._store.setValue("scan/threshold_model", value or "")
+
+    def threshold_for(self, model: str) -> float | None:
+        """The saved threshold when it was chosen for `model` (or before models were remembered), else None."""
+        owner = self.threshold_model
+        return self.threshold if owner is None or owner == model else None
+
+    @property
     def recursive(self) -> bool:
         return str(self._store.value("scan/recursive", "true")).lower() in ("true", "1")
 

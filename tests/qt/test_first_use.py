@@ -1,0 +1,161 @@
+"""What a new user meets first (issue 16): opening the app on a folder, changing the model, the threshold's
+reset, the score bar's colour, files without an extension and what a scan skipped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from desktop.qt.main_window import MainWindow
+from desktop.qt.results_model import Column
+from desktop.qt.results_summary import SLIDER_STEPS
+from desktop.qt.settings import AppSettings
+from tests.helpers import images, tiny_models
+from tests.qt.conftest import write_gray_images
+from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window, table_rows
+
+pytestmark = pytest.mark.usefixtures("bundled_models")
+
+LEVELS = [0, 60, 128, 180, 255]
+# the same brightness graph under stricter thresholds: a model whose own decision point is 0.8
+STRICT = {"decision": 0.8, "real": 0.3, "likely_real": 0.6, "likely_ai": 0.9, "ai": 0.97}
+
+
+def _window_before_models_are_listed(qtbot: Any) -> MainWindow:
+    window = MainWindow(AppSettings())
+    qtbot.addWidget(window)
+    window.show()
+    assert window.scan_page.toolbar.current_model() == ""  # the model list is read in the background
+    return window
+
+
+def test_opening_the_app_on_a_folder_scans_it_once_the_models_are_listed(qtbot: Any, tmp_path: Path) -> None:
+    write_gray_images(tmp_path / "f", LEVELS)
+    window = _window_before_models_are_listed(qtbot)
+    page = window.scan_page
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS) as finished:
+        assert page.start_scan([str(tmp_path / "f")])  # what `pixelpatrol FOLDER` does at once
+    assert finished.args[0].done == len(LEVELS)
+    assert len(table_rows(window)) == len(LEVELS)
+    assert not page.banner.isVisible()
+
+
+def test_a_drop_in_the_first_moment_is_scanned_too(qtbot: Any, tmp_path: Path) -> None:
+    write_gray_images(tmp_path / "a", [10, 20])
+    write_gray_images(tmp_path / "b", [250], prefix="bright")
+    window = _window_before_models_are_listed(qtbot)
+    page = window.scan_page
+    with qtbot.waitSignals([page.scan_finished, page.scan_finished], timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page, [tmp_path / "a"])
+        drop_paths(page, [tmp_path / "b"])  # both wait; the second then queues behind the first
+    qtbot.waitUntil(lambda: not page.worker.busy and not page.queue, timeout=SCAN_TIMEOUT_MS)
+    assert len(table_rows(window)) == 3
+
+
+def test_no_usable_model_at_start_says_nothing_was_scanned(qtbot: Any, tmp_path: Path) -> None:
+    for f in Path(os.environ["PIXELPATROL_BUNDLED_MODELS"]).iterdir():
+        f.unlink()
+    write_gray_images(tmp_path / "f", [10])
+    window = _window_before_models_are_listed(qtbot)
+    page = window.scan_page
+    page.start_scan([str(tmp_path / "f")])
+    qtbot.waitUntil(lambda: "Nothing was scanned" in page.banner.text, timeout=20_000)
+    assert not page.worker.busy and not page.progress.isVisible()
+
+
+def test_changing_the_model_marks_the_results_stale_and_offers_a_rescan_with_its_thresholds(
+    qtbot: Any, tmp_path: Path, bundled_models: Path
+) -> None:
+    strict = tiny_models.build_model_with_contract(
+        bundled_models / "tiny-strict.onnx", tiny_models.detector_contract("tiny-strict", thresholds=STRICT)
+    )
+    write_gray_images(tmp_path / "g", LEVELS)
+    window = open_window(qtbot)
+    page, bar, combo = window.scan_page, window.scan_page.results.filter_bar, window.scan_page.toolbar.model_combo
+    first = str(bundled_models / "tiny-detector.onnx")
+    combo.setCurrentIndex(combo.findData(first))
+    qtbot.waitUntil(lambda: bar.threshold() == pytest.approx(0.5), timeout=20_000)
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page, [tmp_path / "g"])
+    with qtbot.waitSignal(bar.threshold_changed, timeout=2000):
+        bar.threshold_slider.setValue(int(0.2 * SLIDER_STEPS))  # the user's threshold for the first model
+    assert not page.results_stale
+
+    combo.setCurrentIndex(combo.findData(str(strict)))
+    assert page.results_stale
+    assert page.banner.isVisible() and "scored by" in page.banner.text
+    assert page.banner.action_button.isVisible()
+    assert {r.model for r, _ in table_rows(window).values()} == {"tiny-detector"}  # old rows stay, marked
+
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        page.banner.action_button.click()  # "Rescan with this model"
+    assert not page.results_stale and not page.banner.isVisible()
+    rows = table_rows(window)
+    assert len(rows) == len(LEVELS) and {r.model for r, _ in rows.values()} == {"tiny-strict"}
+    qtbot.waitUntil(lambda: bar.threshold() == pytest.approx(0.8), timeout=20_000)  # its own, not 0.2
+    verdicts = {name.rsplit("_", 1)[1].split(".")[0]: v for name, (_, v) in table_rows(window).items()}
+    assert verdicts["180"] == "uncertain"  # score 0.83: likely AI at 0.5, uncertain under the strict bands
+
+    combo.setCurrentIndex(combo.findData(first))  # back to the first model: its own threshold again
+    assert page.results_stale
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        assert page.rescan()
+    qtbot.waitUntil(lambda: bar.threshold() == pytest.approx(0.2), timeout=20_000)
+
+
+def test_double_click_on_the_threshold_number_resets_it_to_the_models(qtbot: Any) -> None:
+    window = open_window(qtbot)
+    bar = window.scan_page.results.filter_bar
+    with qtbot.waitSignal(bar.threshold_changed, timeout=2000):
+        bar.threshold_slider.setValue(int(0.3 * SLIDER_STEPS))
+    assert "(model)" not in bar.threshold_label.text()
+    with qtbot.waitSignal(bar.threshold_changed, timeout=2000) as changed:
+        qtbot.mouseDClick(bar.threshold_label, Qt.MouseButton.LeftButton)
+    assert changed.args[0] == pytest.approx(0.5) and bar.threshold() == pytest.approx(0.5)
+    assert bar.threshold_label.text() == "0.500 (model)"
+    assert window.settings.threshold == pytest.approx(0.5)
+
+
+def test_moving_the_threshold_repaints_the_score_bars_in_the_new_verdict_colour(qtbot: Any, tmp_path: Path) -> None:
+    write_gray_images(tmp_path / "g", LEVELS)
+    window = open_window(qtbot)
+    page = window.scan_page
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page, [tmp_path / "g"])
+    changed: list[tuple[int, int]] = []
+
+    def on_changed(top: QModelIndex, bottom: QModelIndex, *_: Any) -> None:
+        changed.append((top.column(), bottom.column()))
+
+    page.results.model.dataChanged.connect(on_changed)
+    with qtbot.waitSignal(page.results.filter_bar.threshold_changed, timeout=2000):
+        page.results.filter_bar.threshold_slider.setValue(int(0.1 * SLIDER_STEPS))
+    # the bar is painted in the verdict's colour (ScoreBarDelegate): its cells must be repainted too
+    assert any(left <= Column.SCORE <= right for left, right in changed)
+    assert any(left <= Column.VERDICT <= right for left, right in changed)
+
+
+def test_an_extensionless_image_is_scanned_and_the_summary_says_what_was_skipped(qtbot: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    write_gray_images(folder, [20, 40])
+    images.write(folder / "download", images.solid(240), format="JPEG", quality=95)
+    (folder / "notes.txt").write_text("not an image")
+    images.write(folder / ".thumb.png", images.solid(20))
+    window = open_window(qtbot)
+    page = window.scan_page
+    messages: list[str] = []
+    page.status_message.connect(messages.append)
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page, [folder])
+    rows = table_rows(window)
+    assert set(rows) == {"img_00000_020.png", "img_00001_040.png", "download"}
+    assert rows["download"][1] == "ai" and rows["download"][0].error is None
+    label = page.results.counts.skipped_label
+    assert not label.isHidden()
+    assert "Skipped: 1 not an image, 1 hidden" in label.text()
+    assert "notes.txt" in label.toolTip() and ".thumb.png" in label.toolTip()
+    assert "skipped: 1 not an image, 1 hidden" in messages[-1]
