@@ -8,6 +8,7 @@ app and the command line can say why a folder of 300 files gave 299 rows.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -164,7 +165,11 @@ def iter_image_files(
             folder = stack.pop()
             try:
                 st = os.stat(folder)
-            except OSError:
+            except OSError as exc:
+                # a folder deeper than PATH_MAX cannot be opened by its path: one error row, not silence
+                if exc.errno == errno.ENAMETOOLONG and folder not in seen_files:
+                    seen_files.add(folder)
+                    yield folder
                 continue
             key = (st.st_dev, st.st_ino)
             if key in seen_dirs:  # symlink loop or the same folder given twice
