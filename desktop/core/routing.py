@@ -143,6 +143,19 @@ def load_for_scan(ref: str | Path | None, device: str = "auto", threads: int | N
     return Detector.load(resolve_model(ref), device=device, threads=threads)
 
 
+def trust_for_row(detector: AnyDetector, model: str | None, width: int | None, height: int | None) -> str:
+    """One sentence for the detail pane: which model scored the image and how far to trust it there."""
+    member = detector.member(model)
+    inside = width is None or height is None or member.in_domain(width, height)
+    where = "" if inside else " — this image is outside the images it was made for, so its verdict is 'likely' at most"
+    return f"{member.contract.title} ({member.name}): {member.contract.trust.text()}{where}"
+
+
+def trust_summary(detector: AnyDetector) -> str:
+    """The Scan page's trust line: each model in use, what it is for and how far it can be trusted."""
+    return "Trust — " + "; ".join(trust_lines(detector))
+
+
 def trust_lines(detector: AnyDetector) -> list[str]:
     """One line per model: what it is for and how far its verdicts can be trusted (CLI summary, app)."""
     lines = []
@@ -151,3 +164,16 @@ def trust_lines(detector: AnyDetector) -> list[str]:
         where = domain.description if domain is not None and domain.description else "all images"
         lines.append(f"{m.name}: for {where}; {m.contract.trust.text()}")
     return lines
+
+
+def relabel(detector: AnyDetector, score: float, model: str | None, width: int | None, height: int | None,
+            reason: str | None, evidence: str | None, user_threshold: float | None) -> tuple[str, str]:
+    """A stored row's (verdict, reason) at another user threshold: the row's own model, trust, domain and
+    evidence, as the scan decided them (the app's threshold slider)."""
+    from desktop.core.contract import remap_thresholds
+    from desktop.core.verdicts import decide, finding_from_row
+
+    member = detector.member(model)
+    in_domain = width is None or height is None or member.in_domain(width, height)
+    return decide(score, remap_thresholds(member.thresholds, user_threshold), member.contract.trust, in_domain,
+                  finding_from_row(reason, evidence))

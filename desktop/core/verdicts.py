@@ -130,3 +130,11 @@ def decide(score: float, thresholds: Thresholds, trust: Trust, in_domain: bool, 
         verdict = "likely_ai"
         reasons.append("capped at 'likely': EXIF names a camera")
     return verdict, "; ".join(reasons)
+
+
+def finding_from_row(reason: str | None, evidence: str | None) -> Finding:
+    """The parts of a Finding a stored row keeps (for relabelling at another threshold without re-reading
+    the file): evidence decided when the reason is not the model's; a camera when the evidence names one."""
+    decided = bool(reason) and not str(reason).startswith(MODEL)
+    return Finding("ai" if decided else None, reason if decided else None, evidence or "",
+                   "EXIF camera:" in (evidence or ""))

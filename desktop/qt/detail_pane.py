@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import os
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
@@ -126,6 +127,11 @@ class DetailPaneWidget(QWidget):
         self._pool.start(_EvidenceTask(self._relay, row.path))
         self._update_heatmap_controls()
 
+    def set_trust_lookup(self, lookup: Callable[[Any], str] | None) -> None:
+        """`lookup(row)` -> one sentence: which model scored the row and how far it can be trusted."""
+        self._trust_lookup = lookup
+        self._update_summary()
+
     def set_verdict(self, verdict: str) -> None:
         self._verdict = verdict
         self._update_summary()
@@ -152,6 +158,14 @@ class DetailPaneWidget(QWidget):
                 f"Score <b>{row.score:.3f}</b> (probability of AI generation) — "
                 f"<b style='color:{colour}'>{verdict_style.label(self._verdict)}</b>"
             )
+            reason = getattr(row, "reason", None)
+            if reason:
+                lines.append(f"<b>Why:</b> {html.escape(reason)}")
+            lookup = getattr(self, "_trust_lookup", None)
+            if lookup is not None:
+                lines.append(f"<b>Trust:</b> {html.escape(lookup(row))}")
+            elif getattr(row, "model", None):
+                lines.append(f"<b>Model:</b> {html.escape(row.model)}")
         facts = [
             f"{row.width} × {row.height}" if row.width and row.height else "",
             row.format or "",

@@ -18,6 +18,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+AUTO = "auto"  # the default scan: per-image routing (desktop.core.routing)
+AUTO_LABEL = "Automatic — the right model for each image"
+
 
 @dataclass(frozen=True)
 class ModelChoice:
@@ -79,12 +82,15 @@ class DetectorCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_digest: dict[str, Any] = {}
+        self._auto: tuple[tuple[str, ...], Any] | None = None
 
     def get(self, ref: str) -> Any:
         from desktop.core.models import Detector, file_digest, resolve_model
 
         if not ref:
             raise ValueError("no model chosen: put a .onnx model in the models folder (see the Models tab)")
+        if ref == AUTO:
+            return self._get_auto()
         path = Path(resolve_model(ref))
         try:
             digest = file_digest(path)
@@ -99,6 +105,20 @@ class DetectorCache:
                     del self._by_digest[old]
                 self._by_digest[detector.digest] = detector
         return detector
+
+    def _get_auto(self) -> Any:
+        """The default scan's router, loaded again whenever the routable models change (by content)."""
+        from desktop.core.models import file_digest, list_models
+        from desktop.core.routing import load_for_scan, routable
+
+        key = tuple(sorted(file_digest(e.path) for e in routable(list_models())))
+        with self._lock:
+            if self._auto is not None and self._auto[0] == key:
+                return self._auto[1]
+        router = load_for_scan(AUTO)
+        with self._lock:
+            self._auto = (key, router)
+        return router
 
     def forget(self, path: str | Path) -> None:
         """Drop sessions loaded from `path` (a removed model)."""

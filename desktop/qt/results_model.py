@@ -25,7 +25,7 @@ from desktop.qt import verdict_style
 from desktop.qt.thumbnails import ThumbnailLoader
 
 Index = QModelIndex | QPersistentModelIndex
-Labeller = Callable[[float], str]
+Labeller = Callable[[Any], str]  # a row -> its verdict id (the row's own model, evidence, threshold)
 
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the ScanRow itself
 VERDICT_ROLE = Qt.ItemDataRole.UserRole + 2  # current verdict id, "error" for failed files
@@ -42,9 +42,22 @@ class Column(IntEnum):
     DIMENSIONS = 6
     FORMAT = 7
     ERROR = 8
+    MODEL = 9
 
 
-HEADERS = ("", "Name", "Folder", "Score", "Verdict", "Size", "Dimensions", "Format", "Error")
+HEADERS = ("", "Name", "Folder", "Score", "Verdict", "Size", "Dimensions", "Format", "Error", "Model")
+
+
+def verdict_tooltip(row: Any) -> str | None:
+    """Why this verdict: the model that scored the row, the reason, the file's own evidence."""
+    parts = []
+    if getattr(row, "model", None):
+        parts.append(f"Model: {row.model}")
+    if getattr(row, "reason", None):
+        parts.append(f"Why: {row.reason}")
+    if getattr(row, "evidence", None):
+        parts.append(f"Evidence: {row.evidence}")
+    return "\n".join(parts) or None
 
 
 def human_size(n: int | None) -> str:
@@ -105,6 +118,8 @@ class ResultsModel(QAbstractTableModel):
                 return row.path
             if col == Column.ERROR:
                 return row.error
+            if col in (Column.VERDICT, Column.SCORE, Column.MODEL):
+                return verdict_tooltip(row)
         if role == ROW_ROLE:
             return row
         if role == VERDICT_ROLE:
@@ -134,6 +149,8 @@ class ResultsModel(QAbstractTableModel):
             return row.format or ""
         if col == Column.ERROR:
             return row.error or ""
+        if col == Column.MODEL:
+            return getattr(row, "model", None) or ""
         return None
 
     # --- content -------------------------------------------------------------------------------
@@ -191,7 +208,7 @@ class ResultsModel(QAbstractTableModel):
         return changed
 
     def set_labeller(self, labeller: Labeller | None) -> None:
-        """Relabel every row with `labeller(score)` (None: the verdict the engine stored)."""
+        """Relabel every row with `labeller(row)` (None: the verdict the engine stored)."""
         self._labeller = labeller
         if not self._rows:
             return
@@ -208,7 +225,7 @@ class ResultsModel(QAbstractTableModel):
         if row.score is None or row.error:
             return verdict_style.ERROR
         if self._labeller is not None:
-            return self._labeller(float(row.score))
+            return self._labeller(row)
         return row.verdict or verdict_style.ERROR
 
     def counts(self) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -127,8 +128,12 @@ class ResultsPanelWidget(QWidget):
             self._summary_timer.start()
 
     # --- content -------------------------------------------------------------------------------
-    def set_labeller(self, labeller: Labeller | None, threshold: float) -> None:
+    def set_labeller(self, labeller: Labeller | None, threshold: float,
+                     band_of: Callable[[float], str] | None = None) -> None:
+        """`labeller(row)` relabels the rows; `band_of(score)` colours the histogram's bars (the bands of the
+        model most rows go to)."""
         self._threshold = threshold
+        self._band_of = band_of
         self.model.set_labeller(labeller)
         self.proxy.refilter()
         self.refresh_summary()
@@ -138,7 +143,7 @@ class ResultsPanelWidget(QWidget):
         self._summary_timer.stop()
         self.counts.set_counts(self.model.counts())
         if self.histogram.isVisible() or self.model.rowCount():
-            self.histogram.set_scores(self.model.scores(), self._threshold, self.model.labeller)
+            self.histogram.set_scores(self.model.scores(), self._threshold, getattr(self, "_band_of", None))
 
     # --- selection -----------------------------------------------------------------------------
     def _source_rows(self, proxy_indexes: list[QModelIndex]) -> list[int]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QSplitter, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop.qt import engine_adapter
 from desktop.qt.detail_pane import DetailPaneWidget
@@ -20,7 +20,7 @@ from desktop.qt.empty_state import EmptyStateWidget
 from desktop.qt.file_actions import FileActionsController
 from desktop.qt.history_dialog import HistoryDialog
 from desktop.qt.history_loader import HistoryLoader
-from desktop.qt.model_service import ModelChoice, ModelService
+from desktop.qt.model_service import AUTO, AUTO_LABEL, ModelChoice, ModelService
 from desktop.qt.results_panel import ResultsPanelWidget
 from desktop.qt.scan_controls import ScanProgressWidget, ScanToolbarWidget
 from desktop.qt.scan_worker import ScanRequest, ScanWorker
@@ -44,6 +44,7 @@ class ScanPage(QWidget):
         self.worker = ScanWorker(models.cache.get, self)
         self.queue: list[ScanRequest] = []
         self._contract_thresholds: Any = None
+        self._detector: Any = None  # the loaded Detector or Router of the rows on screen
         self._rows_model = ""  # model path of the rows on screen (for relabelling)
         self._showing_results = False
         # Scans asked for before the model list arrived (`pixelpatrol FOLDER`, an early drop): run once it does.
@@ -59,6 +60,12 @@ class ScanPage(QWidget):
         layout.addWidget(self.toolbar)
         self.banner = StatusBannerWidget()
         layout.addWidget(self.banner)
+        self.trust_label = QLabel("")
+        self.trust_label.setWordWrap(True)
+        self.trust_label.setObjectName("trustLabel")
+        self.trust_label.setToolTip("How far the verdicts can be trusted: each model's accuracy measured on images "
+                                    "it never trained on (from its model card). 'likely' verdicts are not proof.")
+        layout.addWidget(self.trust_label)
         self.progress = ScanProgressWidget()
         self.progress.hide()
         layout.addWidget(self.progress)
@@ -137,7 +144,9 @@ class ScanPage(QWidget):
             )
             for c in choices
         ]
-        self.toolbar.set_models(entries, self.settings.model)
+        if any(e[2] is None for e in entries):
+            entries.insert(0, (AUTO_LABEL, AUTO, None))
+        self.toolbar.set_models(entries, self.settings.model or AUTO)
         if not any(e[2] is None for e in entries):
             self.banner.show_message(
                 "No usable detector model was found. Import a PixelPatrol .onnx model in the "
@@ -198,8 +207,13 @@ class ScanPage(QWidget):
             self.toolbar.set_device(detector.device.upper(), detector.device_reason)
         if not self._rows_model or ref == self._rows_model:
             self._rows_model = ref
-            self._contract_thresholds = detector.contract.thresholds
-            default = detector.contract.thresholds.decision if detector.contract.thresholds else 0.5
+            from desktop.core.routing import trust_for_row, trust_summary  # onnxruntime: imported lazily
+
+            self._detector = detector
+            self._contract_thresholds = detector.thresholds
+            self.detail.set_trust_lookup(lambda row: trust_for_row(detector, row.model, row.width, row.height))
+            self.trust_label.setText(trust_summary(detector))
+            default = detector.thresholds.decision
             saved = self.settings.threshold_for(ref)  # another model's threshold never carries over
             self.results.filter_bar.set_threshold(saved if saved is not None else default, default=default)
             self._apply_threshold()
@@ -224,7 +238,16 @@ class ScanPage(QWidget):
             self.results.set_labeller(None, value)
             return
         remapped = remap_thresholds(thresholds, value)  # once, not per row
-        self.results.set_labeller(lambda s: verdict_for(s, remapped), value)
+        detector = self._detector
+        if detector is None:
+            self.results.set_labeller(lambda row: verdict_for(float(row.score), remapped), value,
+                                      lambda s: verdict_for(s, remapped))
+        else:
+            from desktop.core.routing import relabel
+
+            self.results.set_labeller(
+                lambda row: relabel(detector, float(row.score), row.model, row.width, row.height, row.reason,
+                                    row.evidence, value)[0], value, lambda s: verdict_for(s, remapped))
         self.detail.set_verdict(self._current_verdict())
 
     def _current_verdict(self) -> str:
@@ -389,7 +412,7 @@ class ScanPage(QWidget):
         self.results.model.append_rows(rows)
         self.stack.setCurrentWidget(self.splitter)
         if record.model_path and record.model_path != self._rows_model:
-            self._rows_model, self._contract_thresholds = record.model_path, None
+            self._rows_model, self._contract_thresholds, self._detector = record.model_path, None, None
             self.models.prepare(record.model_path)
         self._last_paths = list(record.paths)
         self._apply_threshold()
