@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -24,6 +25,10 @@ def format_duration(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+DEVICE_TIP = ("Where the model runs: the GPU (CUDA) when it really works on this computer, else the CPU. "
+              "The verdicts are the same on both; only the speed differs.")
 
 
 class ScanToolbarWidget(QWidget):
@@ -49,11 +54,16 @@ class ScanToolbarWidget(QWidget):
         self.model_combo.addItem("Looking for models…", "")
         self.model_combo.setEnabled(False)
         self.model_combo.currentIndexChanged.connect(self._on_model_combo_changed)
+        self.model_combo.setToolTip(
+            "The detector that scores the images. Only detectors are listed here: the other models "
+            "(generators, classifiers) are in the Gallery tab; all of them, with their cards, in the Models tab."
+        )
         layout.addWidget(self.model_combo)
         self.device_label = QLabel("Device: —")
         self.device_label.setEnabled(False)
         self.device_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.device_label.setMinimumWidth(120)
+        self.device_label.setToolTip(DEVICE_TIP)
         layout.addWidget(self.device_label, 1)
         self.recursive_check = QCheckBox("Include subfolders")
         self.recursive_check.setChecked(True)
@@ -65,17 +75,19 @@ class ScanToolbarWidget(QWidget):
         self.history_button.clicked.connect(self.history_requested)
         layout.addWidget(self.history_button)
 
-    def set_models(self, entries: list[tuple[str, str, str | None]], preferred: str | None) -> None:
-        """entries: (label, path, error or None); broken models are listed but not selectable."""
+    def set_models(self, entries: Sequence[tuple[Any, ...]], preferred: str | None) -> None:
+        """entries: (label, path, error or None[, what it is]); broken files are listed, not selectable."""
         combo = self.model_combo
         combo.blockSignals(True)
         combo.clear()
         first_ok = preferred_i = -1
-        for label, path, error in entries:
-            combo.addItem(label if error is None else f"{label} (unusable)", path)
+        for label, path, error, *about in entries:
+            combo.addItem(label if error is None else f"{label} (cannot be used)", path)
             i = combo.count() - 1
+            tip = f"Cannot be used: {error}" if error is not None else (about[0] if about and about[0] else "")
+            if tip:
+                combo.setItemData(i, tip, 3)  # ToolTipRole
             if error is not None:
-                combo.setItemData(i, error, 3)  # ToolTipRole
                 item: Any = combo.model().item(i)  # type: ignore[attr-defined]
                 item.setEnabled(False)
                 continue
@@ -108,7 +120,7 @@ class ScanToolbarWidget(QWidget):
 
     def set_device(self, text: str, reason: str) -> None:
         self.device_label.setText(f"Device: {text}" + (f" — {reason}" if reason else ""))
-        self.device_label.setToolTip(reason)
+        self.device_label.setToolTip(f"{DEVICE_TIP}\n\nNow: {text}" + (f" — {reason}" if reason else ""))
 
 
 class ScanProgressWidget(QWidget):

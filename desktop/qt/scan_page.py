@@ -134,16 +134,8 @@ class ScanPage(QWidget):
 
     # --- models --------------------------------------------------------------------------------
     def set_model_choices(self, choices: list[ModelChoice]) -> None:
-        entries = [
-            (
-                c.label,
-                c.path,
-                c.error
-                if c.error or c.kind == "detector"
-                else f"a {c.kind} model, not a detector: it cannot scan images",
-            )
-            for c in choices
-        ]
+        # Detectors only (and broken files, with why): generators and classifiers are for the Gallery tab.
+        entries = [(c.label, c.path, c.error, c.summary) for c in choices if c.error or c.kind == "detector"]
         if any(e[2] is None for e in entries):
             entries.insert(0, (AUTO_LABEL, AUTO, None))
         self.toolbar.set_models(entries, self.settings.model or AUTO)

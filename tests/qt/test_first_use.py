@@ -159,3 +159,28 @@ def test_an_extensionless_image_is_scanned_and_the_summary_says_what_was_skipped
     assert "Skipped: 1 not an image, 1 hidden" in label.text()
     assert "notes.txt" in label.toolTip() and ".thumb.png" in label.toolTip()
     assert "skipped: 1 not an image, 1 hidden" in messages[-1]
+
+
+def test_the_model_box_lists_detectors_only_and_says_what_each_is(
+    qtbot: Any, bundled_models: Path, tiny_generator_path: Path, tiny_discriminator_path: Path,
+    no_contract_model_path: Path,
+) -> None:
+    import shutil
+
+    for src in (tiny_generator_path, tiny_discriminator_path, no_contract_model_path):
+        shutil.copy(src, bundled_models / src.name)
+    window = open_window(qtbot)
+    toolbar = window.scan_page.toolbar
+    combo = toolbar.model_combo
+    paths = [str(combo.itemData(i)) for i in range(combo.count())]
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert str(bundled_models / "tiny-detector.onnx") in paths
+    assert str(bundled_models / tiny_generator_path.name) not in paths  # for the Gallery, not for scanning
+    assert str(bundled_models / tiny_discriminator_path.name) not in paths
+    assert not any("unusable" in t for t in texts)
+    broken = paths.index(str(bundled_models / no_contract_model_path.name))
+    assert texts[broken].endswith("(cannot be used)")
+    assert combo.itemData(broken, Qt.ItemDataRole.ToolTipRole).startswith("Cannot be used: ")
+    detector = paths.index(str(bundled_models / "tiny-detector.onnx"))
+    assert "Brightness-based test model" in combo.itemData(detector, Qt.ItemDataRole.ToolTipRole)
+    assert "Gallery" in combo.toolTip() and "GPU" in toolbar.device_label.toolTip()
