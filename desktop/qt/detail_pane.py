@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QTextBrowser,
     QVBoxLayout,
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop.qt import verdict_style
 from desktop.qt.evidence_view import evidence_html
-from desktop.qt.preview import PreviewWidget
+from desktop.qt.preview import HeatmapLegendWidget, PreviewWidget
 from desktop.qt.results_model import human_size
 from desktop.qt.thumbnails import ThumbnailLoader
 
@@ -43,6 +44,19 @@ class _EvidenceTask(QRunnable):
         text = evidence_html(self._path)
         with contextlib.suppress(RuntimeError):  # pane deleted meanwhile
             self._relay.ready.emit(self._path, text)
+
+
+def _breakable(text: str) -> str:
+    """HTML-escaped, with break chances after separators and every 20 characters of a long word."""
+    out = []
+    run = 0
+    for ch in text:
+        out.append(html.escape(ch))
+        run = 0 if ch in " /\\_-." else run + 1
+        if ch in "/\\_-." or run >= 20:
+            out.append("\u200b")
+            run = 0
+    return "".join(out)
 
 
 class DetailPaneWidget(QWidget):
@@ -82,9 +96,14 @@ class DetailPaneWidget(QWidget):
         self.opacity_slider.valueChanged.connect(lambda v: self.preview.set_heatmap_opacity(v / 100))
         heat.addWidget(self.opacity_slider, 1)
         layout.addLayout(heat)
+        self.heatmap_legend = HeatmapLegendWidget()
+        layout.addWidget(self.heatmap_legend)
 
         self.summary_label = QLabel()
         self.summary_label.setWordWrap(True)
+        # a long file name wraps inside the pane instead of widening it
+        self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.summary_label.setMinimumWidth(120)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.summary_label)
 
@@ -140,6 +159,7 @@ class DetailPaneWidget(QWidget):
         has_map = self._row is not None and getattr(self._row, "patch_map", None) is not None
         self.heatmap_check.setEnabled(has_map)
         self.opacity_slider.setEnabled(has_map)
+        self.heatmap_legend.setVisible(has_map)
         self.heatmap_check.setText(
             "Patch heatmap" if has_map or self._row is None else "Patch heatmap (none from the model that scored it)"
         )
@@ -148,8 +168,8 @@ class DetailPaneWidget(QWidget):
         row = self._row
         if row is None:
             return
-        name = html.escape(os.path.basename(row.path))
-        lines = [f"<b>{name}</b><br><span>{html.escape(os.path.dirname(row.path))}</span>"]
+        name = _breakable(os.path.basename(row.path))
+        lines = [f"<b>{name}</b><br><span>{_breakable(os.path.dirname(row.path))}</span>"]
         if row.error:
             lines.append(f"<b>Could not be analysed:</b> {html.escape(row.error)}")
         else:

@@ -24,6 +24,45 @@ def heatmap_image(patch_map: Any) -> QImage:
     return QImage(data.data, w, h, w * 4, QImage.Format.Format_RGBA8888).copy()
 
 
+class HeatmapLegendWidget(QWidget):
+    """The heatmap's colour scale: each patch's P(AI), from 0 (real, green) through 0.5 (yellow) to 1 (AI, red)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._ramp = heatmap_image(np.linspace(0.0, 1.0, 256, dtype=np.float32)[None, :])
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setToolTip(
+            "Heatmap colours: each patch's probability of AI generation, as the model scored that part of the "
+            "image alone. Green 0 (looks real) · yellow 0.5 (undecided) · red 1 (looks AI-generated)."
+        )
+
+    def sizeHint(self) -> QSize:
+        return QSize(220, self.fontMetrics().height() * 2 + 8)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, self.sizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        fm = self.fontMetrics()
+        left_text, right_text = "real 0", "1 AI"
+        bar = QRect(fm.horizontalAdvance(left_text) + 6, 2, 0, fm.height())
+        bar.setRight(self.width() - fm.horizontalAdvance(right_text) - 7)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(bar, self._ramp)
+        painter.setPen(self.palette().text().color())
+        painter.drawRect(bar.adjusted(0, 0, -1, -1))
+        centre = Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(QRect(0, bar.top(), bar.left() - 4, bar.height()),
+                         int(Qt.AlignmentFlag.AlignRight | centre), left_text)
+        painter.drawText(QRect(bar.right() + 5, bar.top(), self.width(), bar.height()),
+                         int(Qt.AlignmentFlag.AlignLeft | centre), right_text)
+        scale = QRect(bar.left(), bar.bottom() + 2, bar.width(), fm.height())
+        painter.drawText(scale, int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
+                         "0.5 — each patch's P(AI)")
+        painter.end()
+
+
 class PreviewWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
