@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.core.contract import remap_thresholds
+from desktop.core.contract import Thresholds, remap_thresholds
 from desktop.core.decode import Decoded, load_image
 from desktop.core.events import (
     Progress,
@@ -61,7 +61,7 @@ MAX_ROW_DELAY_S = 0.2  # report decoded rows at least this often, even in part b
 Scored = tuple[ScanRow, bool]  # a finished row and whether the cache may keep it
 
 
-def _read_finding(d: Decoded) -> Decoded:
+def read_finding(d: Decoded) -> Decoded:
     """The file's evidence (metadata only), for files that decoded; evidence never fails a row."""
     if d.crops is None:
         return d
@@ -72,12 +72,64 @@ def _read_finding(d: Decoded) -> Decoded:
     return replace(d, finding=finding)
 
 
+def decode_file(path: str, detector: AnyDetector) -> Decoded:
+    """One file read, decoded and fed for `detector`, with its evidence: what every engine scores."""
+    return read_finding(load_image(path, detector.contract_for))
+
+
+def member_thresholds(detector: AnyDetector, user_threshold: float | None) -> dict[str, Thresholds]:
+    """Each member's bands moved to the user's threshold, by member name."""
+    return {m.name: remap_thresholds(m.thresholds, user_threshold) for m in detector.members}
+
+
+def row_verdict(thresholds: dict[str, Thresholds], score: float, member: Detector, width: int | None,
+                height: int | None, finding: Finding | None) -> tuple[str, str]:
+    in_domain = width is None or height is None or member.in_domain(width, height)
+    return decide(score, thresholds[member.name], member.contract.trust, in_domain, finding)
+
+
+def rows_from_decoded(detector: AnyDetector, thresholds: dict[str, Thresholds], decoded: list[Decoded],
+                      single_thread: bool = False) -> list[ScanRow]:
+    """The rows for decoded files: each group scored by the member it was fed for, the verdict from that
+    member's bands, trust and domain and the file's evidence (shared by the local and Ray engines)."""
+    groups: dict[str, list[Decoded]] = {}  # by the model each file was fed for
+    for d in decoded:
+        if d.crops is not None:
+            groups.setdefault(d.model or "", []).append(d)
+    outputs: dict[str, tuple[float, np.ndarray | None]] = {}
+    failure: str | None = None
+    for name, ok in groups.items():
+        try:
+            results = detector.member(name).score_images(
+                [d.crops for d in ok if d.crops is not None], [d.grid for d in ok], single_thread=single_thread)
+            outputs.update({d.path: r for d, r in zip(ok, results, strict=True)})
+        except Exception as exc:  # an ONNX runtime failure on one batch must not end the scan
+            failure = f"inference failed: {first_line(exc)}"
+    rows = []
+    for d in decoded:
+        if d.path in outputs and not 0.0 <= outputs[d.path][0] <= 1.0:  # NaN fails this too
+            rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
+                                f"the model returned no valid score ({outputs[d.path][0]:.4g}: not a "
+                                "probability in [0, 1])"))
+        elif d.path in outputs:
+            score, patch_map = outputs[d.path]
+            member = detector.member(d.model)
+            verdict, reason = row_verdict(thresholds, score, member, d.width, d.height, d.finding)
+            rows.append(ScanRow(d.path, score, verdict, d.width, d.height, d.format, d.size,
+                                d.mtime_ns, None, patch_map, model=member.name,
+                                evidence=(d.finding.summary or None) if d.finding else None, reason=reason))
+        else:
+            rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
+                                d.error or failure or "not analysed"))
+    return rows
+
+
 def _decode_many(paths: list[str], detector: AnyDetector, score: Callable[[list[Decoded]], list[Scored]] | None
                  ) -> tuple[list[Decoded], list[Scored] | None, float]:
     """Decode a task's files (and read their evidence), and score them too when `score` is given (CPU
     inference in the pool)."""
     start = time.perf_counter()
-    decoded = [_read_finding(load_image(p, detector.contract_for)) for p in paths]
+    decoded = [decode_file(p, detector) for p in paths]
     if score is None:
         return decoded, None, time.perf_counter() - start
     return [], score(decoded), time.perf_counter() - start
@@ -136,7 +188,7 @@ class _Scanner:
         self.store = store
         self.scan_id = scan_id
         # once, not per row: each model's bands moved to the user's threshold
-        self.thresholds = {m.name: remap_thresholds(m.thresholds, options.threshold) for m in detector.members}
+        self.thresholds = member_thresholds(detector, options.threshold)
         # rows are cached under the digest of the model that scored them; rows without a model (files
         # that could not be decoded) under the digest of the model most files go to
         self.cache_map = {name: digest for digest, name in detector.cache_digests.items()}
@@ -148,8 +200,7 @@ class _Scanner:
 
     def verdict(self, score: float, member: Detector, width: int | None, height: int | None,
                 finding: Finding | None) -> tuple[str, str]:
-        in_domain = width is None or height is None or member.in_domain(width, height)
-        return decide(score, self.thresholds[member.name], member.contract.trust, in_domain, finding)
+        return row_verdict(self.thresholds, score, member, width, height, finding)
 
     def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult, model: str) -> ScanRow:
         if hit.score is None:
@@ -171,37 +222,10 @@ class _Scanner:
                 for r, d in zip(rows, decoded, strict=True)]
 
     def rows_from_decoded(self, decoded: list[Decoded], single_thread: bool = False) -> list[ScanRow]:
-        groups: dict[str, list[Decoded]] = {}  # by the model each file was fed for
-        for d in decoded:
-            if d.crops is not None:
-                groups.setdefault(d.model or "", []).append(d)
-        outputs: dict[str, tuple[float, np.ndarray | None]] = {}
-        failure: str | None = None
-        for name, ok in groups.items():
-            try:
-                results = self.detector.member(name).score_images(
-                    [d.crops for d in ok if d.crops is not None], [d.grid for d in ok], single_thread=single_thread)
-                outputs.update({d.path: r for d, r in zip(ok, results, strict=True)})
-            except Exception as exc:  # an ONNX runtime failure on one batch must not end the scan
-                failure = f"inference failed: {first_line(exc)}"
-        rows = []
-        for d in decoded:
-            if d.path in outputs and not 0.0 <= outputs[d.path][0] <= 1.0:  # NaN fails this too
-                rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
-                                    f"the model returned no valid score ({outputs[d.path][0]:.4g}: not a "
-                                    "probability in [0, 1])"))
-            elif d.path in outputs:
-                score, patch_map = outputs[d.path]
-                member = self.detector.member(d.model)
-                verdict, reason = self.verdict(score, member, d.width, d.height, d.finding)
-                if d.finding is not None:
-                    self.findings[d.path] = d.finding.to_json()
-                rows.append(ScanRow(d.path, score, verdict, d.width, d.height, d.format, d.size,
-                                    d.mtime_ns, None, patch_map, model=member.name,
-                                    evidence=(d.finding.summary or None) if d.finding else None, reason=reason))
-            else:
-                rows.append(ScanRow(d.path, None, None, d.width, d.height, d.format, d.size, d.mtime_ns,
-                                    d.error or failure or "not analysed"))
+        rows = rows_from_decoded(self.detector, self.thresholds, decoded, single_thread)
+        for r, d in zip(rows, decoded, strict=True):
+            if r.score is not None and d.finding is not None:
+                self.findings[d.path] = d.finding.to_json()
         return rows
 
     def commit(self, rows: list[ScanRow], cacheable: list[ScanRow]) -> RowsReady:
