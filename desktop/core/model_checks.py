@@ -62,14 +62,15 @@ def metadata_bytes(path: str | Path) -> int:
     return total
 
 
-def metadata_problem(path: str | Path, limit: int = MAX_METADATA_BYTES) -> str | None:
-    """Why the model's metadata is too large to read, or None."""
+def metadata_problem(path: str | Path, limit: int | None = None) -> str | None:
+    """Why the model's metadata is too large to read (over `limit`, default MAX_METADATA_BYTES), or None."""
+    limit = MAX_METADATA_BYTES if limit is None else limit
     try:
         size = metadata_bytes(path)
     except OSError:
         return None  # loading says why the file cannot be read
     if size > limit:
-        return (f"its metadata takes {size / 1e6:,.0f} MB (at most {limit / 1e6:,.0f} MB is read): "
+        return (f"its metadata takes {size / 1e6:,.1f} MB (at most {limit / 1e6:,.1f} MB is read): "
                 "not loaded; a PixelPatrol contract needs a few kB")
     return None
 

@@ -255,7 +255,8 @@ class ResultStore:
         if self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
             (result,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
             if result != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed ({result})")
+                found = " ".join(str(result).replace("*** in database main ***", "").split())[:120]
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
 
     def _add_columns(self) -> None:
         with self._db as db:
