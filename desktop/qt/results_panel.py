@@ -78,6 +78,9 @@ class ResultsPanelWidget(QWidget):
         self.filter_bar.search_edit.setAcceptDrops(False)  # a dropped folder is a scan, not filter text
         self.filter_bar.verdicts_changed.connect(self.proxy.set_verdicts)
         self.filter_bar.text_changed.connect(self.proxy.set_text)
+        # the counts and the histogram describe the rows the filter shows
+        self.filter_bar.verdicts_changed.connect(lambda _v: self.refresh_summary())
+        self.filter_bar.text_changed.connect(lambda _t: self._on_model_counts_changed())
         layout.addWidget(self.filter_bar)
 
         actions = QHBoxLayout()
@@ -141,9 +144,14 @@ class ResultsPanelWidget(QWidget):
 
     def refresh_summary(self) -> None:
         self._summary_timer.stop()
-        self.counts.set_counts(self.model.counts())
+        if self.proxy.filtering:
+            counts, scores = self.proxy.shown_counts_and_scores()
+            self.counts.set_counts(counts, of=self.model.rowCount())
+        else:
+            counts, scores = self.model.counts(), self.model.scores()
+            self.counts.set_counts(counts)
         if self.histogram.isVisible() or self.model.rowCount():
-            self.histogram.set_scores(self.model.scores(), self._threshold, getattr(self, "_band_of", None))
+            self.histogram.set_scores(scores, self._threshold, getattr(self, "_band_of", None))
 
     # --- selection -----------------------------------------------------------------------------
     def _source_rows(self, proxy_indexes: list[QModelIndex]) -> list[int]:

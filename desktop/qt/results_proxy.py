@@ -47,6 +47,24 @@ class ResultsFilterProxy(QSortFilterProxyModel):
         if self._verdicts is not None:
             self._filter_change(lambda: None)
 
+    @property
+    def filtering(self) -> bool:
+        return self._verdicts is not None or bool(self._text)
+
+    def shown_counts_and_scores(self) -> tuple[dict[str, int], list[float]]:
+        """Verdict counts and scores of the rows the filter shows (for the summary beside the table)."""
+        counts: dict[str, int] = {}
+        scores: list[float] = []
+        parent = QModelIndex()
+        for r in range(self._source.rowCount()):
+            if self.filterAcceptsRow(r, parent):
+                verdict = self._source.verdict_at(r)
+                counts[verdict] = counts.get(verdict, 0) + 1
+                score = self._source.row_at(r).score
+                if score is not None:
+                    scores.append(float(score))
+        return counts, scores
+
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if self._verdicts is not None and self._source.verdict_at(source_row) not in self._verdicts:
             return False

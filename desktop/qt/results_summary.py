@@ -137,14 +137,16 @@ class VerdictCountsWidget(QWidget):
         self.skipped_label.setToolTip(details)
         self.skipped_label.setVisible(bool(text))
 
-    def set_counts(self, counts: dict[str, int]) -> None:
+    def set_counts(self, counts: dict[str, int], of: int | None = None) -> None:
+        """Counts per verdict; `of`: the number of rows in all, when a filter shows only some."""
         for verdict, label in self.labels.items():
             colour = verdict_style.colour(verdict).name()
             label.setText(
                 f"<span style='color:{colour}'>■</span> {verdict_style.label(verdict)}: "
                 f"{counts.get(verdict, 0):,}"
             )
-        self.total_label.setText(f"Total: {sum(counts.values()):,}")
+        shown = sum(counts.values())
+        self.total_label.setText(f"Total: {shown:,}" if of is None else f"Shown: {shown:,} of {of:,} (filtered)")
 
 
 class ScoreHistogramWidget(QWidget):

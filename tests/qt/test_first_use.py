@@ -184,3 +184,24 @@ def test_the_model_box_lists_detectors_only_and_says_what_each_is(
     detector = paths.index(str(bundled_models / "tiny-detector.onnx"))
     assert "Brightness-based test model" in combo.itemData(detector, Qt.ItemDataRole.ToolTipRole)
     assert "Gallery" in combo.toolTip() and "GPU" in toolbar.device_label.toolTip()
+
+
+def test_the_verdict_counts_and_histogram_follow_the_filter(qtbot: Any, tmp_path: Path) -> None:
+    write_gray_images(tmp_path / "g", LEVELS)  # 0, 60: real-ish; 128 uncertain; 180 likely AI; 255 AI
+    window = open_window(qtbot)
+    page = window.scan_page
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page, [tmp_path / "g"])
+    results = page.results
+    assert results.counts.total_label.text() == "Total: 5"
+    flagged = results.filter_bar.verdict_combo.findText("Flagged (likely AI or AI)")
+    results.filter_bar.verdict_combo.setCurrentIndex(flagged)
+    assert results.counts.total_label.text() == "Shown: 2 of 5 (filtered)"
+    assert results.counts.labels["real"].text().endswith(": 0")
+    assert results.counts.labels["ai"].text().endswith(": 1")
+    assert int(results.histogram.counts.sum()) == 2
+    results.filter_bar.verdict_combo.setCurrentIndex(0)
+    results.filter_bar.search_edit.setText("_255")
+    qtbot.waitUntil(lambda: results.counts.total_label.text() == "Shown: 1 of 5 (filtered)", timeout=2000)
+    results.filter_bar.search_edit.clear()
+    qtbot.waitUntil(lambda: results.counts.total_label.text() == "Total: 5", timeout=2000)
