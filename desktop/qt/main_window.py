@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
 from desktop.qt import warm_up
+from desktop.qt.about_dialog import AboutDialog
 from desktop.qt.gallery.gallery_page import GalleryPage
 from desktop.qt.model_service import ModelChoice, ModelService
 from desktop.qt.models_manage import ModelsManagePage
@@ -62,6 +63,34 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.open_folder_action = open_folder
+
+        find = QAction("&Filter results", self, shortcut=QKeySequence(QKeySequence.StandardKey.Find))
+        find.setToolTip("Type part of a file name, folder or error to show only those rows")
+        find.triggered.connect(self._on_find_triggered)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(find)
+        self.find_action = find
+
+        help_menu = self.menuBar().addMenu("&Help")
+        cards = QAction("Model &cards", self)
+        cards.triggered.connect(lambda: self.tabs.setCurrentWidget(self.models_page))
+        help_menu.addAction(cards)
+        about = QAction("&About PixelPatrol", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+        self.about_action = about
+
+    def _on_find_triggered(self) -> None:
+        self.tabs.setCurrentWidget(self.scan_page)
+        edit = self.scan_page.results.filter_bar.search_edit
+        edit.setFocus()
+        edit.selectAll()
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.models.choices, self)
+        dialog.open()
+        return dialog
 
     def _on_open_folder_triggered(self) -> None:
         self.tabs.setCurrentWidget(self.scan_page)

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop.qt import engine_adapter
 from desktop.qt.detail_pane import DetailPaneWidget
+from desktop.qt.drop_overlay import DropOverlayWidget
 from desktop.qt.drop_paths import local_paths, split_existing
 from desktop.qt.empty_state import EmptyStateWidget
 from desktop.qt.file_actions import FileActionsController
@@ -88,6 +89,7 @@ class ScanPage(QWidget):
         self.history = HistoryLoader(self)
         self.history.loaded.connect(self._on_history_loaded)
         self.history.failed.connect(self._on_history_failed)
+        self.drop_overlay = DropOverlayWidget(self)
         self._connect()
 
     def _connect(self) -> None:
@@ -466,14 +468,20 @@ class ScanPage(QWidget):
 
     # --- drops ---------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
+        paths = local_paths(event.mimeData())
+        if paths:
             event.acceptProposedAction()
+            self.drop_overlay.show_for(len(paths))
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self.drop_overlay.hide()
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if local_paths(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        self.drop_overlay.hide()
         paths = local_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()

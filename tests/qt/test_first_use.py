@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QApplication
 
 from desktop.qt.main_window import MainWindow
 from desktop.qt.results_model import Column
@@ -205,3 +206,61 @@ def test_the_verdict_counts_and_histogram_follow_the_filter(qtbot: Any, tmp_path
     qtbot.waitUntil(lambda: results.counts.total_label.text() == "Shown: 1 of 5 (filtered)", timeout=2000)
     results.filter_bar.search_edit.clear()
     qtbot.waitUntil(lambda: results.counts.total_label.text() == "Total: 5", timeout=2000)
+
+
+def test_ctrl_f_focuses_the_filter_box_from_any_tab(qtbot: Any) -> None:
+    from PySide6.QtGui import QKeySequence
+
+    window = open_window(qtbot)
+    window.activateWindow()
+    window.tabs.setCurrentWidget(window.models_page)
+    assert window.find_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)
+    window.find_action.trigger()
+    assert window.tabs.currentWidget() is window.scan_page
+    edit = window.scan_page.results.filter_bar.search_edit
+    qtbot.waitUntil(lambda: edit.hasFocus() or QApplication.focusWidget() is edit, timeout=2000)
+
+
+def test_about_names_the_version_and_each_models_data_licence(
+    qtbot: Any, bundled_models: Path, tiny_generator_path: Path
+) -> None:
+    import shutil
+
+    from desktop import __version__
+
+    contract = tiny_models.detector_contract("faces-like")
+    contract["card"]["training_data"] = "UTKFace crop_part1"
+    contract["card"]["licence"] = "UTKFace is available for NON-COMMERCIAL RESEARCH PURPOSES ONLY"
+    tiny_models.build_model_with_contract(bundled_models / "faces-like.onnx", contract)
+    shutil.copy(tiny_generator_path, bundled_models / tiny_generator_path.name)
+    window = open_window(qtbot)
+    qtbot.waitUntil(lambda: len(window.models.choices) == 3, timeout=20_000)
+    dialog = window.show_about()
+    qtbot.addWidget(dialog)
+    text = dialog.text.toPlainText()
+    assert f"PixelPatrol {__version__}" in text
+    assert "UTKFace crop_part1" in text and "NON-COMMERCIAL RESEARCH PURPOSES ONLY" in text
+    assert "tiny-generator" in text and "not stated in the card" in text
+    assert "MIT" in text and "offline" in text
+    dialog.close()
+
+
+def test_the_scan_area_is_highlighted_while_files_are_dragged_over_it(qtbot: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent
+
+    write_gray_images(tmp_path / "d", [10])
+    window = open_window(qtbot)
+    page = window.scan_page
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "d"))])
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(page.empty_state, enter)
+    assert page.drop_overlay.isVisible() and page.drop_overlay.text == "Drop to scan this folder or image"
+    assert page.drop_overlay.geometry() == page.rect()
+    QApplication.sendEvent(page, QDragLeaveEvent())
+    assert not page.drop_overlay.isVisible()
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page.empty_state, [tmp_path / "d"])
+    assert not page.drop_overlay.isVisible()  # the drop itself ends the highlight
