@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -64,6 +65,9 @@ class GalleryPage(QWidget):
         controls.addRow("Class", self.label)
         controls.addRow("Truncation", self.truncation)
         self.interpolate = QCheckBox("Interpolate to seed")
+        self.interpolate.setToolTip("Walk in a straight line through the generator's noise, from Seed to this seed")
+        # never narrower than its text (it was clipped beside the spin box)
+        self.interpolate.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.seed_b = QSpinBox(minimum=0, maximum=2**31 - 1, value=1)
         row = QHBoxLayout()
         row.addWidget(self.interpolate)

@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
+from desktop.qt import verdict_style
+
 CHUNK = 256
 
 
@@ -35,7 +37,7 @@ class GenerateRelay(QObject):
 
 
 def judge(items: list[Any], discriminator: Any, detector: Any) -> list[str]:
-    """One line per image: D's P(real) and the detector's P(AI) with its verdict."""
+    """One line per image, in words: 'discriminator: 38 % real · detector: 83 % AI (likely AI)'."""
     from PIL import Image
 
     from desktop.core.contract import verdict_for
@@ -49,9 +51,10 @@ def judge(items: list[Any], discriminator: Any, detector: Any) -> list[str]:
         scored = model.score_images(list(crops), list(grids))
         for i, (score, _map) in enumerate(scored):
             if tag == "D":  # the engine reports P(AI); D's own output is P(real)
-                parts[i].append(f"D: real {1.0 - score:.2f}")
+                parts[i].append(f"discriminator: {100 * (1.0 - score):.0f} % real")
             else:
-                parts[i].append(f"AI {score:.2f} {verdict_for(score, model.thresholds).replace('_', ' ')}")
+                verdict = verdict_style.label(verdict_for(score, model.thresholds))
+                parts[i].append(f"detector: {100 * score:.0f} % AI ({verdict})")
     return [" · ".join(p) or "not judged" for p in parts]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,9 @@ def test_gallery_generates_with_tiny_generator_and_says_what_d_and_detector_thin
         np.testing.assert_array_equal(page.model.items[i].pixels, expected[i].pixels)
     assert [it.seed for it in page.model.items[:3]] == [7, 8, 9]
     qtbot.waitUntil(lambda: "…" not in page.model.judgements, timeout=10_000)
-    assert page.model.judgements[0].startswith("D: real 0.")
-    assert " · AI 0." in page.model.judgements[0]
+    assert page.model.judgements[0].startswith("discriminator: ") and " % real" in page.model.judgements[0]
+    assert re.search(r" · detector: \d+ % AI \((Real|Likely real|Uncertain|Likely AI|AI-generated)\)$",
+                     page.model.judgements[0])
     text = page.model.data(page.model.index(0), 0)
     assert text.startswith("seed 7 · horse")  # no class chosen: the class cycles with the seed (7 -> horse)
     pix = page.model.data(page.model.index(0), 1)
@@ -146,4 +148,4 @@ def test_double_click_enlarges_an_image_with_its_verdicts(
     assert dialog.windowTitle().startswith("seed 5")
     labels = dialog.findChildren(QLabel)
     assert labels[0].pixmap().width() == 384
-    assert labels[1].text().startswith("D: real")
+    assert labels[1].text().startswith("discriminator: ")
