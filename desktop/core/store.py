@@ -237,7 +237,7 @@ class ResultStore:
             self.path = Path(path) if path is not None else user_paths.default_store_path()
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            where = Path(path).parent if path is not None else "PixelPatrol's data folder"
+            where = exc.filename or (Path(path).parent if path is not None else "PixelPatrol's data folder")
             raise StoreError(f"cannot create {where} ({exc.strerror or exc}): make it writable, or set "
                              "PIXELPATROL_HOME to a writable folder", "unwritable") from None
         self._local = threading.local()

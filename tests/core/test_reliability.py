@@ -417,6 +417,51 @@ def test_a_full_disk_under_the_database_stops_cleanly_with_rows_kept(
     assert sorted(r["path"] for r in csv.DictReader(out.open())) == sorted(map(str, files))
 
 
+@pytest.fixture
+def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MB file system (tmpfs), where this test may mount one (root on Linux); else skipped."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root on Linux); the simulated tests cover it")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_really_full_disk_at_the_output_keeps_the_old_file(
+    tiny_filesystem: Path, tmp_path: Path, tiny_detector_path: Path, pixelpatrol_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = images.write_tree(tmp_path / "tree", 600, per_folder=600)
+    (tiny_filesystem / "filler").write_bytes(b"\0" * (1024 - 48) * 1024)  # 48 kB left
+    out = tiny_filesystem / "r.csv"
+    out.write_text("old")
+    scan = ["scan", str(tmp_path / "tree"), "--model", str(tiny_detector_path), "-q"]
+    assert main([*scan, "--out", str(out)]) == 3  # 600 rows of CSV do not fit in 48 kB
+    assert "no space left" in _one_line(capsys.readouterr().err)
+    assert out.read_text() == "old" and _parts(tiny_filesystem) == []
+    assert main([*scan, "--out", str(tmp_path / "r.csv"), "--resume"]) == 0
+    assert len(list(csv.DictReader((tmp_path / "r.csv").open()))) == len(files)
+
+
+def test_a_data_folder_on_a_read_only_file_system_is_one_line_and_exit_3(
+    tiny_filesystem: Path, pics: Path, tiny_detector_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PIXELPATROL_HOME", str(tiny_filesystem / "home"))
+    assert main(_scan(pics, tiny_detector_path, "-q")) == 0  # a database there, then the disk turns read-only
+    capsys.readouterr()
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_filesystem)], check=True)
+    assert main(_scan(pics, tiny_detector_path, "-q")) == 3
+    assert "cannot write the result database" in _one_line(capsys.readouterr().err)
+    monkeypatch.setenv("PIXELPATROL_HOME", str(tiny_filesystem / "new-home"))
+    assert main(_scan(pics, tiny_detector_path, "-q")) == 3
+    assert "Read-only file system" in _one_line(capsys.readouterr().err)
+
+
 def test_a_lock_held_too_long_is_one_line_exit_4_and_the_old_output_stays(
     pics: Path, tiny_detector_path: Path, pixelpatrol_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -455,7 +500,7 @@ def test_store_errors_name_what_to_do() -> None:
 # ---------------------------------------------------------------------------- 5. models that break their contract
 
 
-def _graph_with(path: Path, *, uint8_input: bool = False, raw_logits: bool = False,
+def _graph_with(path: Path, *, uint8_input: bool = False, score_op: str = "",
                 metadata_bytes: int = 0) -> Path:
     model = tiny_models._brightness_graph(32, 4, True)
     graph = model.graph
@@ -463,9 +508,9 @@ def _graph_with(path: Path, *, uint8_input: bool = False, raw_logits: bool = Fal
         graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
         graph.node.insert(0, helper.make_node("Cast", ["image"], ["image_f"], to=TensorProto.FLOAT))
         graph.node[1].input[0] = "image_f"
-    if raw_logits:  # "score" = the mean logit itself, roughly -3.4 (dark) .. 3.5 (bright)
+    if score_op:  # "score" = op(mean logit), the logit being about -3.4 (dark) .. 3.5 (bright)
         (sigmoid,) = [n for n in graph.node if n.output[0] == "score"]
-        sigmoid.op_type = "Identity"
+        sigmoid.op_type = score_op
     tiny_models._save(model, path, tiny_models.detector_contract("odd-model"))
     if metadata_bytes:
         saved = onnx.load(str(path))
@@ -485,16 +530,19 @@ def test_a_model_whose_input_dtype_contradicts_its_contract_is_refused_at_load(
     Detector.load(_graph_with(tmp_path / "ok.onnx"), device="cpu")  # the same graph with float32 input loads
 
 
-def test_scores_outside_zero_one_are_error_rows_not_verdicts(
-    pics: Path, pixelpatrol_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+@pytest.mark.parametrize("op", ["Identity", "Log"])  # raw logits (-3.4, 3.5); log: NaN for the dark image
+def test_scores_that_are_not_probabilities_are_error_rows_not_verdicts(
+    pics: Path, pixelpatrol_home: Path, tmp_path: Path, op: str, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    model = _graph_with(tmp_path / "logits.onnx", raw_logits=True)
+    model = _graph_with(tmp_path / f"{op}.onnx", score_op=op)
     assert main(_scan(pics, model)) == 0
     rows = {Path(r["path"]).name: r for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
     for name in ("dark.png", "bright.jpg"):
         assert rows[name]["verdict"] == "" and rows[name]["score"] == ""
         assert "not a probability in [0, 1]" in rows[name]["error"]
-    assert rows["mid.png"]["verdict"] != ""  # a logit of ~0 is still in [0, 1]: scored
+    assert ("nan:" in rows["dark.png"]["error"]) == (op == "Log")
+    if op == "Identity":
+        assert rows["mid.png"]["verdict"] != ""  # a logit of ~0 is still in [0, 1]: scored
 
 
 def test_model_metadata_over_the_cap_is_refused_without_loading_it(
@@ -538,3 +586,54 @@ def test_a_folder_deeper_than_path_max_is_an_error_row(
     assert len(rows) == 5
     (long_row,) = [r for r in rows if len(r["path"]) > 4096]
     assert deep.startswith(long_row["path"]) and "too long" in long_row["error"]
+
+
+# ---------------------------------------------------------------------------- held before: kept held
+
+
+def test_names_with_newlines_commas_and_quotes_round_trip_through_csv(
+    tmp_path: Path, tiny_detector_path: Path, pixelpatrol_home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = {'a,b.png', 'say "cheese".png', "two\nlines.png", "semi;colon 'q'.png"}
+    for i, name in enumerate(sorted(names)):
+        images.write(tmp_path / "odd" / name, images.solid(40 + i))
+    assert main(_scan(tmp_path / "odd", tiny_detector_path, "-q")) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert {Path(r["path"]).name for r in rows} == names and all(r["verdict"] for r in rows)
+
+
+def test_two_scans_of_different_folders_at_once_share_one_database(tmp_path: Path, tiny_detector_path: Path) -> None:
+    trees = [images.write_tree(tmp_path / name, 300, per_folder=100) for name in ("one", "two")]
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    env = _env(tmp_path / "home", bundled)
+    procs = [subprocess.Popen([sys.executable, "-m", "desktop", "scan", str(tmp_path / name), "--model",
+                               str(tiny_detector_path), "--batch-size", "4", "--workers", "1", "-q"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for name in ("one", "two")]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    for (out, _), tree in zip(results, trees, strict=True):
+        assert sorted(r["path"] for r in csv.DictReader(io.StringIO(out.decode()))) == sorted(map(str, tree))
+    store = ResultStore(tmp_path / "home" / "data" / "pixelpatrol.sqlite3")
+    assert sorted((s.status, s.done) for s in store.list_scans()) == [("finished", 300), ("finished", 300)]
+    store.close()
+
+
+def test_a_lock_held_for_a_while_is_waited_for(
+    pics: Path, tiny_detector_path: Path, pixelpatrol_home: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import threading
+
+    ResultStore().close()
+    holder = sqlite3.connect(pixelpatrol_home / "data" / "pixelpatrol.sqlite3", isolation_level=None,
+                             check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(0.5, lambda: holder.execute("ROLLBACK"))  # well inside BUSY_TIMEOUT_S
+    release.start()
+    try:
+        assert main(_scan(pics, tiny_detector_path, "-q")) == 0
+    finally:
+        release.join()
+        holder.close()
+    assert len(list(csv.DictReader(io.StringIO(capsys.readouterr().out)))) == 4
