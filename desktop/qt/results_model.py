@@ -118,7 +118,9 @@ class ResultsModel(QAbstractTableModel):
                 return row.path
             if col == Column.ERROR:
                 return row.error
-            if col in (Column.VERDICT, Column.SCORE, Column.MODEL):
+            if col == Column.VERDICT:  # what the band means, then why this row is in it
+                return "\n".join(t for t in (verdict_style.describe(self._verdicts[r]), verdict_tooltip(row)) if t)
+            if col in (Column.SCORE, Column.MODEL):
                 return verdict_tooltip(row)
         if role == ROW_ROLE:
             return row

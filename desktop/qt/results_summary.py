@@ -118,7 +118,7 @@ class VerdictCountsWidget(QWidget):
         for verdict in (*reversed(verdict_style.ORDER), verdict_style.ERROR):
             label = QLabel()
             colour = verdict_style.colour(verdict).name()
-            label.setToolTip(verdict_style.label(verdict))
+            label.setToolTip(verdict_style.describe(verdict))
             label.setProperty("verdict", verdict)
             label.setText(f"<span style='color:{colour}'>■</span> {verdict_style.label(verdict)}: 0")
             layout.addWidget(label)

@@ -29,6 +29,21 @@ _COLOURS = {
 
 FLAGGED = ("likely_ai", "ai")
 
+# What each band means, for tooltips (the numbers are the model's thresholds, moved by the slider).
+DESCRIPTIONS = {
+    "real": "the score is below the model's 'real' threshold: it looks like a real photo",
+    "likely_real": "the score leans real, but not far enough to be sure",
+    "uncertain": "the score sits near the decision point: the model cannot tell",
+    "likely_ai": "the score leans AI-generated, but not far enough to be sure",
+    "ai": "the score is above the model's 'AI' threshold: it looks AI-generated",
+    ERROR: "the file could not be analysed (see the Error column)",
+}
+
+
+def describe(verdict: str | None) -> str:
+    """'Likely AI: the score leans AI-generated, ...' (one line for a tooltip)."""
+    return f"{label(verdict)}: {DESCRIPTIONS.get(verdict or ERROR, '')}".rstrip(": ")
+
 
 def label(verdict: str | None) -> str:
     return LABELS.get(verdict or ERROR, str(verdict))

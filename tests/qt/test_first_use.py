@@ -264,3 +264,16 @@ def test_the_scan_area_is_highlighted_while_files_are_dragged_over_it(qtbot: Any
     with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
         drop_paths(page.empty_state, [tmp_path / "d"])
     assert not page.drop_overlay.isVisible()  # the drop itself ends the highlight
+
+
+def test_verdict_cells_and_counts_explain_their_band(qtbot: Any, tmp_path: Path) -> None:
+    write_gray_images(tmp_path / "g", [255])
+    window = open_window(qtbot)
+    page = window.scan_page
+    with qtbot.waitSignal(page.scan_finished, timeout=SCAN_TIMEOUT_MS):
+        drop_paths(page, [tmp_path / "g"])
+    model = page.results.model
+    tip = model.data(model.index(0, Column.VERDICT), Qt.ItemDataRole.ToolTipRole)
+    assert tip.startswith("AI-generated: the score is above the model's 'AI' threshold")
+    assert "Model: tiny-detector" in tip
+    assert "cannot tell" in page.results.counts.labels["uncertain"].toolTip()
