@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan files and folders and write one row per image")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="image files and/or folders")
     scan.add_argument("--model", metavar="NAME|FILE", help="model name (see `pixelpatrol models`) or .onnx file")
-    scan.add_argument("--out", metavar="FILE", help="write rows to FILE (.csv, .json or .jsonl); default: CSV on stdout")
+    scan.add_argument("--out", metavar="FILE",
+                      help="write rows to FILE (.csv, .json, .jsonl; .parquet with --engine ray); default: CSV on stdout")
     scan.add_argument("--format", choices=("csv", "json", "jsonl"), help="output format (default: from --out)")
     scan.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                       help="auto: CUDA when it really works, else CPU; cuda falls back to CPU with a warning")
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--resume", action="store_true",
                       help="continue the last interrupted scan of the same paths with the same model")
     scan.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    scan.add_argument("--engine", choices=("local", "ray"), default="local",
+                      help="local: this machine (default); ray: a Ray cluster (the cluster extra, docs/scale-out.md)")
+    scan.add_argument("--ray-address", metavar="ADDRESS",
+                      help="with --engine ray: join this cluster (e.g. ray://head:10001); default: a local instance")
     models = sub.add_parser("models", help="list the models (a table); `models NAME`: one model's full card; "
                                            "add or remove yours")
     models.add_argument("--json", action="store_true", help="machine-readable output")

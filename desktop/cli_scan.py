@@ -147,6 +147,12 @@ def _store_failed(exc: StoreError) -> int:
 
 
 def run_scan(ns: argparse.Namespace) -> int:
+    if getattr(ns, "engine", "local") == "ray":
+        from desktop.cli_ray import run_ray_scan
+
+        return run_ray_scan(ns)
+    if getattr(ns, "ray_address", None):
+        return _fail("--ray-address needs --engine ray", EXIT_USAGE)
     paths = [os.path.abspath(p) for p in ns.paths]
     for raw, path in zip(ns.paths, paths, strict=True):
         if not os.path.lexists(path):

@@ -1,0 +1,123 @@
+"""`pixelpatrol scan --engine ray`: the scan on a Ray cluster (desktop/core/ray_scan.py), written like the local one."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import IO, TYPE_CHECKING, TextIO, cast
+
+from desktop.cli import EXIT_CANNOT_WRITE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, _fail
+from desktop.cli_scan import _Tally
+from desktop.core.contract import VERDICTS
+from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
+
+if TYPE_CHECKING:
+    from desktop.core.ray_scan import ParquetRowWriter, RayRun
+
+
+def output_format(ns: argparse.Namespace) -> str:
+    """csv, json, jsonl or parquet (Parquet only from an --out name ending in .parquet)."""
+    if ns.out and str(ns.out).lower().endswith(".parquet"):
+        if ns.format:
+            raise ValueError("--format does not apply to a .parquet output")
+        return "parquet"
+    return str(ns.format or (format_for(ns.out) if ns.out else "csv"))
+
+
+def run_ray_scan(ns: argparse.Namespace) -> int:
+    from desktop.core.ray_scan import RayMissingError, require_ray
+
+    try:
+        require_ray()
+    except RayMissingError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    if ns.resume:
+        return _fail("--resume works with the local engine only (the Ray engine keeps no result database)",
+                     EXIT_USAGE)
+    paths = [os.path.abspath(p) for p in ns.paths]
+    for raw, path in zip(ns.paths, paths, strict=True):
+        if not os.path.lexists(path):
+            return _fail(f"path not found: {raw}", EXIT_USAGE)
+    try:
+        fmt = output_format(ns)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    if fmt == "parquet" and not ns.out:
+        return _fail("Parquet is written to a file: pass --out FILE.parquet", EXIT_USAGE)
+    try:  # before the cluster is asked for anything
+        out_file = AtomicFile(ns.out) if ns.out else None
+    except OutputError as exc:
+        return _fail(str(exc), EXIT_CANNOT_WRITE)
+    try:
+        return _run(ns, paths, fmt, out_file)
+    finally:
+        if out_file is not None:
+            out_file.discard()  # nothing when committed; a failed run leaves the old file as it was
+
+
+def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFile | None) -> int:
+    import ray.exceptions
+
+    from desktop.core.models import ModelError, first_line
+    from desktop.core.ray_scan import ParquetRowWriter, RayRun, ray_scan
+    from desktop.core.routing import trust_lines
+
+    err = sys.stderr
+    talk = not ns.quiet
+    out: IO[str] = out_file.stream if out_file is not None else sys.stdout
+    writer: RowWriter | ParquetRowWriter
+    if fmt == "parquet":
+        assert out_file is not None
+        writer = ParquetRowWriter(cast(TextIO, out_file.stream).buffer)
+    else:
+        writer = RowWriter(out, fmt)
+    run = RayRun()
+    tally = _Tally()
+    started = time.monotonic()
+    told_start = False
+    try:
+        for rows in ray_scan(paths, ns.model, address=ns.ray_address, device=ns.device, threshold=ns.threshold,
+                             recursive=not ns.no_recursive, include_hidden=ns.hidden, actors=ns.workers,
+                             batch_size=ns.batch_size, local_cpus=ns.workers, run=run):
+            if talk and not told_start:
+                told_start = True
+                _say_started(run, err)
+            writer.write(rows)
+            tally.add(rows)
+        writer.close()
+        if out_file is not None:
+            out_file.commit()
+    except ModelError as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    except ConnectionError as exc:
+        return _fail(f"cannot join the Ray cluster at {ns.ray_address}: {first_line(exc)}", EXIT_FAILED)
+    except ray.exceptions.RayError as exc:
+        return _fail(f"the Ray scan failed: {first_line(exc)}", EXIT_FAILED)
+    except OSError as exc:
+        return _fail(f"cannot write {ns.out or 'the standard output'}: {exc.strerror or exc}", EXIT_CANNOT_WRITE)
+    if talk:
+        if not told_start:
+            _say_started(run, err)
+        counts = ", ".join(f"{v} {tally.verdicts[v]}" for v in VERDICTS if tally.verdicts.get(v))
+        print(f"{PROG}: wrote {tally.rows:,} rows in {time.monotonic() - started:.1f} s: {counts or 'no scores'}"
+              + (f"; {tally.errors:,} could not be analysed (see the error column)" if tally.errors else "")
+              + (f"; written to {ns.out}" if ns.out else ""), file=err)
+        if tally.by_model:
+            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in tally.by_model.most_common())
+                  + (f"; {tally.by_evidence:,} decided by the file's own provenance evidence (reason column)"
+                     if tally.by_evidence else ""), file=err)
+        if run.detector is not None:
+            for line in trust_lines(run.detector):
+                print(f"{PROG}: trust: {line}", file=err)
+        if run.skipped.text():
+            print(f"{PROG}: {run.skipped.text()}" + ("; --hidden includes hidden files" if run.skipped.hidden else ""),
+                  file=err)
+    return EXIT_OK
+
+
+def _say_started(run: RayRun, err: IO[str]) -> None:
+    title = run.detector.title if run.detector is not None else "?"
+    print(f"{PROG}: ray scan of {run.files:,} files on {run.address}: {run.actors} {run.device.upper()} "
+          f"actor{'s' if run.actors != 1 else ''}, model {title}", file=err)
