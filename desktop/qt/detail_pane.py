@@ -63,6 +63,7 @@ class DetailPaneWidget(QWidget):
     open_requested = Signal()
     reveal_requested = Signal()
     copy_path_requested = Signal()
+    full_size_requested = Signal()
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +115,11 @@ class DetailPaneWidget(QWidget):
         self.reveal_button.clicked.connect(self.reveal_requested)
         self.copy_button = QPushButton("Copy path")
         self.copy_button.clicked.connect(self.copy_path_requested)
-        for b in (self.open_button, self.reveal_button, self.copy_button):
+        self.full_size_button = QPushButton("Full size…")
+        self.full_size_button.setToolTip("The image at full size in its own window: zoom and pan (or double-click it)")
+        self.full_size_button.clicked.connect(self.full_size_requested)
+        self.preview.double_clicked.connect(self.full_size_requested)
+        for b in (self.open_button, self.reveal_button, self.copy_button, self.full_size_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
 
@@ -131,7 +136,7 @@ class DetailPaneWidget(QWidget):
     def show_row(self, row: Any, verdict: str) -> None:
         self._row, self._verdict = row, verdict
         has_row = row is not None
-        for b in (self.open_button, self.reveal_button, self.copy_button):
+        for b in (self.open_button, self.reveal_button, self.copy_button, self.full_size_button):
             b.setEnabled(has_row)
         if row is None:
             self.preview.set_message("Select a row to see the image, its heatmap and its metadata")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QImage, QPainter, QPaintEvent, QPixmap
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -64,8 +64,11 @@ class HeatmapLegendWidget(QWidget):
 
 
 class PreviewWidget(QWidget):
+    double_clicked = Signal()  # open the image at full size
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setToolTip("Double-click to open the image at full size (zoom with the wheel, drag to pan)")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(160, 160)
         self._pixmap: QPixmap | None = None
@@ -101,6 +104,13 @@ class PreviewWidget(QWidget):
     def set_heatmap_opacity(self, opacity: float) -> None:
         self.heatmap_opacity = max(0.0, min(1.0, opacity))
         self.update()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self._pixmap is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.double_clicked.emit()
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def image_rect(self) -> QRect:
         if self._pixmap is None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.qt import verdict_style
 from desktop.qt.delegates import ScoreBarDelegate, VerdictDelegate
+from desktop.qt.results_grid import ResultsGridView
 from desktop.qt.results_model import ROW_ROLE, VERDICT_ROLE, Column, Labeller, ResultsModel
 from desktop.qt.results_proxy import ResultsFilterProxy
 from desktop.qt.results_summary import ResultsFilterBarWidget, ScoreHistogramWidget, VerdictCountsWidget
@@ -98,6 +100,17 @@ class ResultsPanelWidget(QWidget):
             b.setToolTip(tip)
             actions.addWidget(b)
         actions.addStretch(1)
+        self.table_button = QPushButton("Table")
+        self.grid_button = QPushButton("Grid")
+        for b, tip in ((self.table_button, "The results as a table: one row per image"),
+                       (self.grid_button, "The results as a grid of thumbnails, each with its verdict badge")):
+            b.setCheckable(True)
+            b.setAutoExclusive(True)
+            b.setToolTip(tip)
+            actions.addWidget(b)
+        self.table_button.setChecked(True)
+        self.table_button.clicked.connect(lambda: self.set_view("table"))
+        self.grid_button.clicked.connect(lambda: self.set_view("grid"))
         layout.addLayout(actions)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -106,7 +119,14 @@ class ResultsPanelWidget(QWidget):
         self.table.set_default_widths()
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
-        self.splitter.addWidget(self.table)
+        # the grid shows the same rows through the same filter, and shares the table's selection
+        self.grid = ResultsGridView(loader)
+        self.grid.setModel(self.proxy)
+        self.grid.setSelectionModel(self.table.selectionModel())
+        self.views = QStackedWidget()
+        self.views.addWidget(self.table)
+        self.views.addWidget(self.grid)
+        self.splitter.addWidget(self.views)
         summary = QWidget()
         row = QHBoxLayout(summary)
         row.setContentsMargins(0, 4, 0, 0)
@@ -124,6 +144,19 @@ class ResultsPanelWidget(QWidget):
         self._summary_timer.setInterval(SUMMARY_MS)
         self._summary_timer.timeout.connect(self.refresh_summary)
         self.model.counts_changed.connect(self._on_model_counts_changed)
+
+    def set_view(self, kind: str) -> None:
+        """'table' or 'grid'."""
+        grid = kind == "grid"
+        self.views.setCurrentWidget(self.grid if grid else self.table)
+        (self.grid_button if grid else self.table_button).setChecked(True)
+        current = self.table.selectionModel().currentIndex()
+        if current.isValid():
+            (self.grid if grid else self.table).scrollTo(current)
+
+    @property
+    def view_kind(self) -> str:
+        return "grid" if self.views.currentWidget() is self.grid else "table"
 
     def _on_model_counts_changed(self) -> None:
         # throttle, not debounce: rows arrive every 100 ms during a scan, so a restarted timer never fired
@@ -154,11 +187,10 @@ class ResultsPanelWidget(QWidget):
             self.histogram.set_scores(scores, self._threshold, getattr(self, "_band_of", None))
 
     # --- selection -----------------------------------------------------------------------------
-    def _source_rows(self, proxy_indexes: list[QModelIndex]) -> list[int]:
-        return sorted({self.proxy.mapToSource(i).row() for i in proxy_indexes})
-
     def selected_rows(self) -> list[tuple[Any, str]]:
-        rows = self._source_rows(self.table.selectionModel().selectedRows())
+        # by selection ranges, not selectedRows(): the grid selects one cell per row
+        proxy_rows = {r for rng in self.table.selectionModel().selection() for r in range(rng.top(), rng.bottom() + 1)}
+        rows = sorted({self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in proxy_rows})
         return [(self.model.row_at(r), self.model.verdict_at(r)) for r in rows]
 
     def shown_rows(self) -> list[tuple[Any, str]]:

@@ -21,7 +21,9 @@ from desktop.qt.empty_state import EmptyStateWidget
 from desktop.qt.file_actions import FileActionsController
 from desktop.qt.history_dialog import HistoryDialog
 from desktop.qt.history_loader import HistoryLoader
+from desktop.qt.image_viewer import ImageViewerDialog
 from desktop.qt.model_service import AUTO, AUTO_LABEL, ModelChoice, ModelService
+from desktop.qt.results_model import ROW_ROLE
 from desktop.qt.results_panel import ResultsPanelWidget
 from desktop.qt.scan_controls import ScanProgressWidget, ScanToolbarWidget
 from desktop.qt.scan_worker import ScanRequest, ScanWorker
@@ -128,6 +130,9 @@ class ScanPage(QWidget):
         det.open_requested.connect(lambda: self.file_actions.open_paths(self._selected_paths()))
         det.reveal_requested.connect(self._on_detail_reveal_requested)
         det.copy_path_requested.connect(lambda: self.file_actions.copy_paths(self._selected_paths()))
+        det.full_size_requested.connect(lambda: self.show_full_size(self.detail.row))
+        res.table.doubleClicked.connect(lambda index: self.show_full_size(index.data(ROW_ROLE)))
+        res.grid.doubleClicked.connect(lambda index: self.show_full_size(index.data(ROW_ROLE)))
         self.file_actions.message.connect(self._on_actions_message)
         self.file_actions.undo_available.connect(res.undo_button.setEnabled)
         self.file_actions.paths_moved.connect(self._on_file_actions_paths_moved)
@@ -455,6 +460,24 @@ class ScanPage(QWidget):
         if rows:
             return [row.path for row, _ in rows]
         return [self.detail.row.path] if self.detail.row is not None else []
+
+    def show_full_size(self, row: Any) -> ImageViewerDialog | None:
+        """The row's image at full size in its own window (zoom, pan, its heatmap)."""
+        if row is None or row.error:
+            return None
+        viewer = ImageViewerDialog(row.path, os.path.basename(row.path), getattr(row, "patch_map", None), self)
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def on_image(path: str, image: Any) -> None:
+            if path == row.path:
+                viewer.set_image(image)
+
+        self.loader.image_ready.connect(on_image)
+        viewer.destroyed.connect(lambda: self.loader.image_ready.disconnect(on_image))
+        self.loader.request_image(row.path, 0)  # 0: full size
+        viewer.show()
+        self.viewer = viewer
+        return viewer
 
     def _on_export_clicked(self) -> None:
         shown = self.results.shown_rows()

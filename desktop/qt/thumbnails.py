@@ -14,6 +14,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap, QPixmapCache
 
 THUMB_SIZE = 40
+GRID_SIZE = 128  # the results grid's thumbnails
+_KEYS = {THUMB_SIZE: "thumb:", GRID_SIZE: "grid:"}
 
 
 def read_image(path: str, max_side: int) -> QImage:
@@ -83,17 +85,20 @@ class ThumbnailLoader(QObject):
         self._pending: set[str] = set()
         self._priority = itertools.count()
         self._failed: set[str] = set()
-        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 64 * 1024))
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 128 * 1024))  # KiB; grid thumbnails too
 
-    def pixmap(self, path: str) -> QPixmap | None:
+    def pixmap(self, path: str, side: int = THUMB_SIZE) -> QPixmap | None:
+        """The cached thumbnail (`side`: THUMB_SIZE for the table, GRID_SIZE for the grid), or None and a
+        decode is queued; `thumbnail_ready(path)` follows."""
         found = QPixmap()
-        if QPixmapCache.find("thumb:" + path, found):
+        if QPixmapCache.find(_KEYS[side] + path, found):
             return found
         if path in self._failed:
             return None
-        if path not in self._pending:
-            self._pending.add(path)
-            self._start(path, THUMB_SIZE)
+        key = path if side == THUMB_SIZE else f"{side}:{path}"
+        if key not in self._pending:
+            self._pending.add(key)
+            self._start(path, side)
         return None
 
     def request_image(self, path: str, max_side: int) -> None:
@@ -103,14 +108,14 @@ class ThumbnailLoader(QObject):
         self._pool.start(_DecodeTask(self._relay, path, max_side), min(next(self._priority), 2**30))
 
     def _on_relay_loaded(self, path: str, max_side: int, image: QImage) -> None:
-        if max_side != THUMB_SIZE:
+        if max_side not in _KEYS:
             self.image_ready.emit(path, image)
             return
-        self._pending.discard(path)
+        self._pending.discard(path if max_side == THUMB_SIZE else f"{max_side}:{path}")
         if image.isNull():
             self._failed.add(path)
         else:
-            QPixmapCache.insert("thumb:" + path, QPixmap.fromImage(image))
+            QPixmapCache.insert(_KEYS[max_side] + path, QPixmap.fromImage(image))
         self.thumbnail_ready.emit(path)
 
     def shutdown(self) -> None:
