@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -99,6 +100,10 @@ class ResultsPanelWidget(QWidget):
         ):
             b.setToolTip(tip)
             actions.addWidget(b)
+        self.skipped_label = QLabel()  # what the scan passed over, and why
+        self.skipped_label.hide()
+        actions.addSpacing(12)
+        actions.addWidget(self.skipped_label)
         actions.addStretch(1)
         self.table_button = QPushButton("Table")
         self.grid_button = QPushButton("Grid")
@@ -144,6 +149,12 @@ class ResultsPanelWidget(QWidget):
         self._summary_timer.setInterval(SUMMARY_MS)
         self._summary_timer.timeout.connect(self.refresh_summary)
         self.model.counts_changed.connect(self._on_model_counts_changed)
+
+    def set_skipped(self, text: str, details: str = "") -> None:
+        """What the scan passed over and why ("" hides the line); `details` (the tooltip) names a few files."""
+        self.skipped_label.setText(f"<i>{text[:1].upper() + text[1:]}</i>" if text else "")
+        self.skipped_label.setToolTip(details)
+        self.skipped_label.setVisible(bool(text))
 
     def set_view(self, kind: str) -> None:
         """'table' or 'grid'."""

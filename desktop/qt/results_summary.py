@@ -125,17 +125,7 @@ class VerdictCountsWidget(QWidget):
             self.labels[verdict] = label
         self.total_label = QLabel("Total: 0")
         layout.addWidget(self.total_label)
-        self.skipped_label = QLabel()
-        self.skipped_label.setWordWrap(True)
-        self.skipped_label.hide()
-        layout.addWidget(self.skipped_label)
         layout.addStretch(1)
-
-    def set_skipped(self, text: str, details: str = "") -> None:
-        """What the scan passed over and why ("" hides the line); `details` names a few files."""
-        self.skipped_label.setText(f"<i>{text[:1].upper() + text[1:]}</i>" if text else "")
-        self.skipped_label.setToolTip(details)
-        self.skipped_label.setVisible(bool(text))
 
     def set_counts(self, counts: dict[str, int], of: int | None = None) -> None:
         """Counts per verdict; `of`: the number of rows in all, when a filter shows only some."""

@@ -319,7 +319,7 @@ class ScanPage(QWidget):
             self.detail.show_row(None, "")
             self._last_paths = list(request.paths)
             self.skipped = None
-            self.results.counts.set_skipped("")
+            self.results.set_skipped("")
         else:
             self._last_paths += [p for p in request.paths if p not in self._last_paths]
         if self.results_stale:
@@ -349,10 +349,10 @@ class ScanPage(QWidget):
     def _on_worker_skipped_counted(self, skipped: Any) -> None:
         # a queued scan adds its rows, and what it skipped, to the last one's
         self.skipped = skipped if self.skipped is None else self.skipped.merged(skipped)
-        text = self.skipped.text()
+        details = self.skipped.details()
         if self.skipped.hidden:
-            text += " (hidden files start with a dot)"
-        self.results.counts.set_skipped(text, self.skipped.details())
+            details += "\n(hidden: names starting with a dot, or marked hidden; they are not scanned)"
+        self.results.set_skipped(self.skipped.text(), details)
 
     def _on_worker_finished(self, event: Any) -> None:
         self.results.model.resort()

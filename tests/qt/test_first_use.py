@@ -155,7 +155,7 @@ def test_an_extensionless_image_is_scanned_and_the_summary_says_what_was_skipped
     rows = table_rows(window)
     assert set(rows) == {"img_00000_020.png", "img_00001_040.png", "download"}
     assert rows["download"][1] == "ai" and rows["download"][0].error is None
-    label = page.results.counts.skipped_label
+    label = page.results.skipped_label
     assert not label.isHidden()
     assert "Skipped: 1 not an image, 1 hidden" in label.text()
     assert "notes.txt" in label.toolTip() and ".thumb.png" in label.toolTip()
