@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from desktop.core.models import ModelError
 from tests.helpers import images, tiny_models
 
 BAD_NAME = os.fsdecode(b"not-utf8-\xff.png")
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +152,18 @@ def test_rows_cross_the_cluster_as_arrow_unchanged() -> None:
                     evidence="EXIF camera: X", reason="model"),
             ScanRow("/a/broken.jpg", None, None, None, None, None, 0, 5, "empty file (0 bytes)")]
     assert table_to_rows(rows_to_table(rows)) == rows
+
+
+@pytest.mark.slow
+def test_the_command_starts_its_own_local_instance_and_says_how_many_rows_it_wrote(
+    archive: Path, tiny_detector_path: Path, tmp_path: Path,
+) -> None:
+    pytest.importorskip("ray", reason="the cluster extra (ray[data]) is not installed")
+    out = tmp_path / "r.jsonl"
+    env = {**os.environ, "PIXELPATROL_HOME": str(tmp_path / "home")}
+    result = subprocess.run([sys.executable, "-m", "desktop", "scan", str(archive), "--model", str(tiny_detector_path),
+                             "--engine", "ray", "--workers", "2", "--out", str(out)],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "on a local Ray instance: 2 CPU actors" in result.stderr and "wrote 12 rows" in result.stderr
+    assert len(_read(out)) == 12
