@@ -428,7 +428,7 @@ def tiny_filesystem(tmp_path: Path) -> Iterator[Path]:
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], check=True)
+        subprocess.run(["umount", "--lazy", str(where)], check=True)  # even if a failed test left a file open
 
 
 def test_a_really_full_disk_at_the_output_keeps_the_old_file(
