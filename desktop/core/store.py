@@ -79,6 +79,8 @@ BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's lock b
 # statements themselves, whose CORRUPT errors start the same recovery.
 QUICK_CHECK_MAX_BYTES = 256 << 20
 
+_CHECKED: set[tuple[str, int, int, int]] = set()  # (path, inode, size, mtime_ns) quick-checked and ok
+
 # SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF)
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
 
@@ -252,9 +254,13 @@ class ResultStore:
     def _open(self) -> None:
         self._db.executescript(SCHEMA)
         self._add_columns()
-        if self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+        st = self.path.stat()
+        key = (str(self.path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+        if key not in _CHECKED and st.st_size <= QUICK_CHECK_MAX_BYTES:
             (result,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
-            if result != "ok":
+            if result == "ok":
+                _CHECKED.add(key)  # the app opens the store often: again only once the file has changed
+            else:
                 found = " ".join(str(result).replace("*** in database main ***", "").split())[:120]
                 raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
 
