@@ -191,13 +191,25 @@ def connected(address: str | None, num_cpus: int | None) -> Iterator[str]:
 
 def _path_blocks(paths: Sequence[str | Path], recursive: bool, include_hidden: bool, skipped: Skipped,
                  actors: int) -> list[pa.Table]:
-    """The walk's files in blocks: at most PATHS_PER_BLOCK each, and at least a few per actor."""
+    """The walk's files in blocks of PATHS_PER_BLOCK (built as the walk goes: 10 M paths are about 1 GB
+    of Arrow, not a list of Python objects), or smaller blocks, a few per actor, when there are few."""
     import pyarrow as pa
 
-    files = pa.array([os.fsencode(p) for p in iter_image_files(paths, recursive, include_hidden, skipped=skipped)],
-                     pa.binary())
-    size = max(1, min(PATHS_PER_BLOCK, -(-len(files) // (actors * 4))))
-    return [pa.table({"path": files.slice(start, size)}) for start in range(0, len(files), size)]
+    chunks: list[pa.Array] = []
+    chunk: list[bytes] = []
+    for p in iter_image_files(paths, recursive, include_hidden, skipped=skipped):
+        chunk.append(os.fsencode(p))
+        if len(chunk) >= PATHS_PER_BLOCK:
+            chunks.append(pa.array(chunk, pa.binary()))
+            chunk = []
+    if chunk:
+        chunks.append(pa.array(chunk, pa.binary()))
+    total = sum(len(c) for c in chunks)
+    if total >= actors * 4 * PATHS_PER_BLOCK:
+        return [pa.table({"path": c}) for c in chunks]
+    files = pa.concat_arrays(chunks) if chunks else pa.array([], pa.binary())
+    size = max(1, -(-total // (actors * 4)))
+    return [pa.table({"path": files.slice(start, size)}) for start in range(0, total, size)]
 
 
 def _model_env() -> dict[str, str]:
