@@ -59,10 +59,14 @@ class ResultsTableView(QTableView):
             Column.SIZE: 70,
             Column.DIMENSIONS: 86,
             Column.FORMAT: 56,
+            Column.MODEL: 120,
         }
         for col, width in widths.items():
             self.setColumnWidth(col, width)
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        # the model that scored a row belongs beside its verdict (the column was added last in the model)
+        header.moveSection(header.visualIndex(Column.MODEL), header.visualIndex(Column.VERDICT) + 1)
+        header.setStretchLastSection(True)
 
 
 class ResultsPanelWidget(QWidget):
