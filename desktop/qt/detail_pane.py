@@ -90,7 +90,8 @@ class DetailPaneWidget(QWidget):
         )
         self.heatmap_check.toggled.connect(self.preview.set_heatmap_visible)
         heat.addWidget(self.heatmap_check)
-        heat.addWidget(QLabel("Opacity"))
+        self.opacity_label = QLabel("Opacity")
+        heat.addWidget(self.opacity_label)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
         self.opacity_slider.setValue(45)
@@ -165,6 +166,8 @@ class DetailPaneWidget(QWidget):
         self.heatmap_check.setEnabled(has_map)
         self.opacity_slider.setEnabled(has_map)
         self.heatmap_legend.setVisible(has_map)
+        self.opacity_label.setVisible(has_map)
+        self.opacity_slider.setVisible(has_map)
         self.heatmap_check.setText(
             "Patch heatmap" if has_map or self._row is None else "Patch heatmap (none from the model that scored it)"
         )

@@ -46,6 +46,12 @@ class DropOverlayWidget(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         painter.setFont(font)
+        metrics = painter.fontMetrics()
+        pill = metrics.boundingRect(self.text).adjusted(-18, -10, 18, 10)
+        pill.moveCenter(rect.center())
+        painter.setPen(pen)
+        painter.setBrush(self.palette().base())  # the words stay readable over any rows
+        painter.drawRoundedRect(pill, 12, 12)
         painter.setPen(accent.darker(130))
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), self.text)
+        painter.drawText(pill, int(Qt.AlignmentFlag.AlignCenter), self.text)
         painter.end()

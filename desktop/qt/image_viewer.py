@@ -120,6 +120,9 @@ class ImageViewerDialog(QDialog):
         layout.addLayout(bar)
 
     def set_image(self, image: QImage) -> None:
+        """The decoded file; a smaller copy of it (the detail pane's preview, decoded too) never replaces it."""
+        if not image.isNull() and image.width() <= self.view.image_item.pixmap().width():
+            return
         if image.isNull():
             self.info.setText("The image could not be decoded")
             return

@@ -49,7 +49,7 @@ class ScanToolbarWidget(QWidget):
         layout.addSpacing(12)
         layout.addWidget(QLabel("Model:"))
         self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(18)
+        self.model_combo.setMinimumContentsLength(30)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.addItem("Looking for models…", "")
         self.model_combo.setEnabled(False)
