@@ -72,7 +72,7 @@ class GalleryPage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.interpolate)
         row.addWidget(self.seed_b)
-        controls.addRow("", row)
+        controls.addRow(row)  # the whole width: the label was clipped in the field column
         self.generate_button = QPushButton("Generate")
         self.generate_button.clicked.connect(self.generate)
         self.save_selected = QPushButton("Save selection…")
@@ -85,6 +85,7 @@ class GalleryPage(QWidget):
         left = QWidget()
         left.setLayout(controls)
         left.setMaximumWidth(380)
+        left.setMinimumWidth(360)  # the model names stay readable
 
         self.view = QListView()
         self.view.setModel(self.model)
