@@ -30,7 +30,8 @@ def model_identity(ctx: RecipeContext, recipe_name: str, recipe_title: str) -> t
     `--name` equal to the recipe's model name keeps the recipe's identity (how shipped models are made);
     otherwise no two runs export a model under the same name, and none under a shipped model's name.
     """
-    args = ctx.run.config.get("args") if isinstance(ctx.run.config.get("args"), dict) else {}
+    raw = ctx.run.config.get("args")
+    args: dict[str, Any] = raw if isinstance(raw, dict) else {}
     typed = str(args.get("name") or "").strip()
     label = typed or ctx.run.dir.name
     name = _NAME_CHARS.sub("-", label.lower()).strip("-._") or recipe_name
