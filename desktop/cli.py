@@ -176,9 +176,12 @@ def _model_card(name: str) -> int:
 
 def measured_text(contract: Any) -> str:
     """The card's headline measurement, short: 'AUROC 0.998, accuracy 97.8 %'."""
-    card = contract.card if contract is not None else {}
-    validation = card.get("validation") if isinstance(card.get("validation"), dict) else {}
-    metrics = validation.get("metrics") if isinstance(validation.get("metrics"), dict) else {}
+    def section(parent: Any, key: str) -> dict[str, Any]:
+        value = parent.get(key) if isinstance(parent, dict) else None
+        return value if isinstance(value, dict) else {}
+
+    card: dict[str, Any] = dict(contract.card) if contract is not None else {}
+    metrics = section(section(card, "validation"), "metrics")
     parts = []
     if isinstance(metrics.get("roc_auc"), (int, float)):
         parts.append(f"AUROC {metrics['roc_auc']:.3f}")
@@ -186,8 +189,8 @@ def measured_text(contract: Any) -> str:
         if isinstance(metrics.get(key), (int, float)):
             parts.append(f"{label} {100 * metrics[key]:.1f} %")
             break
-    measures = card.get("measures") if isinstance(card.get("measures"), dict) else {}
-    ema = measures.get("ema") if isinstance(measures.get("ema"), dict) else measures
+    measures = section(card, "measures")
+    ema = section(measures, "ema") or measures
     if not parts and isinstance(ema.get("frechet"), (int, float)):
         parts.append(f"Fréchet {ema['frechet']:.1f}")
     return ", ".join(parts) or "—"
@@ -218,7 +221,7 @@ def _print_table(out: IO[str], entries: list[Any], default: Any) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         about = r[5] if len(r[5]) <= ABOUT_WIDTH else r[5][: ABOUT_WIDTH - 1] + "…"
-        print("  ".join(cell.ljust(w) for cell, w in zip(r[:5], widths)) + "  " + about, file=out)
+        print("  ".join(cell.ljust(w) for cell, w in zip(r[:5], widths, strict=True)) + "  " + about, file=out)
 
 
 def _models_add(file: str, name: str | None) -> int:

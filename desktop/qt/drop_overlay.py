@@ -12,6 +12,7 @@ class DropOverlayWidget(QWidget):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self._covered = parent
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.text = ""
@@ -21,14 +22,14 @@ class DropOverlayWidget(QWidget):
     def show_for(self, count: int) -> None:
         what = "this folder or image" if count == 1 else f"these {count:,} items"
         self.text = f"Drop to scan {what}"
-        self.setGeometry(self.parentWidget().rect())
+        self.setGeometry(self._covered.rect())
         self.raise_()
         self.show()
         self.update()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
-            self.setGeometry(self.parentWidget().rect())
+        if watched is self._covered and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self._covered.rect())
         return False
 
     def paintEvent(self, event: QPaintEvent) -> None:

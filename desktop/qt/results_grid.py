@@ -4,6 +4,7 @@ verdict as a coloured badge, like a photo browser's grid."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
@@ -89,7 +90,7 @@ class ResultsGridView(QListView):
         # THUMB: the column whose dataChanged (a thumbnail arrived, a relabel) repaints a cell
         self.setModelColumn(Column.THUMB)
 
-    def dataChanged(self, top_left: Index, bottom_right: Index, roles: list[int] | None = None) -> None:
-        super().dataChanged(top_left, bottom_right, roles or [])
+    def dataChanged(self, top_left: Index, bottom_right: Index, roles: Sequence[int] = ()) -> None:
+        super().dataChanged(top_left, bottom_right, list(roles))
         if top_left.column() != Column.THUMB:  # a relabel (verdict, score columns): the badges change
             self.viewport().update()

@@ -204,7 +204,8 @@ class ResultsPanelWidget(QWidget):
     # --- selection -----------------------------------------------------------------------------
     def selected_rows(self) -> list[tuple[Any, str]]:
         # by selection ranges, not selectedRows(): the grid selects one cell per row
-        proxy_rows = {r for rng in self.table.selectionModel().selection() for r in range(rng.top(), rng.bottom() + 1)}
+        ranges = self.table.selectionModel().selection()
+        proxy_rows = {r for i in range(ranges.size()) for r in range(ranges.at(i).top(), ranges.at(i).bottom() + 1)}
         rows = sorted({self.proxy.mapToSource(self.proxy.index(r, 0)).row() for r in proxy_rows})
         return [(self.model.row_at(r), self.model.verdict_at(r)) for r in rows]
 

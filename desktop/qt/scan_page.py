@@ -142,9 +142,11 @@ class ScanPage(QWidget):
     # --- models --------------------------------------------------------------------------------
     def set_model_choices(self, choices: list[ModelChoice]) -> None:
         # Detectors only (and broken files, with why): generators and classifiers are for the Gallery tab.
-        entries = [(c.label, c.path, c.error, c.summary) for c in choices if c.error or c.kind == "detector"]
+        entries: list[tuple[str, str, str | None, str]] = [
+            (c.label, c.path, c.error, c.summary) for c in choices if c.error or c.kind == "detector"
+        ]
         if any(e[2] is None for e in entries):
-            entries.insert(0, (AUTO_LABEL, AUTO, None))
+            entries.insert(0, (AUTO_LABEL, AUTO, None, "Each image goes to the detector made for images like it"))
         self.toolbar.set_models(entries, self.settings.model or AUTO)
         if not any(e[2] is None for e in entries):
             self.banner.show_message(
@@ -192,10 +194,13 @@ class ScanPage(QWidget):
                 f"These results were scored by {self.toolbar.label_for(self._rows_model)}; the model is now "
                 f"{self.toolbar.label_for(chosen)}. Rescan to see its verdicts (with its own thresholds).",
                 "warning",
-                action=("Rescan with this model", self.rescan),
+                action=("Rescan with this model", self._on_banner_rescan_clicked),
             )
         elif was:
             self.banner.clear()
+
+    def _on_banner_rescan_clicked(self) -> None:
+        self.rescan()
 
     def rescan(self) -> bool:
         """Scan what the rows on screen scanned again, with the chosen model."""
