@@ -94,7 +94,7 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
     except ConnectionError as exc:
         return _fail(f"cannot join the Ray cluster at {ns.ray_address}: {first_line(exc)}", EXIT_FAILED)
     except ray.exceptions.RayError as exc:
-        return _fail(f"the Ray scan failed: {first_line(exc)}", EXIT_FAILED)
+        return _fail(f"the Ray scan failed: {_cause(exc)}", EXIT_FAILED)
     except OSError as exc:
         return _fail(f"cannot write {ns.out or 'the standard output'}: {exc.strerror or exc}", EXIT_CANNOT_WRITE)
     if talk:
@@ -115,6 +115,19 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
             print(f"{PROG}: {run.skipped.text()}" + ("; --hidden includes hidden files" if run.skipped.hidden else ""),
                   file=err)
     return EXIT_OK
+
+
+def _cause(exc: BaseException) -> str:
+    """The error a worker raised (the last 'SomeError: message' line of Ray's report), not Ray's wrapper."""
+    import re
+
+    found = re.findall(r"^(?:[\w.]+\.)?(\w*(?:Error|Exception)): (.+)$", str(exc), re.MULTILINE)
+    if found:
+        kind, message = found[-1]
+        return message if kind == "ModelError" else f"{kind}: {message}"
+    from desktop.core.models import first_line
+
+    return first_line(exc)
 
 
 def _say_started(run: RayRun, err: IO[str]) -> None:

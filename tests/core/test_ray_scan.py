@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -142,6 +143,25 @@ def test_an_actor_that_loads_another_model_than_the_driver_refuses_to_score(tiny
     plan = ActorPlan(str(tiny_detector_path), "0" * 64, "cpu", None, 1)
     with pytest.raises(ModelError, match="differ from the driver's"):
         ScoreActor(plan)
+
+
+def test_a_node_that_sees_other_model_files_fails_the_run_with_one_clear_line(
+    ray_instance: None, archive: Path, tiny_detector_path: Path, pixelpatrol_home: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from desktop.core import ray_scan
+
+    real_plan = ray_scan.ActorPlan
+    # the actors are told another digest than their model file's: what a node with other files sees
+    monkeypatch.setattr(ray_scan, "ActorPlan", lambda *a, **k: dataclasses.replace(real_plan(*a, **k),
+                                                                                    digest="0" * 64))
+    out = tmp_path / "r.csv"
+    code = main(["scan", str(archive), "--model", str(tiny_detector_path), "--engine", "ray", "--out", str(out)])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1
+    assert last.startswith("pixelpatrol: error: the Ray scan failed: the models on node ")
+    assert "differ from the driver's" in last
+    assert not out.exists()
 
 
 def test_rows_cross_the_cluster_as_arrow_unchanged() -> None:
