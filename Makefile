@@ -4,7 +4,7 @@ PY := .venv/bin
 # One command for every static check: ruff, mypy (strict on desktop/core), import contracts.
 lint:
 	$(PY)/ruff check desktop training tests benchmarks scripts packaging
-	$(PY)/mypy desktop training
+	$(PY)/mypy desktop training spec
 	$(PY)/lint-imports --no-cache
 
 test:
