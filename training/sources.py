@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+from spec.images import TRAINING_EXTENSIONS as IMAGE_EXTS
+
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 _CIFAKE_CLASS = re.compile(r"\((\d+)\)\s*\.[A-Za-z]+$")
 

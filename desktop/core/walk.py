@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".dib", ".tif", ".tiff",
-    ".avif", ".heic", ".heif",
-})
+from spec.images import SCAN_EXTENSIONS
+
+IMAGE_EXTENSIONS = SCAN_EXTENSIONS
 _FILE_ATTRIBUTE_HIDDEN = 0x2  # Windows
 
 

@@ -30,6 +30,7 @@ from desktop.qt.scan_worker import ScanRequest, ScanWorker
 from desktop.qt.settings import AppSettings
 from desktop.qt.status_banner import StatusBannerWidget
 from desktop.qt.thumbnails import ThumbnailLoader
+from spec.images import SCAN_EXTENSIONS
 
 
 class ScanPage(QWidget):
@@ -269,7 +270,7 @@ class ScanPage(QWidget):
             self,
             "Scan images",
             "",
-            "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif *.avif);;All files (*)",
+            f"Images ({' '.join('*' + ext for ext in sorted(SCAN_EXTENSIONS))});;All files (*)",
         )
         if files:
             self.start_scan(files)

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spec.images import TRAINING_EXTENSIONS
+
 # The recipes `pixelpatrol-train list` knows; the app cannot import training to ask it.
 RECIPES = {
     "noise-discriminator": "Noise discriminator (sanity model)",
@@ -29,7 +31,6 @@ RECIPES = {
     "cifar10-classifier": "CIFAR-10 classifier",
 }
 ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def check_data(entry: str) -> str | None:
@@ -45,7 +46,7 @@ def check_data(entry: str) -> str | None:
             return f"{path}: not a folder, .zip or tarball"
         return None
     for n, p in enumerate(path.rglob("*")):
-        if p.suffix.lower() in IMAGE_SUFFIXES:
+        if p.suffix.lower() in TRAINING_EXTENSIONS:
             return None
         if n > 20_000:
             break
