@@ -8,7 +8,7 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING, TextIO, cast
 
-from desktop.cli import EXIT_CANNOT_WRITE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, _fail
+from desktop.cli import EXIT_CANNOT_WRITE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, _fail
 from desktop.cli_scan import _Tally
 from desktop.core.contract import VERDICTS
 from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
@@ -77,18 +77,31 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
     tally = _Tally()
     started = time.monotonic()
     told_start = False
+    batches = ray_scan(paths, ns.model, address=ns.ray_address, device=ns.device, threshold=ns.threshold,
+                       recursive=not ns.no_recursive, include_hidden=ns.hidden, actors=ns.workers,
+                       batch_size=ns.batch_size, local_cpus=ns.workers, run=run)
     try:
-        for rows in ray_scan(paths, ns.model, address=ns.ray_address, device=ns.device, threshold=ns.threshold,
-                             recursive=not ns.no_recursive, include_hidden=ns.hidden, actors=ns.workers,
-                             batch_size=ns.batch_size, local_cpus=ns.workers, run=run):
-            if talk and not told_start:
+        for rows in batches:
+            if not told_start:
                 told_start = True
-                _say_started(run, err)
+                _say_started(run, err, ns.device, talk)
             writer.write(rows)
             tally.add(rows)
         writer.close()
         if out_file is not None:
             out_file.commit()
+    except KeyboardInterrupt:
+        batches.close()  # leaves the cluster (and stops a local instance)
+        try:  # the rows so far, as a complete file
+            writer.close()
+            if out_file is not None:
+                out_file.commit()
+        except OSError:
+            pass
+        print(f"{PROG}: interrupted; {tally.rows:,} rows written"
+              + (f" to {ns.out}" if out_file is not None and out_file.done else "")
+              + " (the Ray engine cannot resume: run it again)", file=err)
+        return EXIT_INTERRUPTED
     except ModelError as exc:
         return _fail(str(exc), EXIT_FAILED)
     except ConnectionError as exc:
@@ -97,9 +110,11 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
         return _fail(f"the Ray scan failed: {_cause(exc)}", EXIT_FAILED)
     except OSError as exc:
         return _fail(f"cannot write {ns.out or 'the standard output'}: {exc.strerror or exc}", EXIT_CANNOT_WRITE)
+    finally:
+        batches.close()
     if talk:
         if not told_start:
-            _say_started(run, err)
+            _say_started(run, err, ns.device, talk)
         counts = ", ".join(f"{v} {tally.verdicts[v]}" for v in VERDICTS if tally.verdicts.get(v))
         print(f"{PROG}: wrote {tally.rows:,} rows in {time.monotonic() - started:.1f} s: {counts or 'no scores'}"
               + (f"; {tally.errors:,} could not be analysed (see the error column)" if tally.errors else "")
@@ -130,7 +145,12 @@ def _cause(exc: BaseException) -> str:
     return first_line(exc)
 
 
-def _say_started(run: RayRun, err: IO[str]) -> None:
+def _say_started(run: RayRun, err: IO[str], device: str, talk: bool) -> None:
+    if device == "cuda" and run.device != "gpu":
+        print(f"{PROG}: warning: --device cuda requested but {run.address} has no GPUs; running on CPU actors",
+              file=err)
+    if not talk:
+        return
     title = run.detector.title if run.detector is not None else "?"
     print(f"{PROG}: ray scan of {run.files:,} files on {run.address}: {run.actors} {run.device.upper()} "
           f"actor{'s' if run.actors != 1 else ''}, model {title}", file=err)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -229,7 +229,7 @@ def ray_scan(
     batch_size: int | None = None,
     local_cpus: int | None = None,
     run: RayRun | None = None,
-) -> Iterator[list[ScanRow]]:
+) -> Generator[list[ScanRow], None, None]:
     """Scan on Ray Data, yielding rows in batches as the actors finish them; `run` says what was used.
 
     Raises RayMissingError without the cluster extra, ModelError when the model cannot be loaded (on the
