@@ -14,12 +14,13 @@ import numpy as np
 import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spec.contract import CONTRACT_KEY
 from training.card import write_card
 from training.evaluate import threshold_held_out
 
 run, name, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 m = onnx.load(str(out / f"{name}.onnx"), load_external_data=False)
-contract = json.loads({p.key: p.value for p in m.metadata_props}["pixelpatrol"])
+contract = json.loads({p.key: p.value for p in m.metadata_props}[CONTRACT_KEY])
 evaluation = json.loads((run / "evaluation.json").read_text())
 d = np.load(run / "val_scores.npz")
 seed = json.loads((run / "config.json").read_text())["args"].get("seed") or 0  # training.cli stores the parsed args

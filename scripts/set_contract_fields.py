@@ -14,10 +14,11 @@ import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from desktop.core.contract import contract_from_dict
+from spec.contract import CONTRACT_KEY
 
 path, fields = Path(sys.argv[1]), json.loads(sys.argv[2])
 m = onnx.load(str(path), load_external_data=False)
-entry = next(p for p in m.metadata_props if p.key == "pixelpatrol")
+entry = next(p for p in m.metadata_props if p.key == CONTRACT_KEY)
 contract = json.loads(entry.value)
 contract.update(fields)
 contract_from_dict(contract)  # refuses nonsense with one line

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from spec.contract import CONTRACT_KEY
 from training.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
 OPSET = 17
-CONTRACT_KEY = "pixelpatrol"
 
 
 class ParityError(RuntimeError):

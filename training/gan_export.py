@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from spec.contract import CONTRACT_KEY
 from training.gan import Discriminator, GanSpec
 
 OPSET = 17
@@ -66,7 +67,7 @@ def convert(fn: Any, signature: list[tf.TensorSpec], contract: dict[str, Any], p
     model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
     del model_proto.metadata_props[:]
     entry = model_proto.metadata_props.add()
-    entry.key = "pixelpatrol"
+    entry.key = CONTRACT_KEY
     entry.value = json.dumps(contract)
     onnx.checker.check_model(model_proto)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from spec.contract import CONTRACT_KEY
 from training.preprocess import RESAMPLE
 
 NOT_COMPARABLE = (
@@ -40,9 +41,9 @@ def _session(path: str | Path) -> tuple[Any, dict[str, Any]]:
     if not p.is_file():
         raise FileNotFoundError(f"no such model: {p}")
     sess = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
-    raw = sess.get_modelmeta().custom_metadata_map.get("pixelpatrol")
+    raw = sess.get_modelmeta().custom_metadata_map.get(CONTRACT_KEY)
     if raw is None:
-        raise ValueError(f"{p}: no 'pixelpatrol' contract in the ONNX metadata")
+        raise ValueError(f"{p}: no {CONTRACT_KEY!r} contract in the ONNX metadata")
     return sess, json.loads(raw)
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
-CONTRACT_KEY = "pixelpatrol"
+from spec.contract import CONTRACT_KEY
+
 SUPPORTED_VERSIONS = (1,)
 KINDS = ("detector", "classifier", "generator", "discriminator")
 VERDICTS = ("ai", "likely_ai", "uncertain", "likely_real", "real")

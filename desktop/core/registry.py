@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import paths
-from desktop.core.contract import CONTRACT_KEY
 from desktop.core.models import ModelEntry, ModelError, file_digest, inspect_model, list_models
+from spec.contract import CONTRACT_KEY
 
 _METADATA_PROPS = 14  # ModelProto.metadata_props (StringStringEntryProto: key = 1, value = 2)
 _NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
