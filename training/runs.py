@@ -1,4 +1,4 @@
-"""Run directories and the live metrics protocol (``metrics.jsonl``; see docs/metrics-protocol.md).
+"""Run directories and the live metrics protocol (``metrics.jsonl``; spec/metrics.py, docs/metrics-protocol.md).
 
 A run directory holds ``config.json``, ``metrics.jsonl`` (one JSON object per line, flushed at
 once), ``state.json`` (what ``--resume`` needs), checkpoints, evaluation results, plots and the
@@ -20,22 +20,15 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-PROTOCOL_VERSION = 1
-STOP_FILE = "STOP"
-EVENTS = ("run_start", "batch", "epoch_end", "images", "evaluation", "export", "error", "finish")
-COMMON_FIELDS = ("v", "event", "time")
-# Fields every event of a kind carries (more may follow; readers ignore what they do not know).
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
-    "run_start": ("recipe", "run_dir", "epochs", "initial_epoch", "resumed", "metrics"),
-    "batch": ("epoch", "step", "steps", "metrics"),
-    "epoch_end": ("epoch", "epochs", "metrics", "elapsed_s"),
-    "images": ("epoch", "path", "caption"),
-    "evaluation": ("split", "metrics"),
-    "export": ("path",),
-    "error": ("message", "type", "traceback", "checkpoint"),
-    "finish": ("status", "elapsed_s"),
-}
-FINISH_STATUSES = ("completed", "stopped", "failed")
+from spec.metrics import (
+    COMMON_FIELDS,
+    EVENTS,
+    FINISH_STATUSES,
+    METRICS_FILE,
+    PROTOCOL_VERSION,
+    REQUIRED_FIELDS,
+    STOP_FILE,
+)
 
 
 def validate_event(record: dict[str, Any]) -> None:
@@ -209,7 +202,7 @@ class Run:
         self.config = config
         if not resume or not (self.dir / "config.json").exists():
             (self.dir / "config.json").write_text(json.dumps(_clean(config), indent=2))
-        self.protocol = Protocol(self.dir / "metrics.jsonl", stream)
+        self.protocol = Protocol(self.dir / METRICS_FILE, stream)
         self.stop = StopRequest(self.dir)
         self.progress = progress or ProgressBar()
         self.epochs = 0

@@ -1,4 +1,4 @@
-"""Following a training run's ``metrics.jsonl`` as it grows (the protocol in ``training/runs.py``).
+"""Following a training run's ``metrics.jsonl`` as it grows (the protocol in ``spec/metrics.py``).
 
 Qt-free. :class:`MetricsReader` reads only the bytes added since the last call, keeps a partial
 last line until its newline arrives, and reports lines that are not protocol events instead of
@@ -16,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
-METRICS_FILE = "metrics.jsonl"
-STOP_FILE = "STOP"
-SUPPORTED_VERSION = 1
-KNOWN_EVENTS = ("run_start", "batch", "epoch_end", "images", "evaluation", "export", "error", "finish")
+from spec.metrics import EVENTS, PROTOCOL_VERSION, STOP_FILE
+
 MAX_LINE = 1 << 20  # a "line" longer than this without a newline is not the protocol
 
 
@@ -46,9 +44,9 @@ def parse_line(text: str) -> dict[str, Any]:
     if not isinstance(event, str):
         raise ValueError("no 'event' field")
     version = record.get("v")
-    if version != SUPPORTED_VERSION:
-        raise ValueError(f"protocol version {version!r} (this app reads version {SUPPORTED_VERSION})")
-    if event not in KNOWN_EVENTS:
+    if version != PROTOCOL_VERSION:
+        raise ValueError(f"protocol version {version!r} (this app reads version {PROTOCOL_VERSION})")
+    if event not in EVENTS:
         raise ValueError(f"unknown event {event!r}")
     return record
 

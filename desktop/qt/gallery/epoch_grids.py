@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
-from desktop.core.run_follow import METRICS_FILE, read_history
+from desktop.core.run_follow import read_history
+from spec.metrics import METRICS_FILE
 
 
 def find_grids(run_dir: Path) -> list[tuple[int, Path]]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop.core.run_follow import METRICS_FILE, MetricsReader, RunHistory
+from desktop.core.run_follow import MetricsReader, RunHistory
+from spec.metrics import METRICS_FILE
 
 POLL_MS = 250
 SLICE_BYTES = 256 * 1024  # ~1,000 lines (~60 ms): a long file is caught up in slices, the GUI stays live

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.core.run_follow import METRICS_FILE, RunHistory, read_history
+from desktop.core.run_follow import RunHistory, read_history
+from spec.metrics import METRICS_FILE
 
 PROGRAM = "pixelpatrol-train"
 

@@ -41,6 +41,7 @@ from desktop.qt.training.trainer_process import (
     set_configured_python,
     trainer_command,
 )
+from spec.metrics import METRICS_FILE
 
 
 def _eta(seconds: float | None) -> str:
@@ -164,7 +165,7 @@ class TrainingPage(QWidget):
         return self.follower
 
     def overlay(self, run_dir: str | Path) -> None:
-        history, problems = read_history(Path(run_dir) / "metrics.jsonl")
+        history, problems = read_history(Path(run_dir) / METRICS_FILE)
         for p in problems:
             self.append_log(f"[skipped] {Path(run_dir).name}: {p}")
         self.curves.set_run(Path(run_dir).name, history, overlay=True)
