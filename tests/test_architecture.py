@@ -6,6 +6,9 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,10 +42,17 @@ def test_scanning_core_imports_with_qt_and_tensorflow_blocked() -> None:
     assert result.stdout.startswith("imported ")
 
 
-def test_training_form_offers_exactly_the_trainers_recipes() -> None:
-    # The app cannot import `training` to ask for its recipes, so the form keeps its own list; this
-    # catches the two drifting apart.
-    from desktop.qt.training.run_form import RECIPES as offered
-    from training.recipes import RECIPES
+def test_training_form_offers_exactly_the_trainers_recipes(qtbot: Any) -> None:
+    # The app cannot import `training` to ask for its recipes; both read the catalogue in spec/recipes.py.
+    from desktop.qt.training.run_form import RunForm
+    from spec.recipes import RECIPES as CATALOGUE
+    from training.recipes import RECIPES, register
 
-    assert set(offered) == set(RECIPES)
+    form = RunForm(ROOT)
+    qtbot.addWidget(form)
+    offered = [form.recipe.itemData(i) for i in range(form.recipe.count())]
+    assert offered == list(CATALOGUE)
+    assert set(RECIPES) == set(CATALOGUE)
+    assert all(RECIPES[name].summary == CATALOGUE[name].summary for name in RECIPES)
+    with pytest.raises(ValueError, match="not in the catalogue"):
+        register("no-such-recipe", "training.recipes.dcgan:run")

@@ -1,7 +1,8 @@
 """The recipe registry: ``pixelpatrol-train NAME`` looks NAME up here.
 
 A recipe is a function ``run(ctx: RecipeContext) -> dict | None`` in some module, registered
-below as ``"module:function"`` so that listing recipes never imports TensorFlow. It:
+below as ``"module:function"`` so that listing recipes never imports TensorFlow. Its name, title and
+one-line summary live in the catalogue ``spec/recipes.py``, which the app's run form reads too. It:
 
 - reads its data from ``ctx.data`` (list of ``PATH`` or ``role=PATH`` strings), its defaults from
   its own config dataclass, overridden by ``ctx.epochs``/``ctx.batch_size``/``ctx.lr``/``ctx.limit``
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spec.recipes import RECIPES as CATALOGUE
 from training.runs import Run
 
 
@@ -55,10 +57,13 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {}
 
 
-def register(name: str, target: str, summary: str) -> None:
+def register(name: str, target: str) -> None:
+    """Make recipe ``name`` of the catalogue (spec/recipes.py, which the app reads) runnable."""
     if name in RECIPES:
         raise ValueError(f"recipe {name!r} registered twice")
-    RECIPES[name] = Recipe(name, target, summary)
+    if name not in CATALOGUE:
+        raise ValueError(f"recipe {name!r} is not in the catalogue the app offers (spec/recipes.py)")
+    RECIPES[name] = Recipe(name, target, CATALOGUE[name].summary)
 
 
 def get(name: str) -> Recipe:
@@ -68,33 +73,9 @@ def get(name: str) -> Recipe:
         raise KeyError(f"unknown recipe {name!r}; known: {', '.join(sorted(RECIPES))}") from None
 
 
-register(
-    "cifake-cnn",
-    "training.recipes.cifake_cnn:run",
-    "real-vs-AI CNN on CIFAKE (Rescaling, early stopping, best checkpoint; --tune: Keras Tuner Hyperband)",
-)
-register(
-    "cifake-patchgan",
-    "training.recipes.cifake_patchgan:run",
-    "PatchGAN-style real-vs-AI classifier: patch score map + image score (mean of the map)",
-)
-register(
-    "noise-discriminator",
-    "training.recipes.noise_discriminator:run",
-    "discriminator telling real CIFAR-10 images from random noise (sanity model)",
-)
-register(
-    "cifar10-classifier",
-    "training.recipes.cifar10_classifier:run",
-    "small CIFAR-10 classifier (probs + features); measures generators and labels gallery images",
-)
-register(
-    "dcgan",
-    "training.recipes.dcgan:run",
-    "class-conditional DCGAN on CIFAR-10 (hinge, spectral-norm projection D, EMA G); ships G and D",
-)
-register(
-    "faces-dcgan",
-    "training.recipes.faces_dcgan:run",
-    "unconditional DCGAN, 64x64, on a folder/zip of faces (DiffAugment, EMA G)",
-)
+register("cifake-cnn", "training.recipes.cifake_cnn:run")
+register("cifake-patchgan", "training.recipes.cifake_patchgan:run")
+register("noise-discriminator", "training.recipes.noise_discriminator:run")
+register("cifar10-classifier", "training.recipes.cifar10_classifier:run")
+register("dcgan", "training.recipes.dcgan:run")
+register("faces-dcgan", "training.recipes.faces_dcgan:run")

@@ -6,6 +6,7 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -20,16 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from spec.images import TRAINING_EXTENSIONS
+from spec.recipes import RECIPES
 
-# The recipes `pixelpatrol-train list` knows; the app cannot import training to ask it.
-RECIPES = {
-    "noise-discriminator": "Noise discriminator (sanity model)",
-    "cifake-cnn": "CIFAKE CNN (real vs AI)",
-    "cifake-patchgan": "PatchGAN detector (score map)",
-    "dcgan": "DCGAN, CIFAR-10 conditional",
-    "faces-dcgan": "Faces GAN (64×64)",
-    "cifar10-classifier": "CIFAR-10 classifier",
-}
 ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
@@ -59,8 +52,9 @@ class RunForm(QWidget):
         self.runs_root = runs_root
         form = QFormLayout(self)
         self.recipe = QComboBox()
-        for key, title in RECIPES.items():
-            self.recipe.addItem(f"{title} — {key}", key)
+        for key, info in RECIPES.items():
+            self.recipe.addItem(f"{info.title} — {key}", key)
+            self.recipe.setItemData(self.recipe.count() - 1, info.summary, Qt.ItemDataRole.ToolTipRole)
         form.addRow("Recipe", self.recipe)
         self.data = QListWidget()
         self.data.setMaximumHeight(70)
