@@ -212,6 +212,13 @@ def _path_blocks(paths: Sequence[str | Path], recursive: bool, include_hidden: b
     return [pa.table({"path": files.slice(start, size)}) for start in range(0, total, size)]
 
 
+def _cpus_per_gpu(nodes: list[dict[str, Any]]) -> int:
+    """The CPUs beside each GPU on the GPU node that has fewest, so that a GPU actor fits on every one."""
+    ratios = [int(n["Resources"].get("CPU", 1) // n["Resources"]["GPU"]) for n in nodes
+              if n.get("Alive") and n.get("Resources", {}).get("GPU")]
+    return min(ratios) if ratios else 1
+
+
 def _model_env() -> dict[str, str]:
     return {k: os.path.abspath(os.environ[k]) for k in (HOME_ENV, BUNDLED_MODELS_ENV) if os.environ.get(k)}
 
@@ -254,7 +261,7 @@ def ray_scan(
         use_gpu = gpus > 0 and device != "cpu"
         if use_gpu:
             run.actors = actors or gpus
-            threads = max(1, min(MAX_DECODE_THREADS_PER_GPU, cpus // max(run.actors, 1)))
+            threads = max(1, min(MAX_DECODE_THREADS_PER_GPU, _cpus_per_gpu(ray.nodes())))  # type: ignore[no-untyped-call]
             remote: dict[str, Any] = {"num_gpus": 1, "num_cpus": threads}
         else:  # one single-threaded actor per core: each decodes and scores its own files (as locally)
             run.actors = actors or max(1, cpus)

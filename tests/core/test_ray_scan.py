@@ -27,10 +27,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def ray_instance() -> Iterator[None]:
-    """One local instance for the module: starting Ray takes seconds, each scan then reuses it."""
+    """One local instance for the module: starting Ray takes seconds, each scan then reuses it. It declares
+    one GPU (there is none): scans with --device cpu use CPU actors, the others a GPU actor whose session
+    falls back to the CPU, as on a node where CUDA does not work."""
     ray = pytest.importorskip("ray", reason="the cluster extra (ray[data]) is not installed")
     pytest.importorskip("pyarrow", reason="the cluster extra (pyarrow) is not installed")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -79,7 +81,7 @@ def test_ray_engine_writes_the_same_rows_as_the_local_engine_broken_files_includ
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     local, on_ray = tmp_path / "local.csv", tmp_path / "ray.csv"
-    model = ["--model", str(tiny_detector_path)]
+    model = ["--model", str(tiny_detector_path), "--device", "cpu"]
     assert main(["scan", str(archive), *model, "--no-cache", "--out", str(local), "-q"]) == 0
     assert main(["scan", str(archive), *model, "--engine", "ray", "--out", str(on_ray)]) == 0
     err = capsys.readouterr().err
@@ -97,7 +99,7 @@ def test_ray_engine_writes_the_same_rows_as_the_local_engine_broken_files_includ
 
 
 def test_ray_engine_routes_each_image_and_writes_parquet_like_the_local_jsonl(
-    ray_instance: None, archive: Path, pixelpatrol_home: Path, tmp_path: Path,
+    ray_instance: None, archive: Path, pixelpatrol_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Per-image routing over two installed models, a user threshold, one model capped by its trust.
     bundled = Path(os.environ["PIXELPATROL_BUNDLED_MODELS"])
@@ -108,9 +110,9 @@ def test_ray_engine_routes_each_image_and_writes_parquet_like_the_local_jsonl(
     tiny_models.build_model_with_contract(bundled / "small.onnx", small)
     tiny_models.build_model_with_contract(bundled / "large.onnx", large)
     local, on_ray = tmp_path / "local.jsonl", tmp_path / "ray.parquet"
-    common = ["--threshold", "0.4", "-q"]
-    assert main(["scan", str(archive), "--no-cache", "--out", str(local), *common]) == 0
-    assert main(["scan", str(archive), "--engine", "ray", "--out", str(on_ray), *common]) == 0
+    assert main(["scan", str(archive), "--threshold", "0.4", "--no-cache", "--out", str(local), "-q"]) == 0
+    assert main(["scan", str(archive), "--threshold", "0.4", "--engine", "ray", "--out", str(on_ray)]) == 0
+    assert "1 GPU actor," in capsys.readouterr().err  # its decode threads and its session's CPU fallback
     expected, got = _read(local), _read(on_ray)
     assert got == expected
     assert {r["model"] for r in got.values()} == {"small", "large", ""}  # both routed to; "" = error rows
@@ -162,6 +164,17 @@ def test_a_node_that_sees_other_model_files_fails_the_run_with_one_clear_line(
     assert last.startswith("pixelpatrol: error: the Ray scan failed: the models on node ")
     assert "differ from the driver's" in last
     assert not out.exists()
+
+
+def test_gpu_actors_take_the_cpus_beside_a_gpu_on_the_leanest_gpu_node() -> None:
+    from desktop.core.ray_scan import _cpus_per_gpu
+
+    nodes = [{"Alive": True, "Resources": {"CPU": 64.0, "GPU": 8.0}},
+             {"Alive": True, "Resources": {"CPU": 12.0, "GPU": 4.0}},
+             {"Alive": True, "Resources": {"CPU": 96.0}},  # CPU-only: not where GPU actors go
+             {"Alive": False, "Resources": {"CPU": 2.0, "GPU": 2.0}}]
+    assert _cpus_per_gpu(nodes) == 3
+    assert _cpus_per_gpu([{"Alive": True, "Resources": {"CPU": 8.0}}]) == 1
 
 
 def test_rows_cross_the_cluster_as_arrow_unchanged() -> None:
