@@ -1,11 +1,6 @@
 """`pixelpatrol`: the desktop app (no arguments), `scan` and `models` on the command line.
 
-Exit codes: 0 the command completed (a scan with unreadable files still completes: they are rows
-with an error); 1 a model could not be used or the scan failed; 2 usage errors (bad option,
-missing path, unknown output format); 3 something cannot be written (the --out folder is missing
-or read-only, the data folder is read-only, the disk is full: rows already saved are kept, finish
-with --resume); 4 the result database is busy (another process held its lock too long: run again
-later); 130 interrupted with Ctrl-C (the scan can be resumed). README "Exit codes" lists them too.
+Exit codes and the one-line error: desktop/cli_common.py (README "Exit codes" lists them too).
 """
 
 from __future__ import annotations
@@ -16,14 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-PROG = "pixelpatrol"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_CANNOT_WRITE, EXIT_BUSY = 3, 4
-
-
-def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {message}", file=sys.stderr)
-    return code
+from desktop.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, fail
 
 
 def _fraction(text: str) -> float:
@@ -121,7 +109,7 @@ def _gui(argv: list[str]) -> int:
     try:
         from desktop.qt.app import main as gui_main
     except ImportError as exc:
-        return _fail(f"the desktop app is not available ({exc}); `{PROG} scan PATH` works without it", EXIT_FAILED)
+        return fail(f"the desktop app is not available ({exc}); `{PROG} scan PATH` works without it", EXIT_FAILED)
     return int(gui_main(argv))
 
 
@@ -165,7 +153,7 @@ def _model_card(name: str) -> int:
     found = [e for e in entries if e.name == name or str(e.path) == name or Path(name).name == e.path.name]
     if not found:
         names = ", ".join(e.name for e in entries) or "none"
-        return _fail(f"no model named '{name}' (models: {names})", EXIT_USAGE)
+        return fail(f"no model named '{name}' (models: {names})", EXIT_USAGE)
     from desktop.core.models import default_model
 
     default = default_model(entries)
@@ -231,7 +219,7 @@ def _models_add(file: str, name: str | None) -> int:
     try:
         added = add_model(Path(file), name)
     except ModelError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     if added.note:
         print(f"{PROG}: {added.note}", file=sys.stderr)
     if not added.already:
@@ -247,7 +235,7 @@ def _models_remove(name: str) -> int:
     try:
         path = remove_model(name)
     except ModelError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     print(f"removed {path}")
     return EXIT_OK
 

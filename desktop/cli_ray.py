@@ -8,8 +8,16 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING, TextIO, cast
 
-from desktop.cli import EXIT_CANNOT_WRITE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG, _fail
-from desktop.cli_scan import _Tally
+from desktop.cli_common import (
+    EXIT_CANNOT_WRITE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    Tally,
+    fail,
+)
 from desktop.core.contract import VERDICTS
 from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
 
@@ -32,24 +40,24 @@ def run_ray_scan(ns: argparse.Namespace) -> int:
     try:
         require_ray()
     except RayMissingError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     if ns.resume:
-        return _fail("--resume works with the local engine only (the Ray engine keeps no result database)",
-                     EXIT_USAGE)
+        return fail("--resume works with the local engine only (the Ray engine keeps no result database)",
+                    EXIT_USAGE)
     paths = [os.path.abspath(p) for p in ns.paths]
     for raw, path in zip(ns.paths, paths, strict=True):
         if not os.path.lexists(path):
-            return _fail(f"path not found: {raw}", EXIT_USAGE)
+            return fail(f"path not found: {raw}", EXIT_USAGE)
     try:
         fmt = output_format(ns)
     except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     if fmt == "parquet" and not ns.out:
-        return _fail("Parquet is written to a file: pass --out FILE.parquet", EXIT_USAGE)
+        return fail("Parquet is written to a file: pass --out FILE.parquet", EXIT_USAGE)
     try:  # before the cluster is asked for anything
         out_file = AtomicFile(ns.out) if ns.out else None
     except OutputError as exc:
-        return _fail(str(exc), EXIT_CANNOT_WRITE)
+        return fail(str(exc), EXIT_CANNOT_WRITE)
     try:
         return _run(ns, paths, fmt, out_file)
     finally:
@@ -74,7 +82,7 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
     else:
         writer = RowWriter(out, fmt)
     run = RayRun()
-    tally = _Tally()
+    tally = Tally()
     started = time.monotonic()
     told_start = False
     batches = ray_scan(paths, ns.model, address=ns.ray_address, device=ns.device, threshold=ns.threshold,
@@ -103,13 +111,13 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
               + " (the Ray engine cannot resume: run it again)", file=err)
         return EXIT_INTERRUPTED
     except ModelError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     except ConnectionError as exc:
-        return _fail(f"cannot join the Ray cluster at {ns.ray_address}: {first_line(exc)}", EXIT_FAILED)
+        return fail(f"cannot join the Ray cluster at {ns.ray_address}: {first_line(exc)}", EXIT_FAILED)
     except ray.exceptions.RayError as exc:
-        return _fail(f"the Ray scan failed: {_cause(exc)}", EXIT_FAILED)
+        return fail(f"the Ray scan failed: {_cause(exc)}", EXIT_FAILED)
     except OSError as exc:
-        return _fail(f"cannot write {ns.out or 'the standard output'}: {exc.strerror or exc}", EXIT_CANNOT_WRITE)
+        return fail(f"cannot write {ns.out or 'the standard output'}: {exc.strerror or exc}", EXIT_CANNOT_WRITE)
     finally:
         batches.close()
     if talk:

@@ -10,11 +10,10 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from desktop.cli import (
+from desktop.cli_common import (
     EXIT_BUSY,
     EXIT_CANNOT_WRITE,
     EXIT_FAILED,
@@ -22,7 +21,8 @@ from desktop.cli import (
     EXIT_OK,
     EXIT_USAGE,
     PROG,
-    _fail,
+    Tally,
+    fail,
 )
 from desktop.core.contract import VERDICTS
 from desktop.core.events import (
@@ -89,31 +89,6 @@ def _find_resumable(store: ResultStore, paths: list[str], digest: str) -> int | 
     return None
 
 
-class _Tally:
-    """What the summary counts: every row written, those of a resumed scan's earlier run included."""
-
-    def __init__(self) -> None:
-        self.rows = 0
-        self.errors = 0
-        self.cached = 0
-        self.verdicts: Counter[str] = Counter()
-        self.by_model: Counter[str] = Counter()
-        self.by_evidence = 0
-
-    def add(self, rows: Iterable[ScanRow]) -> None:
-        for r in rows:
-            self.rows += 1
-            self.cached += r.cached
-            if r.error is not None:
-                self.errors += 1
-            elif r.verdict is not None:
-                self.verdicts[r.verdict] += 1
-            if r.model:
-                self.by_model[r.model] += 1
-            if r.reason and not r.reason.startswith("model"):
-                self.by_evidence += 1
-
-
 @contextlib.contextmanager
 def _whole_rows() -> Iterator[None]:
     """Ctrl-C waits until the rows being written are whole, so an interrupted output ends on a full row."""
@@ -135,15 +110,15 @@ def _write_failed(exc: OSError, out: str | None, rows: int) -> int:
     where = out or "the standard output"
     kept = f"{rows:,} rows are saved in the result database: " if rows else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return _fail(f"no space left on the disk while writing {where}; {kept}free some space, then run the "
-                     "same command with --resume (the previous output file, if any, is unchanged)", EXIT_CANNOT_WRITE)
-    return _fail(f"cannot write {where}: {exc.strerror or exc}; {kept}run the same command with --resume "
-                 "once it is fixed", EXIT_CANNOT_WRITE)
+        return fail(f"no space left on the disk while writing {where}; {kept}free some space, then run the "
+                    "same command with --resume (the previous output file, if any, is unchanged)", EXIT_CANNOT_WRITE)
+    return fail(f"cannot write {where}: {exc.strerror or exc}; {kept}run the same command with --resume "
+                "once it is fixed", EXIT_CANNOT_WRITE)
 
 
 def _store_failed(exc: StoreError) -> int:
     codes = {"busy": EXIT_BUSY, "full": EXIT_CANNOT_WRITE, "unwritable": EXIT_CANNOT_WRITE}
-    return _fail(str(exc), codes.get(exc.kind, EXIT_FAILED))
+    return fail(str(exc), codes.get(exc.kind, EXIT_FAILED))
 
 
 def run_scan(ns: argparse.Namespace) -> int:
@@ -152,19 +127,19 @@ def run_scan(ns: argparse.Namespace) -> int:
 
         return run_ray_scan(ns)
     if getattr(ns, "ray_address", None):
-        return _fail("--ray-address needs --engine ray", EXIT_USAGE)
+        return fail("--ray-address needs --engine ray", EXIT_USAGE)
     paths = [os.path.abspath(p) for p in ns.paths]
     for raw, path in zip(ns.paths, paths, strict=True):
         if not os.path.lexists(path):
-            return _fail(f"path not found: {raw}", EXIT_USAGE)
+            return fail(f"path not found: {raw}", EXIT_USAGE)
     try:
         fmt = ns.format or (format_for(ns.out) if ns.out else "csv")
     except ValueError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     try:  # before anything slow: a scan that cannot write its results should not start
         out_file = AtomicFile(ns.out) if ns.out else None
     except OutputError as exc:
-        return _fail(str(exc), EXIT_CANNOT_WRITE)
+        return fail(str(exc), EXIT_CANNOT_WRITE)
     try:
         return _run(ns, paths, fmt, out_file)
     finally:
@@ -176,9 +151,9 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
     try:
         detector = load_for_scan(ns.model, device=ns.device)
     except ModelError as exc:
-        return _fail(str(exc), EXIT_FAILED)
+        return fail(str(exc), EXIT_FAILED)
     except OSError as exc:  # the models folder cannot be created or read
-        return _fail(f"cannot read the models: {exc.strerror or exc} ({exc.filename})", EXIT_CANNOT_WRITE)
+        return fail(f"cannot read the models: {exc.strerror or exc} ({exc.filename})", EXIT_CANNOT_WRITE)
     options = ScanOptions(recursive=not ns.no_recursive, include_hidden=ns.hidden, batch_size=ns.batch_size,
                           workers=ns.workers, use_cache=not ns.no_cache, threshold=ns.threshold)
     err = sys.stderr
@@ -196,7 +171,7 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
         print(f"{PROG}: no interrupted scan of these paths with this model; starting a new scan", file=err)
     out: IO[str] = out_file.stream if out_file is not None else sys.stdout
     writer = RowWriter(out, fmt)
-    tally = _Tally()
+    tally = Tally()
     bar = ProgressBar(err, enabled=talk and err.isatty())
     finished: ScanFinished | None = None
     started = time.monotonic()
@@ -261,7 +236,7 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
     bar.close()
     _tell_notice(store, told)
     if finished is None:
-        return _fail("the scan ended without finishing", EXIT_FAILED)
+        return fail("the scan ended without finishing", EXIT_FAILED)
     if talk:
         elapsed = time.monotonic() - started
         counts = ", ".join(f"{v} {tally.verdicts[v]}" for v in VERDICTS if tally.verdicts.get(v))

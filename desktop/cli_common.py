@@ -1,0 +1,54 @@
+"""What every `pixelpatrol` subcommand shares: the program name, the exit codes, the one-line error
+and the summary count of a scan (both engines print it). Imports nothing of the other CLI modules,
+so `cli` -> `cli_scan` -> `cli_ray` only ever import downwards.
+
+Exit codes: 0 the command completed (a scan with unreadable files still completes: they are rows
+with an error); 1 a model could not be used or the scan failed; 2 usage errors (bad option,
+missing path, unknown output format); 3 something cannot be written (the --out folder is missing
+or read-only, the data folder is read-only, the disk is full: rows already saved are kept, finish
+with --resume); 4 the result database is busy (another process held its lock too long: run again
+later); 130 interrupted with Ctrl-C (the scan can be resumed). README "Exit codes" lists them too.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable
+
+from desktop.core.events import ScanRow
+
+PROG = "pixelpatrol"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CANNOT_WRITE, EXIT_BUSY = 3, 4
+
+
+def fail(message: str, code: int) -> int:
+    """Print `pixelpatrol: error: MESSAGE` on stderr (one line, never a traceback) and return `code`."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+class Tally:
+    """What the summary counts: every row written, those of a resumed scan's earlier run included."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.errors = 0
+        self.cached = 0
+        self.verdicts: Counter[str] = Counter()
+        self.by_model: Counter[str] = Counter()
+        self.by_evidence = 0
+
+    def add(self, rows: Iterable[ScanRow]) -> None:
+        for r in rows:
+            self.rows += 1
+            self.cached += r.cached
+            if r.error is not None:
+                self.errors += 1
+            elif r.verdict is not None:
+                self.verdicts[r.verdict] += 1
+            if r.model:
+                self.by_model[r.model] += 1
+            if r.reason and not r.reason.startswith("model"):
+                self.by_evidence += 1
