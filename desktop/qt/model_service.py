@@ -214,9 +214,9 @@ class ModelService(QObject):
             try:
                 relay.loaded.emit(ref, cache.get(ref))
             except Exception as exc:
-                relay.failed.emit(
-                    ref, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                )
+                from desktop.core.models import first_line  # loaded already: cache.get imports it
+
+                relay.failed.emit(ref, first_line(exc))
 
         self._pool.start(_Task(work))
 

@@ -59,6 +59,7 @@ class _ScanThread(QThread):
 
     def run(self) -> None:
         from desktop.core.events import ScanOptions
+        from desktop.core.models import first_line
         from desktop.core.scan import scan
         from desktop.core.store import ResultStore
 
@@ -92,16 +93,11 @@ class _ScanThread(QThread):
                 # a second listing (no decoding): what the scan passed over, by reason, for the summary
                 self.skipped = skipped_files(req.paths, req.recursive, should_stop=self.isInterruptionRequested)
         except Exception as exc:
-            self.failure = _one_line(exc)
+            self.failure = first_line(exc)
             traceback.print_exc()
         finally:
             if store is not None:
                 store.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 class ScanWorker(QObject):

@@ -68,7 +68,9 @@ class GenerateTask(QRunnable):
             try:
                 self._run()
             except Exception as exc:
-                self.relay.failed.emit(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                from desktop.core.models import first_line  # loaded already: _run imports it
+
+                self.relay.failed.emit(first_line(exc))
 
     def _run(self) -> None:
         from desktop.core.generate import Generator

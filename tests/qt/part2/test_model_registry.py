@@ -80,3 +80,19 @@ def test_remove_and_reimport_of_a_changed_file_at_the_same_path_scores_with_the_
     dest.write_bytes(old.read_bytes())
     np.testing.assert_allclose(cache.get(str(dest)).predict(x)[0], _ort_scores(old, x), rtol=1e-5, atol=1e-6)
     assert len(cache.digests) == 1  # the replaced content's session was dropped
+
+
+def test_a_model_that_cannot_load_is_reported_by_the_first_line_of_its_error(qtbot: Any) -> None:
+    from desktop.qt.model_service import ModelService
+
+    service = ModelService()
+
+    def fail(ref: str) -> Any:
+        raise ValueError("first line of the reason\nonnxruntime's long second line" if ref else "")
+
+    service.cache.get = fail
+    for ref, reason in (("multi", "first line of the reason"), ("", "ValueError")):
+        with qtbot.waitSignal(service.detector_failed, timeout=5000) as failed:
+            service.prepare(ref)
+        assert failed.args == [ref, reason]
+    service.shutdown()
