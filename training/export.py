@@ -111,15 +111,3 @@ def export_keras(
     tmp.replace(path)
     log.info("exported %s (parity max abs diff %.2e on %d images)", path, worst, len(x))
     return {"path": str(path), "opset": opset, "parity_max_abs_diff": worst, "parity_images": len(x)}
-
-
-def read_contract(path: str | Path) -> dict[str, Any]:
-    """The contract stored in an ONNX file (as the app reads it)."""
-    import onnx
-
-    proto = onnx.load(str(path), load_external_data=False)
-    for p in proto.metadata_props:
-        if p.key == CONTRACT_KEY:
-            result: dict[str, Any] = json.loads(p.value)
-            return result
-    raise KeyError(f"{path}: no {CONTRACT_KEY!r} metadata")

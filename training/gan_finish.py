@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -202,11 +201,6 @@ def write_discriminator_card(
 
 def save_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, indent=1, default=str))
-
-
-def copy_grid(src: Path, dst: Path) -> Path:
-    shutil.copyfile(src, dst)
-    return dst
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -141,9 +141,3 @@ def train_gan(
             metrics.update(measure(trainer))
         hooks.on_epoch(epoch, {k: float(v) for k, v in metrics.items() if math.isfinite(float(v))})
     return progress
-
-
-def spec_dict(obj: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(obj)

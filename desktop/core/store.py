@@ -467,14 +467,6 @@ class ResultStore:
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
 
     @_guarded
-    def cache_put(self, digest: str, row: ScanRow) -> None:
-        with self._db as db:
-            self._cache_put_many(db, digest, [row])
-
-    def cache_get(self, path: str, size: int, mtime_ns: int, digest: str) -> CachedResult | None:
-        return self.cache_get_many(digest, [(path, size, mtime_ns)]).get(path)
-
-    @_guarded
     def cache_get_many(self, digest: str, keys: Sequence[tuple[str, int, int]]) -> dict[str, CachedResult]:
         """Cached results for the (path, size, mtime_ns) keys that match exactly."""
         wanted = {db_path(k[0]): k for k in keys}
