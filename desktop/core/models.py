@@ -293,7 +293,8 @@ class Detector:
                 out.append((_aggregate(part, self.contract.feed.aggregate), part.reshape(grid).astype(np.float32)))
             elif self.contract.feed.mode == "multiscale":  # native crops on the grid, then the whole view
                 native = grid[0] * grid[1]
-                patch_map = part[:native].reshape(grid).astype(np.float32) if native else None
+                # a map of one crop says nothing about where: none then (the detail pane says so)
+                patch_map = part[:native].reshape(grid).astype(np.float32) if native > 1 else None
                 out.append((_aggregate(part, self.contract.feed.aggregate), patch_map))
             else:
                 out.append((float(part[0]), maps[offset] if maps is not None else None))

@@ -26,6 +26,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--model", help="with --screenshot: use this model file")
     parser.add_argument("--size", default="1280x800", help="with --screenshot: window size WxH")
+    parser.add_argument("--select", help="with --screenshot: select this file name's row (default: top score)")
     return parser.parse_args(argv)
 
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.qt.debug_shots import ScreenshotDirector
 
         director = ScreenshotDirector(
-            window, args.screenshot, args.shot_when, args.paths, args.model, args.size
+            window, args.screenshot, args.shot_when, args.paths, args.model, args.size, args.select
         )
         director.start()
     elif args.paths:

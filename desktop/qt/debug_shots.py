@@ -12,10 +12,12 @@ from desktop.qt.main_window import MainWindow
 
 class ScreenshotDirector(QObject):
     def __init__(
-        self, window: MainWindow, out: str, when: str, paths: list[str], model: str | None, size: str
+        self, window: MainWindow, out: str, when: str, paths: list[str], model: str | None, size: str,
+        select: str | None = None,
     ) -> None:
         super().__init__(window)
         self.window, self.out, self.when, self.paths, self.model = window, out, when, paths, model
+        self.select = select
         w, h = (int(v) for v in size.lower().split("x"))
         window.resize(w, h)
         self._rows_at_shot = 0
@@ -63,7 +65,13 @@ class ScreenshotDirector(QObject):
         from desktop.qt.results_model import Column
 
         results.table.sortByColumn(Column.SCORE, Qt.SortOrder.DescendingOrder)
-        results.select_proxy_row(0)
+        chosen = 0
+        if self.select:  # --select NAME: that file's row instead
+            for i in range(results.proxy.rowCount()):
+                if results.proxy.index(i, Column.NAME).data() == self.select:
+                    chosen = i
+                    break
+        results.select_proxy_row(chosen)
         self._polls = 0
         QTimer.singleShot(300, self._shoot_when_detail_ready)
 
