@@ -37,7 +37,7 @@ from desktop.core.events import (
 )
 from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
 from desktop.core.models import ModelError
-from desktop.core.routing import AnyDetector, load_for_scan, trust_lines
+from desktop.core.routing import AnyDetector, describe, load_for_scan, trust_lines
 from desktop.core.store import ResultStore, StoreError
 from desktop.core.walk import skipped_files
 
@@ -187,7 +187,7 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
             if isinstance(event, ScanStarted):
                 if talk:
                     verb = "resuming" if resume_id is not None else "scan"
-                    print(f"{PROG}: {verb} {event.scan_id}: model {detector.title} on {event.device.upper()}"
+                    print(f"{PROG}: {verb} {event.scan_id}: model {describe(detector)} on {event.device.upper()}"
                           f" ({event.device_reason})", file=err)
             elif isinstance(event, RowsReady):
                 with _whole_rows():

@@ -151,6 +151,12 @@ def trust_for_row(detector: AnyDetector, model: str | None, width: int | None, h
     return f"{member.contract.title} ({member.name}): {member.contract.trust.text()}{where}"
 
 
+def describe(detector: AnyDetector) -> str:
+    """Which model files a scan runs: "auto: a (a.onnx, 1a2b3c4d), b (…)" or "a (a.onnx, 1a2b3c4d)"."""
+    parts = ", ".join(f"{m.name} ({m.path.name}, {m.digest[:8]})" for m in detector.members)
+    return f"automatic per image: {parts}" if isinstance(detector, Router) else parts
+
+
 def trust_summary(detector: AnyDetector) -> str:
     """The Scan page's trust line: each model in use, what it is for and how far it can be trusted."""
     return "Trust — " + "; ".join(trust_lines(detector))
