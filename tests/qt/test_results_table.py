@@ -127,3 +127,26 @@ def test_rows_arrive_in_chunks_and_large_tables_count_correctly(qtbot: Any) -> N
     proxy.sort(Column.SCORE, Qt.SortOrder.AscendingOrder)
     assert model.row_at(0).score == 0.0 and model.row_at(99_999).score == 0.999
     assert sum(model.counts().values()) == 100_000
+
+
+def test_a_discriminator_is_relabelled_with_its_default_bands(qtbot: Any, tmp_path: Path, bundled_models: Path
+                                                              ) -> None:
+    """A discriminator's contract has no thresholds: the slider must use the detector's own (default) bands,
+    not fall back to no relabelling (the bug: scan_page read contract.thresholds)."""
+    from desktop.core.models import DEFAULT_THRESHOLDS, Detector
+    from tests.helpers import tiny_models
+
+    contract = tiny_models.detector_contract("tiny-disc", kind="discriminator")
+    del contract["thresholds"]
+    disc = Detector.load(tiny_models.build_model_with_contract(tmp_path / "disc.onnx", contract), device="cpu")
+    window = open_window(qtbot)
+    page = window.scan_page
+    page._rows_model = ""
+    page._on_models_detector_ready(str(disc.path), disc)
+    assert page._contract_thresholds == DEFAULT_THRESHOLDS
+    rows = [ScanRow(str(tmp_path / f"{i}.png"), s, "uncertain", 8, 8, "PNG", 1, 1, None, model="tiny-disc")
+            for i, s in enumerate((0.01, 0.99))]
+    page.results.model.append_rows(rows)
+    with qtbot.waitSignal(page.results.filter_bar.threshold_changed, timeout=2000):
+        page.results.filter_bar.threshold_slider.setValue(int(0.5 * SLIDER_STEPS) + 1)
+    assert [page.results.model.verdict_at(r) for r in range(2)] == ["real", "ai"]
