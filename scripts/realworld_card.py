@@ -1,9 +1,11 @@
 """Render onnx_models/realworld-detector.md from what was measured (no number is typed by hand).
 
-    .venv/bin/python scripts/realworld_card.py RUN_DIR EVAL.json PACK_DIR [BENCH.json] > onnx_models/realworld-detector.md
+    .venv/bin/python scripts/realworld_card.py RUN_DIR EVAL.json PACK_DIR [BENCH.json [FP32_EVAL.json [QUANT.json]]] \
+        > onnx_models/realworld-detector.md
 
 RUN_DIR: the training run (config.json, state.json, metrics.jsonl, finish.json); EVAL.json: the output of
-scripts/evaluate_scan.py; PACK_DIR: the packed data (pack.json); BENCH.json: benchmarks/bench_realworld.py.
+scripts/evaluate_scan.py; PACK_DIR: the packed data (pack.json); BENCH.json: benchmarks/bench_realworld.py;
+FP32_EVAL.json / QUANT.json (optional): the float model's evaluation and quantize.py's report.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def table(ev: dict[str, Any], split: str) -> list[str]:
 def main() -> int:
     run, ev_path, pack = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     bench = json.loads(Path(sys.argv[4]).read_text()) if len(sys.argv) > 4 else None
+    fp32 = json.loads(Path(sys.argv[5]).read_text()) if len(sys.argv) > 5 else None  # the float model, same script
+    quant = json.loads(Path(sys.argv[6]).read_text()) if len(sys.argv) > 6 else None  # quantize.py's report
     fin = json.loads((run / "finish.json").read_text())
     cfg = json.loads((run / "config.json").read_text())
     state = json.loads((run / "state.json").read_text())
@@ -107,6 +111,17 @@ def main() -> int:
               "| epoch | loss | val AUROC (image) | held-out AUROC (image) |", "|---|---|---|---|"]
     for h in history:
         lines.append(f"| {h['epoch']} | {h['loss']:.4f} | {num(h.get('val_auc_image'))} | {num(h.get('heldout_auc_image'))} |")
+    if fp32:
+        lines += ["", "## int8 against the float model (same files, same script)",
+                  "The shipped file is the float model quantized to int8 (`python -m training.realworld.quantize`, "
+                  "static, QDQ, per-channel weights, calibrated on 256 validation views)"
+                  + (f"; score difference on 512 other validation views: mean {quant['mean_abs_diff']:.3f}, "
+                     f"max {quant['max_abs_diff']:.3f}" if quant else "") + ".", "",
+                  "| set | float32 AUROC | int8 AUROC (shipped) |", "|---|---|---|"]
+        for key in ("val/original", "val/halved_q75", "heldout/original", "heldout/halved_q75"):
+            if key in fp32 and key in ev:
+                lines.append(f"| {key.replace('/', ', ').replace('_q75', ' + JPEG q75')} | {num(fp32[key]['auroc'])} | "
+                             f"{num(ev[key]['auroc'])} |")
     if bench:
         lines += ["", "## Speed (`benchmarks/bench_realworld.py`, 2 CPU cores)",
                   f"{bench['files']} images: default scan {bench['images_per_s']['default']} images/s, the minimal "
@@ -124,12 +139,13 @@ def main() -> int:
         "python ../shared/tools/realworld_data.py --snapshots /work/.mirror --out DATA",
         "python -m training.realworld.pack --data DATA --out PACK",
         f"python -m training.realworld.train --pack PACK --out RUN --epochs {cfg['epochs']} --steps {cfg['steps']} --batch {cfg['batch']}",
-        "python -m training.realworld.finish --run RUN --pack PACK --out onnx_models --patches 1 4",
+        "python -m training.realworld.finish --run RUN --pack PACK --out FP32_DIR --patches 1 4",
+        "python -m training.realworld.quantize --model FP32_DIR/realworld-detector.onnx --pack PACK --out onnx_models/realworld-detector.onnx",
         "python scripts/evaluate_scan.py --pack PACK --split val heldout --model auto --out EVAL.json",
         "python benchmarks/bench_realworld.py --folder FOLDER --repeats 2",
         "python scripts/realworld_card.py RUN EVAL.json PACK BENCH.json > onnx_models/realworld-detector.md",
         "```",
-        f"Export parity (Keras vs onnxruntime): max abs diff {fin['export']['parity_max_abs_diff']:.2e} on "
+        f"Export parity of the float model (Keras vs onnxruntime): max abs diff {fin['export']['parity_max_abs_diff']:.2e} on "
         f"{fin['export']['parity_images']} validation views. The contract's card (in the ONNX metadata) records the "
         "commit, date and device.",
     ]

@@ -138,3 +138,29 @@ def test_pack_train_resume_finish_and_the_engine_scores_as_training_does(packed:
     logits = np.asarray(trained(views.astype(np.float32), training=False)).reshape(-1)
     expected = float(np.mean(1 / (1 + np.exp(-logits / result["temperature"]))))
     assert engine == pytest.approx(expected, abs=1e-4)
+
+
+def test_quantized_export_keeps_the_contract_and_scores_close(packed: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    from desktop.core.models import Detector
+    from training.realworld import finish as finish_module
+    from training.realworld.net import build
+    from training.realworld.quantize import quantize
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("config.json", "state.json"):
+        (run / name).write_text(json.dumps({"epochs": 1, "steps": 1, "batch": 8, "lr": 1e-3, "weight_decay": 0,
+                                            "width": 8, "seed": 0, "params": 0, "epoch": 1, "best_epoch": 1}))
+    (run / "metrics.jsonl").write_text(json.dumps({"epoch": 1, "loss": 0.7}) + "\n")
+    build(size=112, width=8).save(run / "best.keras")
+    result = finish_module.finish(run, packed, tmp_path / "fp32", patch_options=(1,), max_band="likely", command="t")
+    views = np.load(packed / "views.npy", mmap_mode="r")
+    int8 = tmp_path / "int8.onnx"
+    report = quantize(Path(result["export"]["path"]), int8, np.asarray(views[:32]), np.asarray(views[32:64]))
+    assert report["check_views"] == 32 and report["max_abs_diff"] < 0.25
+    a = Detector.load(result["export"]["path"], device="cpu")
+    b = Detector.load(int8, device="cpu")
+    assert b.contract.name == a.contract.name and b.contract.feed == a.contract.feed
+    assert b.contract.thresholds == a.contract.thresholds
+    assert "int8" in str(b.contract.card.get("quantization"))
