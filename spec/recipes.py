@@ -33,6 +33,11 @@ RECIPES: dict[str, RecipeInfo] = _catalogue(
         "real-vs-AI CNN on CIFAKE (Rescaling, early stopping, best checkpoint; --tune: Keras Tuner Hyperband)",
     ),
     RecipeInfo(
+        "realworld-detector",
+        "Real-world detector (full-size photos vs AI images)",
+        "native-resolution NPR-style detector for photos, art and modern AI images (real= and fake= folders)",
+    ),
+    RecipeInfo(
         "cifake-patchgan",
         "PatchGAN detector (score map)",
         "PatchGAN-style real-vs-AI classifier: patch score map + image score (mean of the map)",

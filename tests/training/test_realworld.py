@@ -164,3 +164,23 @@ def test_quantized_export_keeps_the_contract_and_scores_close(packed: Path, tmp_
     assert b.contract.name == a.contract.name and b.contract.feed == a.contract.feed
     assert b.contract.thresholds == a.contract.thresholds
     assert "int8" in str(b.contract.card.get("quantization"))
+
+
+def test_realworld_recipe_trains_from_two_folders_with_the_run_protocol(tmp_path: Path,
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tensorflow")
+    from desktop.core.models import Detector
+    from training.cli import main
+
+    root = _fixture(tmp_path / "data", n=40)
+    run = tmp_path / "run"
+    code = main(["realworld-detector", "--data", f"real={root / 'images' / 'real'}", "--data",
+                 f"fake={root / 'images' / 'ai'}", "--epochs", "1", "--batch-size", "8", "--seed", "3",
+                 "--set", "width=8", "--out", str(run), "--name", "Desk A"])
+    assert code == 0
+    capfd.readouterr()
+    events = [json.loads(line)["event"] for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    assert events[0] == "run_start" and "epoch_end" in events and "export" in events and events[-1] == "finish"
+    det = Detector.load(run / "desk-a.onnx", device="cpu")
+    assert det.contract.name == "desk-a" and det.contract.feed.mode == "multiscale"
+    assert "own training folders" in det.contract.trust.measured_on and det.contract.trust.max_band == "likely"

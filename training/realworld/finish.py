@@ -88,12 +88,14 @@ def export_model(model: Any, temperature: float) -> Any:
 SPEED_TOLERANCE = 0.005
 
 
-def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], max_band: str, command: str
-           ) -> dict[str, Any]:
+def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], max_band: str, command: str,
+           name: str = NAME, title: str = "Real-world detector (photos, art, screenshots vs AI images)",
+           trust_on: str | None = None) -> dict[str, Any]:
     import keras
 
     import training.realworld.net  # noqa: F401  (registers the custom layers)
-    from training.evaluate import binary_metrics, choose_thresholds, expected_calibration_error, roc_auc
+    from training.detector_finish import choose_bands
+    from training.evaluate import binary_metrics, expected_calibration_error, roc_auc
     from training.export import export_keras
     from training.provenance import device_description, git_commit
 
@@ -116,12 +118,16 @@ def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], 
         logits = view_logits(model, [views[i] for i in ok])
         candidates[n] = (feed, views, errors, ok, y, logits, roc_auc(y, image_scores(logits, 1.0)))
         log.info("max_patches %d: validation AUROC %.4f", n, candidates[n][-1])
-    best_auc = max(c[-1] for c in candidates.values())
-    patches = min(n for n, c in candidates.items() if c[-1] >= best_auc - SPEED_TOLERANCE)
+    aucs = {n: c[-1] if c[-1] == c[-1] else -1.0 for n, c in candidates.items()}  # NaN: one label in validation
+    best_auc = max(aucs.values())
+    patches = min(n for n, a in aucs.items() if a >= best_auc - SPEED_TOLERANCE)
     feed, views, errors, ok, y, logits, _ = candidates[patches]
     temperature = fit_temperature(logits, y)
     scores = image_scores(logits, temperature)
-    thresholds = choose_thresholds(y, scores)
+    if len(set(y.tolist())) < 2:
+        raise ValueError(f"validation holds only one label ({len(ok)} images): add images to both folders")
+    # from fewer than MIN_VAL_FOR_BANDS images: wide bands around the measured decision (the note says so)
+    thresholds, bands_note = choose_bands(y, scores)
     metrics = binary_metrics(y, scores, thresholds["decision"])
     auc = roc_auc(y, scores)
     ece = expected_calibration_error(y, scores)
@@ -138,11 +144,14 @@ def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], 
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     best = next((h for h in history if h["epoch"] == state.get("best_epoch")), history[-1] if history else {})
     trust_auc = best.get("heldout_auc_image")
+    if trust_auc is None or trust_auc != trust_auc:  # no held-out sources (a person's own two folders)
+        trust_auc = auc
+        trust_on = f"a random 10 % validation split of its own training folders ({len(ok)} images)"
     contract = {
         "contract_version": 1,
-        "name": NAME,
+        "name": name,
         "kind": "detector",
-        "title": "Real-world detector (photos, art, screenshots vs AI images)",
+        "title": title,
         "input": {"name": "image", "layout": "NHWC", "height": CROP, "width": CROP, "channels": 3,
                   "dtype": "float32", "color": "RGB", "value_range": [0, 255]},
         "feed": feed.contract(),
@@ -153,8 +162,8 @@ def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], 
         "domain": {"long_side": [None, None],
                    "description": "photos, paintings, drawings, screenshots and AI images at their own resolution"},
         "trust": {"auroc": None if trust_auc is None else round(float(trust_auc), 3),
-                  "measured_on": "sources and generators never trained on (GPT-4o, Flux/Nano Banana/Qwen "
-                                 "illustrations, Midjourney; camera photos)",
+                  "measured_on": trust_on or "sources and generators never trained on (GPT-4o, Flux/Nano "
+                                             "Banana/Qwen illustrations, Midjourney; camera photos)",
                   "max_band": max_band},
         "card": {
             "summary": "From-scratch NPR-style residual CNN on native-resolution 112 px crops plus one whole-image "
@@ -180,11 +189,11 @@ def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], 
     }
     calibrated = export_model(model, temperature)
     parity = np.concatenate([v for v in views[:64] if len(v)])[:256]
-    exported = export_keras(calibrated, out / f"{NAME}.onnx", contract, parity)
+    exported = export_keras(calibrated, out / f"{name}.onnx", contract, parity)
     result = {
         "checkpoint": ckpt.name, "val_images": len(ok), "val_errors": [val[i]["file"] for i, e in enumerate(errors) if e],
         "temperature": temperature, "val_auroc": auc, "val_ece": ece, "val_ece_uncalibrated": ece_raw,
-        "thresholds": thresholds, "metrics": metrics, "per_generator_val": per_generator,
+        "thresholds": thresholds, "bands_note": bands_note, "metrics": metrics, "per_generator_val": per_generator,
         "patches": patches, "patch_candidates_val_auroc": {n: c[-1] for n, c in candidates.items()},
         "best_epoch_metrics": best, "export": exported, "seconds": round(time.time() - started, 1),
     }

@@ -126,7 +126,9 @@ def evaluate(model: Any, data: Packed, split: str) -> dict[str, float]:
 
 
 def train(pack: Path, out: Path, *, epochs: int, steps: int, batch: int, lr: float, weight_decay: float,
-          width: int, resume: bool, seed: int) -> dict[str, Any]:
+          width: int, resume: bool, seed: int, hooks: Any = None) -> dict[str, Any]:
+    """`hooks` (optional): an object with ``on_batch(epoch, step, steps, loss)``, ``on_epoch(epoch, row)`` and
+    ``should_stop() -> bool`` (the recipe's run protocol, so the app draws the curves and Stop works)."""
     import keras
 
     from training.realworld.net import build
@@ -154,11 +156,20 @@ def train(pack: Path, out: Path, *, epochs: int, steps: int, batch: int, lr: flo
     gen = batches(data, train_idx, batch, rng)
     with open(out / "metrics.jsonl", "a", encoding="utf-8") as metrics:
         while state["epoch"] < epochs:
-            if (out / "STOP").exists():
-                log.info("STOP file found: stopping after epoch %d", state["epoch"])
+            if (out / "STOP").exists() or (hooks is not None and hooks.should_stop()):
+                log.info("stop requested: stopping after epoch %d", state["epoch"])
                 break
             t0 = time.time()
-            losses = [float(model.train_on_batch(*next(gen))) for _ in range(steps)]
+            losses = []
+            for step in range(1, steps + 1):
+                losses.append(float(model.train_on_batch(*next(gen))))
+                if hooks is not None:
+                    hooks.on_batch(state["epoch"] + 1, step, steps, losses[-1])
+                    if hooks.should_stop() and step < steps:
+                        break
+            if hooks is not None and len(losses) < steps:
+                log.info("stopped inside epoch %d: the epoch is not recorded", state["epoch"] + 1)
+                break
             state["epoch"] += 1
             row: dict[str, Any] = {"epoch": state["epoch"], "loss": float(np.mean(losses)),
                                    "train_seconds": round(time.time() - t0, 1)}
@@ -173,6 +184,8 @@ def train(pack: Path, out: Path, *, epochs: int, steps: int, batch: int, lr: flo
             metrics.write(json.dumps(row) + "\n")
             metrics.flush()
             log.info("%s", json.dumps(row))
+            if hooks is not None:
+                hooks.on_epoch(state["epoch"], row)
     return state
 
 

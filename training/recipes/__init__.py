@@ -75,6 +75,7 @@ def get(name: str) -> Recipe:
 
 register("cifake-cnn", "training.recipes.cifake_cnn:run")
 register("cifake-patchgan", "training.recipes.cifake_patchgan:run")
+register("realworld-detector", "training.recipes.realworld:run")
 register("noise-discriminator", "training.recipes.noise_discriminator:run")
 register("cifar10-classifier", "training.recipes.cifar10_classifier:run")
 register("dcgan", "training.recipes.dcgan:run")
