@@ -198,9 +198,16 @@ ABOUT_WIDTH = 60
 
 def _print_table(out: IO[str], entries: list[Any], default: Any) -> None:
     rows = [("NAME", "KIND", "ORIGIN", "INPUT", "MEASURED", "ABOUT")]
+    routed = [e for e in entries if e.contract is not None and e.contract.kind == "detector"
+              and e.contract.domain is not None and e.source == "bundled"]
     for e in entries:
         c = e.contract
-        name = e.name + (" (default)" if default is not None and e.path == default.path else "")
+        if routed:  # the default scan routes each image to one of these (docs/verdicts.md)
+            lo, hi = e.contract.domain.long_side if e in routed and e.contract and e.contract.domain else (0, 0)
+            span = f"{lo or 1}-{hi} px" if hi else f"{lo or 1}+ px"
+            name = e.name + (f" (auto: {span})" if e in routed else "")
+        else:
+            name = e.name + (" (default)" if default is not None and e.path == default.path else "")
         if c is None:
             rows.append((name, "unusable", e.source, "—", "—", str(e.error or "")))
             continue
