@@ -114,7 +114,7 @@ def wait_until(app: Any, cond: Any, timeout_s: float) -> None:
 def bench_stall(folder: Path, model: Path, count: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
-    from desktop.qt.main_window import MainWindow
+    from desktop.qt.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow()
@@ -180,9 +180,9 @@ def bench_sort(n: int) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication, QTableView
 
     from desktop.core.events import ScanRow
-    from desktop.qt.results_model import SCORE_ROLE, Column, ResultsModel
-    from desktop.qt.results_panel import ResultsTableView
-    from desktop.qt.results_proxy import ResultsFilterProxy
+    from desktop.qt.scan.results.results_model import SCORE_ROLE, Column, ResultsModel
+    from desktop.qt.scan.results.results_panel import ResultsTableView
+    from desktop.qt.scan.results.results_proxy import ResultsFilterProxy
 
     app = QApplication.instance() or QApplication([])
     rng = random.Random(0)

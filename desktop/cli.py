@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _gui(argv: list[str]) -> int:
     try:
-        from desktop.qt.app import main as gui_main
+        from desktop.qt.shell.app import main as gui_main
     except ImportError as exc:
         return fail(f"the desktop app is not available ({exc}); `{PROG} scan PATH` works without it", EXIT_FAILED)
     return int(gui_main(argv))

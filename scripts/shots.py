@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QTabWidget, QWidget
 def _open(area: Callable[[Any], QWidget]) -> tuple[QApplication, Any, Any]:
     """The app and its main window at screenshot size, showing the area `area(window)`."""
     app = QApplication([sys.argv[0]])
-    from desktop.qt.main_window import MainWindow
+    from desktop.qt.shell.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1400, 880)

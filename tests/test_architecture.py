@@ -1,5 +1,6 @@
 """The architecture holds for the real code: the dependency rules in pyproject.toml ([tool.importlinter]),
-the shared catalogue in spec/, no import cycle, no module over 400 lines."""
+the shared catalogue in spec/, no import cycle, no module over 400 lines, no package folder under
+desktop/ over 15 modules."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ MAX_MODULE_LINES = 400  # nanoGPT's scale (docs/STYLE: "small rooms"); issue 14
 OVERSIZED_MODULES = {
     "desktop/core/contract.py",
     "desktop/core/store.py",
-    "desktop/qt/scan_page.py",
+    "desktop/qt/scan/scan_page.py",
 }
 
 
@@ -81,6 +82,24 @@ def test_no_module_is_longer_than_400_lines() -> None:
     assert not grown, f"over {MAX_MODULE_LINES} lines, split them: {', '.join(grown)}"
     shrunk = sorted(OVERSIZED_MODULES - set(too_long))
     assert not shrunk, f"within {MAX_MODULE_LINES} lines now, take them out of OVERSIZED_MODULES: {shrunk}"
+
+MAX_PACKAGE_MODULES = 15  # a folder holding more has roles that want subpackages of their own (issue 14)
+# Package folders that held more when the limit was set (issue 14): to be split into subpackages, not grown
+# further; take a folder out as soon as it is within the limit, and never add one.
+CROWDED_PACKAGES = {"desktop/core"}
+
+
+def test_no_package_folder_under_desktop_holds_more_than_15_modules() -> None:
+    counts = {
+        folder.relative_to(ROOT).as_posix(): sum(1 for path in folder.glob("*.py") if path.name != "__init__.py")
+        for folder in [ROOT / "desktop", *(init.parent for init in (ROOT / "desktop").rglob("*/__init__.py"))]
+    }
+    crowded = {folder: n for folder, n in counts.items() if n > MAX_PACKAGE_MODULES}
+    grown = [f"{folder} ({crowded[folder]})" for folder in sorted(set(crowded) - CROWDED_PACKAGES)]
+    assert not grown, f"over {MAX_PACKAGE_MODULES} modules, split them into subpackages: {', '.join(grown)}"
+    thinned = sorted(CROWDED_PACKAGES - set(crowded))
+    assert not thinned, f"within {MAX_PACKAGE_MODULES} modules now, take them out of CROWDED_PACKAGES: {thinned}"
+
 
 def test_no_import_cycle_among_the_projects_modules() -> None:
     # Every import counts, those inside functions too; imports under `if TYPE_CHECKING:` do not (they

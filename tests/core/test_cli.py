@@ -108,7 +108,7 @@ def test_model_found_by_name_and_listed(pics: Path, pixelpatrol_home: Path, tmp_
 
 
 def test_gui_missing_is_a_clear_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setitem(sys.modules, "desktop.qt.app", None)  # importing it raises ImportError
+    monkeypatch.setitem(sys.modules, "desktop.qt.shell.app", None)  # importing it raises ImportError
     assert main([]) == 1
     assert "desktop app is not available" in capsys.readouterr().err
 

@@ -1,5 +1,5 @@
 """Screenshots of what issue 16 changed (docs/screenshots/first-use-*.png), taken from the real window on a
-display, like desktop/qt/debug_shots.py. The folder is opened the way `pixelpatrol FOLDER` opens it: the scan
+display, like desktop/qt/shell/debug_shots.py. The folder is opened the way `pixelpatrol FOLDER` opens it: the scan
 is asked for before the model list has loaded.
 
     PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python -m tests.qt.shots_first_use \
@@ -49,7 +49,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv[:1])
-    from desktop.qt.main_window import MainWindow
+    from desktop.qt.shell.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1400, 860)

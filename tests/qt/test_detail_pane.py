@@ -58,7 +58,7 @@ def test_ctrl_o_opens_a_folder(qtbot: Any, bundled_models: Path) -> None:
 
 def test_importing_the_app_leaves_onnxruntime_and_pyqtgraph_unloaded() -> None:
     code = (
-        "import sys, desktop.qt.app, desktop.qt.main_window; "
+        "import sys, desktop.qt.shell.app, desktop.qt.shell.main_window; "
         "print([m for m in ('onnxruntime', 'pyqtgraph') if m in sys.modules])"
     )
     result = subprocess.run(

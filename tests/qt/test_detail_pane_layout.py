@@ -9,9 +9,9 @@ import numpy as np
 from PySide6.QtGui import QColor, QImage
 
 from desktop.core.events import ScanRow
-from desktop.qt.detail_pane import DetailPaneWidget
-from desktop.qt.preview import HeatmapLegendWidget
-from desktop.qt.thumbnails import ThumbnailLoader
+from desktop.qt.scan.detail.detail_pane import DetailPaneWidget
+from desktop.qt.scan.detail.preview import HeatmapLegendWidget
+from desktop.qt.scan.thumbnails import ThumbnailLoader
 
 
 def _row(path: str, patch_map: Any = None) -> ScanRow:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
-from desktop.qt.evidence_view import evidence_html, xmp_fields
+from desktop.qt.scan.detail.evidence_view import evidence_html, xmp_fields
 
 XMP = (
     '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'

@@ -14,7 +14,7 @@ from desktop.core.events import ScanFinished
 from desktop.core.models import Detector
 from desktop.core.scan import scan
 from desktop.core.store import ResultStore
-from desktop.qt.settings import AppSettings
+from desktop.qt.shell.settings import AppSettings
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window, table_rows
 
@@ -39,7 +39,7 @@ def test_reopening_a_past_scan_shows_its_rows(qtbot: Any, tmp_path: Path, bundle
 
 
 def test_history_dialog_lists_scans_newest_first(qtbot: Any, tmp_path: Path, bundled_models: Path) -> None:
-    from desktop.qt.history_dialog import HistoryDialog
+    from desktop.qt.scan.history_dialog import HistoryDialog
 
     write_gray_images(tmp_path / "a", [0])
     window = open_window(qtbot)

@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 
 from desktop.core.contract import verdict_for
 from desktop.core.events import ScanRow
-from desktop.qt.results_model import Column, ResultsModel
-from desktop.qt.results_proxy import ResultsFilterProxy
-from desktop.qt.results_summary import SLIDER_STEPS
+from desktop.qt.scan.results.results_model import Column, ResultsModel
+from desktop.qt.scan.results.results_proxy import ResultsFilterProxy
+from desktop.qt.scan.results.results_summary import SLIDER_STEPS
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window
 

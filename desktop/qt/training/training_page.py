@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.paths import user_data_dir
 from desktop.core.run_follow import read_history
-from desktop.qt.model_service import ModelService
+from desktop.qt.models.model_service import ModelService
 from desktop.qt.training.curves_widget import CurvesWidget
 from desktop.qt.training.metrics_follower import MetricsFollower
 from desktop.qt.training.result_panel import RunResultPanel

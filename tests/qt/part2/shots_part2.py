@@ -1,4 +1,4 @@
-"""Screenshots of the Training, Gallery and Models tabs (docs/screenshots), like desktop/qt/debug_shots.py:
+"""Screenshots of the Training, Gallery and Models tabs (docs/screenshots), like desktop/qt/shell/debug_shots.py:
 drive the real window to a state, grab it to a PNG, quit. Run on a display (Xvfb):
 
     PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m tests.qt.part2.shots_part2 \
@@ -29,7 +29,7 @@ def main() -> int:
         if model:
             shutil.copy(model, user_models_dir() / Path(model).name)
     app = QApplication(sys.argv[:1])
-    from desktop.qt.main_window import MainWindow
+    from desktop.qt.shell.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1400, 880)

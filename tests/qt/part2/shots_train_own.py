@@ -25,7 +25,7 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=12)
     args = p.parse_args()
     app = QApplication(sys.argv[:1])
-    from desktop.qt.main_window import MainWindow
+    from desktop.qt.shell.main_window import MainWindow
 
     window = MainWindow()
     window.resize(1400, 880)

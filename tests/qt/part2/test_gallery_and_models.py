@@ -18,8 +18,8 @@ from desktop.core.generate import Generator
 from desktop.core.paths import user_models_dir
 from desktop.qt.gallery.epoch_grids import EpochGridsWidget
 from desktop.qt.gallery.gallery_page import GalleryPage
-from desktop.qt.model_service import list_choices
-from desktop.qt.models_manage import ModelsManagePage
+from desktop.qt.models.model_service import list_choices
+from desktop.qt.models.models_manage import ModelsManagePage
 
 
 def _gallery(qtbot: Any, tiny_generator_path: Path, tiny_discriminator_path: Path,

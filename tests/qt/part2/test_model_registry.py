@@ -10,7 +10,7 @@ import numpy as np
 import onnxruntime as ort
 
 from desktop.core.paths import user_models_dir
-from desktop.qt.models_manage import ModelsManagePage
+from desktop.qt.models.models_manage import ModelsManagePage
 from tests.helpers import tiny_models
 from tests.qt.helpers import open_window
 
@@ -83,7 +83,7 @@ def test_remove_and_reimport_of_a_changed_file_at_the_same_path_scores_with_the_
 
 
 def test_a_model_that_cannot_load_is_reported_by_the_first_line_of_its_error(qtbot: Any) -> None:
-    from desktop.qt.model_service import ModelService
+    from desktop.qt.models.model_service import ModelService
 
     service = ModelService()
 

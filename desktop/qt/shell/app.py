@@ -1,4 +1,4 @@
-"""Entry point of the desktop app: `pixelpatrol` (no arguments) or `python -m desktop.qt.app`."""
+"""Entry point of the desktop app: `pixelpatrol` (no arguments) or `python -m desktop.qt.shell.app`."""
 
 from __future__ import annotations
 
@@ -55,12 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("PixelPatrol")
     app.setDesktopFileName("pixelpatrol")
 
-    from desktop.qt.main_window import MainWindow
+    from desktop.qt.shell.main_window import MainWindow
 
     window = MainWindow()
     window.show()
     if args.screenshot:
-        from desktop.qt.debug_shots import ScreenshotDirector
+        from desktop.qt.shell.debug_shots import ScreenshotDirector
 
         director = ScreenshotDirector(
             window, args.screenshot, args.shot_when, args.paths, args.model, args.size, args.select

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from desktop.qt import engine_adapter
+from desktop.qt.scan import engine_adapter
 
 
 class _Relay(QObject):

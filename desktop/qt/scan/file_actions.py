@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from desktop.qt import engine_adapter
+from desktop.qt.scan import engine_adapter
 
 
 def _ask_folder(parent: QWidget, title: str) -> str | None:

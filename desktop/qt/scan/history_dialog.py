@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.qt import engine_adapter
+from desktop.qt.scan import engine_adapter
 
 
 def describe_scan(record: Any) -> str:

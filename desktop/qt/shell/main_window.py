@@ -6,13 +6,13 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
-from desktop.qt import warm_up
-from desktop.qt.about_dialog import AboutDialog
 from desktop.qt.gallery.gallery_page import GalleryPage
-from desktop.qt.model_service import ModelChoice, ModelService
-from desktop.qt.models_manage import ModelsManagePage
-from desktop.qt.scan_page import ScanPage
-from desktop.qt.settings import AppSettings
+from desktop.qt.models.model_service import ModelChoice, ModelService
+from desktop.qt.models.models_manage import ModelsManagePage
+from desktop.qt.scan.scan_page import ScanPage
+from desktop.qt.shell import warm_up
+from desktop.qt.shell.about_dialog import AboutDialog
+from desktop.qt.shell.settings import AppSettings
 from desktop.qt.training.training_page import TrainingPage
 
 
@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
 
 
 def _app_icon() -> QIcon:
-    from desktop.qt.resources import asset_path
+    from desktop.qt.shell.resources import asset_path
 
     path = asset_path("icon.png")
     return QIcon(str(path)) if path is not None else QIcon()

@@ -13,23 +13,23 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from desktop.qt import engine_adapter
-from desktop.qt.detail_pane import DetailPaneWidget
-from desktop.qt.drop_overlay import DropOverlayWidget
-from desktop.qt.drop_paths import local_paths, split_existing
-from desktop.qt.empty_state import EmptyStateWidget
-from desktop.qt.file_actions import FileActionsController
-from desktop.qt.history_dialog import HistoryDialog
-from desktop.qt.history_loader import HistoryLoader
-from desktop.qt.image_viewer import ImageViewerDialog
-from desktop.qt.model_service import AUTO, AUTO_LABEL, ModelChoice, ModelService
-from desktop.qt.results_model import ROW_ROLE
-from desktop.qt.results_panel import ResultsPanelWidget
-from desktop.qt.scan_controls import ScanProgressWidget, ScanToolbarWidget
-from desktop.qt.scan_worker import ScanRequest, ScanWorker
-from desktop.qt.settings import AppSettings
-from desktop.qt.status_banner import StatusBannerWidget
-from desktop.qt.thumbnails import ThumbnailLoader
+from desktop.qt.models.model_service import AUTO, AUTO_LABEL, ModelChoice, ModelService
+from desktop.qt.scan import engine_adapter
+from desktop.qt.scan.detail.detail_pane import DetailPaneWidget
+from desktop.qt.scan.detail.image_viewer import ImageViewerDialog
+from desktop.qt.scan.drop_overlay import DropOverlayWidget
+from desktop.qt.scan.drop_paths import local_paths, split_existing
+from desktop.qt.scan.empty_state import EmptyStateWidget
+from desktop.qt.scan.file_actions import FileActionsController
+from desktop.qt.scan.history_dialog import HistoryDialog
+from desktop.qt.scan.history_loader import HistoryLoader
+from desktop.qt.scan.results.results_model import ROW_ROLE
+from desktop.qt.scan.results.results_panel import ResultsPanelWidget
+from desktop.qt.scan.scan_controls import ScanProgressWidget, ScanToolbarWidget
+from desktop.qt.scan.scan_worker import ScanRequest, ScanWorker
+from desktop.qt.scan.thumbnails import ThumbnailLoader
+from desktop.qt.shell.settings import AppSettings
+from desktop.qt.shell.status_banner import StatusBannerWidget
 from spec.images import SCAN_EXTENSIONS
 
 

@@ -19,13 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.qt import verdict_style
-from desktop.qt.delegates import ScoreBarDelegate, VerdictDelegate
-from desktop.qt.results_grid import ResultsGridView
-from desktop.qt.results_model import ROW_ROLE, VERDICT_ROLE, Column, Labeller, ResultsModel
-from desktop.qt.results_proxy import ResultsFilterProxy
-from desktop.qt.results_summary import ResultsFilterBarWidget, ScoreHistogramWidget, VerdictCountsWidget
-from desktop.qt.thumbnails import THUMB_SIZE, ThumbnailLoader
+from desktop.qt.scan.results.delegates import ScoreBarDelegate, VerdictDelegate
+from desktop.qt.scan.results.results_grid import ResultsGridView
+from desktop.qt.scan.results.results_model import ROW_ROLE, VERDICT_ROLE, Column, Labeller, ResultsModel
+from desktop.qt.scan.results.results_proxy import ResultsFilterProxy
+from desktop.qt.scan.results.results_summary import (
+    ResultsFilterBarWidget,
+    ScoreHistogramWidget,
+    VerdictCountsWidget,
+)
+from desktop.qt.scan.thumbnails import THUMB_SIZE, ThumbnailLoader
+from desktop.qt.shell import verdict_style
 
 SUMMARY_MS = 250
 

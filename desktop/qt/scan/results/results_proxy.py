@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
-from desktop.qt.results_model import ResultsModel
+from desktop.qt.scan.results.results_model import ResultsModel
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.qt.model_service import ModelChoice, ModelService, device_text
+from desktop.qt.models.model_service import ModelChoice, ModelService, device_text
 
 
 def import_model(source: Path, name: str | None = None) -> tuple[Path | None, str | None]:

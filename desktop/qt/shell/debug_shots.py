@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
-from desktop.qt.main_window import MainWindow
+from desktop.qt.shell.main_window import MainWindow
 
 
 class ScreenshotDirector(QObject):
@@ -62,7 +62,7 @@ class ScreenshotDirector(QObject):
         # the most AI-looking row, so the heatmap and evidence pane have something to show
         from PySide6.QtCore import Qt
 
-        from desktop.qt.results_model import Column
+        from desktop.qt.scan.results.results_model import Column
 
         results.table.sortByColumn(Column.SCORE, Qt.SortOrder.DescendingOrder)
         chosen = 0

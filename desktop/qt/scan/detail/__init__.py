@@ -1,0 +1,1 @@
+"""The Scan tab's detail side: one file's preview, heatmap, evidence and full-size viewer."""
