@@ -9,8 +9,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop.qt.common.settings import AppSettings
 from desktop.qt.shell.main_window import MainWindow
-from desktop.qt.shell.settings import AppSettings
 
 SCAN_TIMEOUT_MS = 60_000
 

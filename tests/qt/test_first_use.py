@@ -11,10 +11,10 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication
 
+from desktop.qt.common.settings import AppSettings
 from desktop.qt.scan.results.results_model import Column
 from desktop.qt.scan.results.results_summary import SLIDER_STEPS
 from desktop.qt.shell.main_window import MainWindow
-from desktop.qt.shell.settings import AppSettings
 from tests.helpers import images, tiny_models
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window, table_rows

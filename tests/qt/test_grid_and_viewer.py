@@ -12,8 +12,8 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 
+from desktop.qt.common import verdict_style
 from desktop.qt.scan.results.results_summary import SLIDER_STEPS
-from desktop.qt.shell import verdict_style
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window
 

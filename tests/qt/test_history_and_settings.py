@@ -14,7 +14,7 @@ from desktop.core.events import ScanFinished
 from desktop.core.models import Detector
 from desktop.core.scan import scan
 from desktop.core.store import ResultStore
-from desktop.qt.shell.settings import AppSettings
+from desktop.qt.common.settings import AppSettings
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window, table_rows
 

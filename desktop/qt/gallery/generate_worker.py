@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from desktop.qt.shell import verdict_style
+from desktop.qt.common import verdict_style
 
 CHUNK = 256
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from desktop.qt.shell import verdict_style
+from desktop.qt.common import verdict_style
 
 
 @dataclass(frozen=True)

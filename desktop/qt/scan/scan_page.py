@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from desktop.qt.common.settings import AppSettings
+from desktop.qt.common.status_banner import StatusBannerWidget
 from desktop.qt.models.model_service import AUTO, AUTO_LABEL, ModelChoice, ModelService
 from desktop.qt.scan import engine_adapter
 from desktop.qt.scan.detail.detail_pane import DetailPaneWidget
@@ -28,8 +30,6 @@ from desktop.qt.scan.results.results_panel import ResultsPanelWidget
 from desktop.qt.scan.scan_controls import ScanProgressWidget, ScanToolbarWidget
 from desktop.qt.scan.scan_worker import ScanRequest, ScanWorker
 from desktop.qt.scan.thumbnails import ThumbnailLoader
-from desktop.qt.shell.settings import AppSettings
-from desktop.qt.shell.status_banner import StatusBannerWidget
 from spec.images import SCAN_EXTENSIONS
 
 

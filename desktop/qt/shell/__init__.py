@@ -1,1 +1,1 @@
-"""The app's frame: entry point, main window, settings, status banner, shared verdict colours, warm-up."""
+"""The app's frame: entry point, main window holding the tabs, About dialog, packaged assets, screenshots."""

@@ -6,13 +6,13 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QTabWidget, QWidget
 
+from desktop.qt.common import warm_up
+from desktop.qt.common.settings import AppSettings
 from desktop.qt.gallery.gallery_page import GalleryPage
 from desktop.qt.models.model_service import ModelChoice, ModelService
 from desktop.qt.models.models_manage import ModelsManagePage
 from desktop.qt.scan.scan_page import ScanPage
-from desktop.qt.shell import warm_up
 from desktop.qt.shell.about_dialog import AboutDialog
-from desktop.qt.shell.settings import AppSettings
 from desktop.qt.training.training_page import TrainingPage
 
 

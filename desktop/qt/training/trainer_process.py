@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from desktop.core.run_follow import parse_line, request_stop
-from desktop.qt.shell.settings import open_settings
+from desktop.qt.common.settings import open_settings
 
 PYTHON_KEY = "training/python"
 HOW_TO_GET = (

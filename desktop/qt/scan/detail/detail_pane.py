@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.qt.common import verdict_style
 from desktop.qt.scan.detail.evidence_view import evidence_html
 from desktop.qt.scan.detail.preview import HeatmapLegendWidget, PreviewWidget
 from desktop.qt.scan.results.results_model import human_size
 from desktop.qt.scan.thumbnails import ThumbnailLoader
-from desktop.qt.shell import verdict_style
 
 PREVIEW_SIDE = 1024
 

@@ -6,8 +6,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from desktop.qt.common import verdict_style
 from desktop.qt.scan.results.results_model import SCORE_ROLE, VERDICT_ROLE
-from desktop.qt.shell import verdict_style
 
 Index = QModelIndex | QPersistentModelIndex
 

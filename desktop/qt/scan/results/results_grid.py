@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.qt.common import verdict_style
 from desktop.qt.scan.results.delegates import _text_colour_on
 from desktop.qt.scan.results.results_model import ROW_ROLE, VERDICT_ROLE, Column
 from desktop.qt.scan.thumbnails import GRID_SIZE, ThumbnailLoader
-from desktop.qt.shell import verdict_style
 
 Index = QModelIndex | QPersistentModelIndex
 CELL = QSize(GRID_SIZE + 16, GRID_SIZE + 40)

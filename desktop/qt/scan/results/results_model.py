@@ -21,8 +21,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from desktop.qt.common import verdict_style
 from desktop.qt.scan.thumbnails import ThumbnailLoader
-from desktop.qt.shell import verdict_style
 
 Index = QModelIndex | QPersistentModelIndex
 Labeller = Callable[[Any], str]  # a row -> its verdict id (the row's own model, evidence, threshold)

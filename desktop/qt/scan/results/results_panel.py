@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.qt.common import verdict_style
 from desktop.qt.scan.results.delegates import ScoreBarDelegate, VerdictDelegate
 from desktop.qt.scan.results.results_grid import ResultsGridView
 from desktop.qt.scan.results.results_model import ROW_ROLE, VERDICT_ROLE, Column, Labeller, ResultsModel
@@ -29,7 +30,6 @@ from desktop.qt.scan.results.results_summary import (
     VerdictCountsWidget,
 )
 from desktop.qt.scan.thumbnails import THUMB_SIZE, ThumbnailLoader
-from desktop.qt.shell import verdict_style
 
 SUMMARY_MS = 250
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QVBoxLayout, QWidget
 
-from desktop.qt.shell import verdict_style, warm_up
+from desktop.qt.common import verdict_style, warm_up
 
 SLIDER_STEPS = 1000
 BINS = 20

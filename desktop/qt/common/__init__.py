@@ -1,0 +1,1 @@
+"""What every tab shares: settings, the status banner, verdict colours, the background import warm-up."""
