@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from training.evaluate import roc_auc
 from training.realworld import pack as pack_module
 from training.realworld.shortcuts import check, logistic_auroc
-from training.realworld.train import auroc, format_weights
+from training.realworld.train import format_weights
 
 FIELDS = ["file", "label", "source_repo", "commit", "source_path", "generator", "kind", "sha256", "bytes",
           "width", "height", "format", "licence"]
@@ -75,7 +76,7 @@ def test_logistic_auroc_finds_a_real_signal_and_not_a_fake_one() -> None:
     noise = rng.normal(0, 1, (400, 3))
     assert logistic_auroc(signal[:200], y[:200], signal[200:], y[200:]) > 0.95
     assert abs(logistic_auroc(noise[:200], y[:200], noise[200:], y[200:]) - 0.5) < 0.12
-    assert auroc(np.array([0, 0, 1, 1]), np.array([0.1, 0.5, 0.5, 0.9])) == pytest.approx(0.875)
+    assert roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.5, 0.5, 0.9])) == pytest.approx(0.875)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.realworld.train import LOSSY_FORMATS, auroc, format_weights
+from training.evaluate import roc_auc
+from training.realworld.train import LOSSY_FORMATS, format_weights
 
 
 def logistic_auroc(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
@@ -37,7 +38,7 @@ def logistic_auroc(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     for _ in range(steps):
         p = 1 / (1 + np.exp(-(a @ w)))
         w -= lr * (a.T @ (sw * (p - y_train)) / len(a) + l2 * w)
-    return auroc(y_test, b @ w)
+    return roc_auc(y_test, b @ w)
 
 
 def raw_features(rows: list[dict[str, str]]) -> np.ndarray:

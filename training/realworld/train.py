@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from training.evaluate import roc_auc
+
 log = logging.getLogger(__name__)
 SPLITS = {"train": 0, "val": 1, "heldout": 2}
 LOSSY_FORMATS = ("JPEG", "MPO", "WEBP")
@@ -43,26 +45,6 @@ def format_weights(label: np.ndarray, lossy: np.ndarray) -> np.ndarray:
             w[sel & lossy] = target / share
             w[sel & ~lossy] = (1 - target) / (1 - share)
     return w
-
-
-def auroc(y: np.ndarray, s: np.ndarray) -> float:
-    """Mann-Whitney AUROC with tied ranks averaged."""
-    y = np.asarray(y).astype(bool)
-    s = np.asarray(s, np.float64)
-    pos, neg = int(y.sum()), int((~y).sum())
-    if pos == 0 or neg == 0:
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), np.float64)
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return float((ranks[y].sum() - pos * (pos + 1) / 2) / (pos * neg))
 
 
 class Packed:
@@ -117,10 +99,10 @@ def evaluate(model: Any, data: Packed, split: str) -> dict[str, float]:
     img_y = np.bincount(inv, y) / np.bincount(inv)
     glob = data.kind[idx] == 1
     return {
-        f"{split}_auc_view": auroc(y, probs),
-        f"{split}_auc_native": auroc(y[~glob], probs[~glob]),
-        f"{split}_auc_global": auroc(y[glob], probs[glob]),
-        f"{split}_auc_image": auroc(img_y > 0.5, img_p),
+        f"{split}_auc_view": roc_auc(y, probs),
+        f"{split}_auc_native": roc_auc(y[~glob], probs[~glob]),
+        f"{split}_auc_global": roc_auc(y[glob], probs[glob]),
+        f"{split}_auc_image": roc_auc(img_y > 0.5, img_p),
         f"{split}_images": float(len(images)),
     }
 
