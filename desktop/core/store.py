@@ -315,7 +315,7 @@ class ResultStore:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous=NORMAL")  # durable against process kills, fast
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error:
@@ -325,6 +325,24 @@ class ResultStore:
             with self._lock:
                 self._connections.append(conn)
         return conn
+
+    @staticmethod
+    def _enable_wal(conn: sqlite3.Connection) -> None:
+        """`PRAGMA journal_mode=WAL`, waiting like any other statement for a lock another process holds.
+
+        While another process turns a new database into WAL mode, SQLite answers this pragma with
+        SQLITE_BUSY at once, without calling the busy handler: two scans started together on a new database
+        failed one run in ten that way ("busy", exit 4). It is retried until BUSY_TIMEOUT_S instead.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if _code(exc) not in (_BUSY, _LOCKED) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         with self._lock:
