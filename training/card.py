@@ -17,6 +17,33 @@ def _held_out_lines(h: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _kind_lines(kinds: dict[str, Any] | None) -> list[str]:
+    if not kinds:
+        return []
+    c, g = kinds["cifake"], kinds["gan_fakes"]
+    return [
+        "Per kind of fake, same threshold: CIFAKE alone (photos and Stable Diffusion fakes, "
+        f"{c['samples']:,} images) balanced accuracy {_pct(c['balanced_accuracy'])}, ROC AUC {c['roc_auc']:.5f}, "
+        f"ECE {c['ece']:.4f}; the project's GAN samples ({g['samples']:,}, latents never used for training) "
+        f"flagged AI {_pct(g['flagged_at_decision'])} (likely AI or more: {_pct(g['flagged_likely_ai_or_more'])}).",
+        "",
+    ]
+
+
+def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
+    if not cal:
+        return []
+    how = "the logits of the image and its mirror image averaged, then " if cal["mirror_average"] else ""
+    return [
+        f"Score inside the graph: {how}divided by the temperature {cal['temperature']:.4f} fitted on "
+        f"{cal['fitted_on']} (negative log-likelihood). ECE (10 bins): plain {cal['ece_plain']:.4f}, "
+        f"mirror-averaged {cal['ece_mirror_average']:.4f}, calibrated {cal['ece_calibrated']:.4f}; ROC AUC plain "
+        f"{cal['auroc_plain']:.5f}, mirror-averaged {cal['auroc_mirror_average']:.5f}. The temperature is fitted on "
+        "the same validation images it is measured on, so the calibrated ECE is optimistic.",
+        "",
+    ]
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f} %"
 
@@ -89,6 +116,8 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         f"accuracy {_pct(evaluation['metrics_at_0.5']['balanced_accuracy'])}.",
         "",
         *_held_out_lines(evaluation.get("threshold_held_out")),
+        *_kind_lines(evaluation.get("per_kind")),
+        *_calibration_lines(evaluation.get("calibration")),
         f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
         + " — " + card.get("thresholds_from", "chosen on validation") + " (docs/training.md).",

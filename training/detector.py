@@ -59,6 +59,14 @@ class DetectorConfig:
     tune: bool = False
     tune_epochs: int = 4
     tune_limit: int | None = 20000
+    # Fine-tuning and the project's own fakes (training/warm_start.py, training/gan_fakes.py):
+    init_from: str | None = None  # an exported ONNX of the same architecture to start from
+    gan_fakes: str | None = None  # generator ONNX files (comma-separated) whose samples are extra fakes
+    gan_fake_count: int = 20000
+    # Export (training/calibrate.py): average the logits of the image and its mirror image inside the
+    # graph, and divide them by a temperature fitted on validation so that the score is a probability.
+    tta_flip: bool = False
+    calibrate: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
@@ -67,6 +75,12 @@ class DetectorConfig:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.limit is not None and self.limit < 2:
             raise ValueError("limit must be at least 2")
+        if self.gan_fake_count < 0:
+            raise ValueError("gan_fake_count cannot be negative")
+
+    @property
+    def gan_fake_paths(self) -> list[str]:
+        return [p.strip() for p in (self.gan_fakes or "").split(",") if p.strip()]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +93,7 @@ class Split:
     train: np.ndarray  # sample indices
     val: np.ndarray
     info: dict[str, Any]
+    groups: np.ndarray | None = None  # per sample, as ImageData.groups (GAN fakes: >= gan_fakes.GAN_GROUP)
 
 
 def make_dataset(

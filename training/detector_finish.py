@@ -107,6 +107,31 @@ def make_predict(model: Any) -> Any:
     return predict
 
 
+def per_kind(split: Split, y: np.ndarray, scores: np.ndarray, thresholds: dict[str, Any]) -> dict[str, Any] | None:
+    """Validation figures per kind of fake when the project's GAN samples trained beside CIFAKE: the CIFAKE
+    images alone (what the held-out bar measures), and the share of GAN fakes flagged."""
+    if split.groups is None:
+        return None
+    from training.evaluate import binary_metrics
+    from training.gan_fakes import kind_masks
+
+    groups = split.groups[np.sort(split.val)]
+    masks = kind_masks(groups, y)
+    if masks["cifake"].all():
+        return None
+    cifake = binary_metrics(y[masks["cifake"]], scores[masks["cifake"]], thresholds["decision"])
+    gan = scores[(~masks["cifake"]) & (y == 1)]
+    return {
+        "cifake": {k: round(float(cifake[k]), 5) for k in ("balanced_accuracy", "accuracy", "roc_auc", "ece")}
+        | {"samples": int(masks["cifake"].sum())},
+        "gan_fakes": {
+            "samples": len(gan),
+            "flagged_at_decision": round(float(np.mean(gan >= thresholds["decision"])), 5),
+            "flagged_likely_ai_or_more": round(float(np.mean(gan >= thresholds["likely_ai"])), 5),
+        },
+    }
+
+
 def finish_detector(
     ctx: RecipeContext,
     cfg: DetectorConfig,
@@ -128,12 +153,18 @@ def finish_detector(
     run_dir = ctx.run.dir
     ckpt = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model = load_checkpoint(ckpt)
-    predict = make_predict(model)
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
+    calibration = None
+    if cfg.tta_flip or cfg.calibrate:
+        from training.calibrate import calibrate
+
+        model, calibration = calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate)
+    predict = make_predict(model)
     scores = predict(val_images)
     thresholds, thresholds_from = choose_bands(y, scores)
     metrics = binary_metrics(y, scores, thresholds["decision"])
+    kinds = per_kind(split, y, scores, thresholds)
     metrics_05 = binary_metrics(y, scores, 0.5)
     robust = robustness(predict, val_images, y, thresholds["decision"])
     file_stem = name  # run-folder files keep the recipe's name; the model inside gets its own
@@ -165,6 +196,8 @@ def finish_detector(
         "epochs_done": result.get("epochs_done"),
         "tuned": tuned,
         "data": split.info,
+        "calibration": calibration,
+        "per_kind": kinds,
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))
     ctx.run.evaluation(
@@ -210,6 +243,8 @@ def finish_detector(
                 "robustness_accuracy_drop": {
                     k: round(v["accuracy_drop"], 5) for k, v in robust.items() if k != "original"
                 },
+                **({"per_kind": kinds} if kinds else {}),
+                **({"calibration": calibration} if calibration else {}),
             },
             "command": ctx.command,
             "commit": git_commit(),

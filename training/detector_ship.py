@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from training.data import ImageData, load_real_fake, split_train_val, subsample
 from training.detector import DetectorConfig, Split, fit_detector
 from training.recipes import RecipeContext
@@ -27,7 +29,17 @@ def make_split(cfg: DetectorConfig, data: ImageData) -> Split:
         "label_names": data.label_names,
     }
     log.info("train %d / validation %d samples", len(train), len(val))
-    return Split(data.images, data.labels, train, val, info)
+    return Split(data.images, data.labels, train, val, info, data.groups)
+
+
+def _start(cfg: DetectorConfig, split: Split, model: Any) -> Any:
+    """A new model, or one carrying the weights of ``cfg.init_from`` (fine-tuning)."""
+    if cfg.init_from:
+        from training.warm_start import warm_start
+
+        sample = np.asarray(split.images[np.sort(split.train)[:: max(1, len(split.train) // 4096)]])
+        warm_start(model, cfg.init_from, sample)
+    return model
 
 
 def train_and_ship(
@@ -50,6 +62,10 @@ def train_and_ship(
     ctx.run.config["resolved"] = cfg.as_dict()
     (ctx.run.dir / "config.json").write_text(json.dumps({**ctx.run.config}, indent=2, default=str))
     data = load(cfg) if load else load_real_fake(cfg.data, cfg.feed)
+    if cfg.gan_fake_paths and cfg.gan_fake_count:
+        from training.gan_fakes import with_gan_fakes
+
+        data = with_gan_fakes(data, cfg.gan_fake_paths, cfg.gan_fake_count)
     split = make_split(cfg, data)
     steps = math.ceil(len(split.train) / cfg.batch_size)
     model_opts, lr = dict(cfg.model), cfg.lr
@@ -66,7 +82,7 @@ def train_and_ship(
         ctx.run,
         cfg,
         split,
-        lambda: build_model(model_opts, lr, steps * cfg.epochs),
+        lambda: _start(cfg, split, build_model(model_opts, lr, steps * cfg.epochs)),
         targets=targets,
         metrics=metrics,
     )

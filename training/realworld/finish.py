@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from training.calibrate import fit_temperature
+from training.calibrate import view_scores as image_scores
 from training.preprocess import FeedSpec
 
 log = logging.getLogger(__name__)
@@ -60,20 +62,6 @@ def view_logits(model: Any, views: list[np.ndarray], batch: int = 256) -> list[n
         parts.append(logits[offset:offset + n])
         offset += n
     return parts
-
-
-def image_scores(logits: list[np.ndarray], temperature: float) -> np.ndarray:
-    return np.asarray([float(np.mean(1 / (1 + np.exp(-lg / temperature)))) if len(lg) else np.nan for lg in logits])
-
-
-def fit_temperature(logits: list[np.ndarray], y: np.ndarray) -> float:
-    best, best_t = np.inf, 1.0
-    for t in np.exp(np.linspace(np.log(0.2), np.log(5.0), 81)):
-        p = np.clip(image_scores(logits, float(t)), 1e-6, 1 - 1e-6)
-        nll = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-        if nll < best:
-            best, best_t = nll, float(t)
-    return best_t
 
 
 def export_model(model: Any, temperature: float) -> Any:

@@ -1,0 +1,100 @@
+"""Fine-tuning from an exported model, the project's GAN samples as fakes, and the calibrated mirror-averaged
+score (issue 17): each part on tiny data, and the whole recipe run with all of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.calibrate import fit_temperature, sigmoid
+from training.data import ImageData, split_train_val
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATOR = ROOT / "onnx_models" / "dcgan-cifar10-generator.onnx"
+
+
+def test_fitted_temperature_recovers_the_one_that_made_the_labels() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 6, 20000)
+    y = (rng.random(len(z)) < sigmoid(z / 2.5)).astype(float)
+    assert fit_temperature(z, y) == pytest.approx(2.5, rel=0.08)
+    assert fit_temperature(z / 2.5, y) == pytest.approx(1.0, rel=0.08)
+
+
+def test_gan_fakes_are_label_fake_in_their_own_strata_and_keep_the_old_split() -> None:
+    from training.gan_fakes import GAN_GROUP, generator_samples, kind_masks, with_gan_fakes
+
+    n = 400
+    rng = np.random.default_rng(1)
+    base = ImageData(
+        images=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+        labels=np.repeat([0, 1], n // 2).astype(np.int64),
+        groups=np.tile(np.arange(10), n // 10).astype(np.int64),
+        origins=np.arange(n, dtype=np.int64),
+        label_names=["real", "fake"],
+    )
+    both = with_gan_fakes(base, [str(GENERATOR)], 60)
+    assert len(both) == n + 60 and (both.labels[n:] == 1).all() and (both.groups[n:] >= GAN_GROUP).all()
+    assert both.info["gan_fakes"]["samples"] == [60]
+    train0, val0 = split_train_val(base, 0.1, 0)
+    train1, val1 = split_train_val(both, 0.1, 0)
+    assert np.array_equal(val1[val1 < n], val0) and np.array_equal(train1[train1 < n], train0)
+    assert 0 < (val1 >= n).sum() < 60
+    masks = kind_masks(both.groups, both.labels)
+    assert masks["cifake"][:n].all() and not masks["cifake"][n:].any()
+    again, classes = generator_samples(GENERATOR, 20)
+    assert np.array_equal(again, both.images[n:n + 20])  # one stream: the same latents every time
+    assert classes.tolist() == [i % 10 for i in range(20)]
+    with pytest.raises(ValueError, match="need a generator"):
+        generator_samples(ROOT / "onnx_models" / "cifake-cnn.onnx", 4)
+
+
+def test_warm_start_reproduces_the_file_in_inference_and_in_training_mode(tmp_path: Path) -> None:
+    from training.export import export_keras
+    from training.recipes.cifake_cnn import build_model
+    from training.warm_start import warm_start
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
+    source = build_model({"width": 8, "dense": 16}, 1e-3)
+    source.fit(x.astype(np.float32), (x.mean(axis=(1, 2, 3)) > 127).astype(np.float32), epochs=2, verbose=0)
+    contract = {"contract_version": 1, "name": "t", "kind": "detector", "outputs": {"score": {"name": "score"}},
+                "input": {"name": "image", "height": 32, "width": 32, "channels": 3}}
+    path = export_keras(source, tmp_path / "t.onnx", contract, x[:32])["path"]
+    fresh = build_model({"width": 8, "dense": 16, "dropout": 0.0}, 1e-3)
+    assert warm_start(fresh, path, x) < 1e-4
+    inference = np.asarray(fresh(x.astype(np.float32), training=False))
+    training = np.asarray(fresh(x.astype(np.float32), training=True))  # batch statistics, as fine-tuning sees it
+    assert np.abs(inference - training).max() < 0.02
+    with pytest.raises(ValueError, match="not the same architecture"):
+        warm_start(build_model({"width": 8, "dense": 16, "convs": "2,2"}, 1e-3), path, x)
+
+
+def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from tests.training.test_recipes import train
+    from training.cli import EXIT_OK
+    from training.data import load_real_fake
+    from training.preprocess import FeedSpec
+
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--set", f"gan_fakes={GENERATOR}",
+                    "--set", "gan_fake_count=40", "--set", "tta_flip=true", "--set", "calibrate=true")
+    assert rc == EXIT_OK, evs[-3:]
+    evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    cal, kinds = evaluation["calibration"], evaluation["per_kind"]
+    assert cal["mirror_average"] and 0.2 <= cal["temperature"] <= 5.0
+    assert kinds["gan_fakes"]["samples"] > 0 and kinds["cifake"]["samples"] > 0
+    card = (tmp_path / "run" / "cifake-cnn.md").read_text()
+    assert "flagged AI" in card and "temperature" in card
+    sess = ort.InferenceSession(str(tmp_path / "run" / "cifake-cnn.onnx"), providers=["CPUExecutionProvider"])
+    images = np.asarray(load_real_fake([str(cifake_zip)], FeedSpec()).images[:8]).astype(np.float32)
+    a = sess.run(None, {"image": images})[0]
+    b = sess.run(None, {"image": images[:, :, ::-1].copy()})[0]
+    assert np.allclose(a, b, atol=1e-5)  # the mirror average is inside the graph: a mirror image scores the same

@@ -1,0 +1,109 @@
+"""Images from the project's own generators as a second kind of "fake" for the 32x32 detectors.
+
+A detector trained only on CIFAKE (Stable Diffusion 1.4 thumbnails) called 99 % of the shipped
+conditional GAN's samples "real". :func:`with_gan_fakes` appends generator samples to a real/fake
+:class:`~training.data.ImageData` as label 1 with their own strata (group ``GAN_GROUP + class``), so the
+seeded split keeps exactly the CIFAKE validation files it had before (strata are visited in sorted
+order and the GAN strata come last) and the card can report CIFAKE and GAN figures apart.
+
+Latents come from ``default_rng([STREAM, generator index, i])``, a different stream from the app's
+per-seed latents (``default_rng(seed)``), so no seed a person types into the Gallery reproduces a
+training image. Pixels are made exactly as the app makes them: ``rint((x - low) / (high - low) * 255)``.
+Training never imports the app, so the generator contract is read here from the ONNX metadata.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spec.contract import CONTRACT_KEY
+from training.data import ImageData
+
+log = logging.getLogger(__name__)
+GAN_GROUP = 100  # groups >= this are generator samples: GAN_GROUP + class index (or GAN_GROUP alone)
+STREAM = 17_017
+TRUNCATIONS = (None, None, 2.0, 1.5, 1.0)  # cycled: most samples untruncated, some sharper/typical
+
+
+def _contract(session: Any) -> dict[str, Any]:
+    raw = session.get_modelmeta().custom_metadata_map.get(CONTRACT_KEY)
+    if not raw:
+        raise ValueError("not a PixelPatrol model (no contract in its metadata)")
+    contract: dict[str, Any] = json.loads(raw)
+    if contract.get("kind") != "generator":
+        raise ValueError(f"a {contract.get('kind')} model cannot make images (need a generator)")
+    return contract
+
+
+def generator_samples(path: str | Path, count: int, index: int = 0, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` uint8 [N, H, W, 3] samples of one generator and their class indices (-1: unconditional)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    contract = _contract(session)
+    inputs = contract["inputs"]
+    dim = int(inputs["latent"]["dim"])
+    label_in = inputs.get("label")
+    n_classes = len(contract.get("labels") or []) if label_in else 0
+    out = contract["outputs"]["image"]
+    low, high = (float(v) for v in out.get("value_range", [-1, 1]))
+    rng = np.random.default_rng([STREAM, index])
+    images, classes = [], []
+    for start in range(0, count, batch):
+        n = min(batch, count - start)
+        z = rng.standard_normal((n, dim)).astype(np.float32)
+        for i in range(n):
+            t = TRUNCATIONS[(start + i) % len(TRUNCATIONS)]
+            if t is not None:
+                z[i] = np.clip(z[i], -t, t)
+        feed = {inputs["latent"]["name"]: z}
+        cls = (np.arange(start, start + n) % n_classes) if n_classes else np.full(n, -1)
+        if label_in:
+            feed[label_in["name"]] = cls.astype(np.dtype(label_in.get("dtype", "int64")))
+        raw = np.asarray(session.run([out["name"]], feed)[0], np.float32)
+        images.append(np.clip(np.rint((raw - low) / (high - low) * 255.0), 0, 255).astype(np.uint8))
+        classes.append(cls)
+    return np.concatenate(images), np.concatenate(classes).astype(np.int64)
+
+
+def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int) -> ImageData:
+    """``data`` plus ``count`` samples split evenly over the generators in ``paths``, as label 1."""
+    if not paths:
+        return data
+    if "fake" not in data.label_names:
+        raise ValueError("GAN fakes need a real/fake dataset")
+    per = [count // len(paths) + (1 if i < count % len(paths) else 0) for i in range(len(paths))]
+    parts, groups = [], []
+    for i, (path, n) in enumerate(zip(paths, per, strict=True)):
+        imgs, cls = generator_samples(path, n, index=i)
+        h, w = data.images.shape[1:3]
+        if imgs.shape[1:3] != (h, w):
+            raise ValueError(f"{path}: makes {imgs.shape[1]}x{imgs.shape[2]} images, the detector takes {h}x{w}")
+        parts.append(imgs)
+        groups.append(GAN_GROUP + np.maximum(cls, 0))
+        log.info("%d samples of %s as fakes", n, Path(path).name)
+    gan = np.concatenate(parts)
+    first_origin = int(data.origins.max()) + 1 if len(data) else 0
+    fake = data.label_names.index("fake")
+    info = {**data.info, "gan_fakes": {"generators": [str(p) for p in paths], "samples": per,
+                                       "latent_stream": STREAM}}
+    return ImageData(
+        images=np.concatenate([np.asarray(data.images), gan]),
+        labels=np.concatenate([data.labels, np.full(len(gan), fake, np.int64)]),
+        groups=np.concatenate([data.groups, np.concatenate(groups)]),
+        origins=np.concatenate([data.origins, first_origin + np.arange(len(gan), dtype=np.int64)]),
+        label_names=data.label_names,
+        info=info,
+    )
+
+
+def kind_masks(groups: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Sample masks per kind, for per-kind figures: CIFAKE (reals and SD fakes) and GAN fakes (with the reals)."""
+    gan = groups >= GAN_GROUP
+    return {"cifake": ~gan, "gan_vs_real": gan | (labels == 0)}
