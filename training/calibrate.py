@@ -24,7 +24,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(x, np.float64))))
 
 
-def view_scores(logits: Sequence[np.ndarray], temperature: float) -> np.ndarray:
+def view_scores(logits: Sequence[np.ndarray] | np.ndarray, temperature: float) -> np.ndarray:
     """Per sample, the mean over its views of ``sigmoid(logit / T)`` (NaN for a sample with no views)."""
     return np.asarray([float(np.mean(sigmoid(lg / temperature))) if len(lg) else np.nan for lg in logits])
 
@@ -43,13 +43,14 @@ def fit_temperature(logits: Sequence[np.ndarray] | np.ndarray, y: np.ndarray) ->
 
 
 def logit_model(model: Any) -> Any:
-    """``model`` without its final sigmoid: the logit of P(AI)."""
+    """``model`` without its final sigmoid: the logit of P(AI) [N, 1], or a patch model's logit map
+    [N, rows, cols, 1] (the layer ``patch_logits``; its score is the mean patch probability)."""
     import keras
 
-    try:
-        head = model.get_layer("score")
-    except ValueError:
-        head = None
+    names = {layer.name for layer in model.layers}
+    if "patch_logits" in names:
+        return keras.Model(model.inputs, model.get_layer("patch_logits").output, name=f"{model.name}_logit")
+    head = model.get_layer("score") if "score" in names else None
     if not isinstance(head, keras.layers.Dense) or head.activation is not keras.activations.sigmoid:
         raise ValueError(f"{model.name}: no 'score' Dense layer with a sigmoid to take the logit from")
     dense = keras.layers.Dense(head.units, name="logit")
@@ -63,7 +64,7 @@ def _mirror_layer() -> Any:
 
     @keras.saving.register_keras_serializable(package="pixelpatrol")
     class MirrorImage(keras.layers.Layer):  # type: ignore[misc]
-        """NHWC image flipped left to right (exports to ONNX as a reversed slice)."""
+        """NHWC tensor flipped left to right (exports to ONNX as a reversed slice)."""
 
         def call(self, x: Any) -> Any:
             return keras.ops.flip(x, axis=2)
@@ -72,26 +73,37 @@ def _mirror_layer() -> Any:
 
 
 def scoring_model(logits: Any, temperature: float = 1.0, mirror: bool = False) -> Any:
-    """The exported graph: ``score = sigmoid(mean logit over (image[, mirror image]) / temperature)``."""
+    """The exported graph: ``sigmoid(mean logit over (image[, mirror image]) / temperature)`` as ``score``;
+    for a logit map, the mirror image's map is flipped back first, ``patch_map`` is that sigmoid per patch
+    and ``score`` its mean."""
     import keras
 
     inp = keras.Input(tuple(logits.inputs[0].shape[1:]), name="image")
+    is_map = len(logits.outputs[0].shape) == 4
     views = [logits(inp)]
     if mirror:
-        views.append(logits(_mirror_layer()(name="mirror")(inp)))
+        flip = _mirror_layer()
+        mirrored = logits(flip(name="mirror")(inp))
+        views.append(flip(name="mirror_back")(mirrored) if is_map else mirrored)
     mean = views[0] if len(views) == 1 else keras.layers.Average(name="mean_logit")(views)
     scaled = keras.layers.Rescaling(1.0 / temperature, name="temperature")(mean)
-    score = keras.layers.Activation("sigmoid", name="score")(scaled)
-    return keras.Model(inp, score, name=f"{logits.name.removesuffix('_logit')}_scored")
+    name = logits.name.removesuffix("_logit") + "_scored"
+    if not is_map:
+        return keras.Model(inp, keras.layers.Activation("sigmoid", name="score")(scaled), name=name)
+    patch_map = keras.layers.Activation("sigmoid", name="patch_map")(scaled)
+    score = keras.layers.GlobalAveragePooling2D(name="score")(patch_map)
+    return keras.Model(inp, [score, patch_map], name=name)
 
 
 def predict_logits(logits: Any, images: np.ndarray, mirror: bool, batch: int = 512) -> np.ndarray:
-    """[N, views] logits of uint8 images (views: the image, and its mirror image with ``mirror``)."""
+    """[N, views, cells] logits of uint8 images (views: the image, and its mirror image with ``mirror``;
+    cells: 1, or the patches of a logit map, the mirror image's flipped back to line up)."""
     x = to_model_input(images)
-    out = [np.asarray(logits.predict(x, batch_size=batch, verbose=0), np.float64).reshape(len(x))]
+    out = [np.asarray(logits.predict(x, batch_size=batch, verbose=0), np.float64)]
     if mirror:
-        out.append(np.asarray(logits.predict(x[:, :, ::-1], batch_size=batch, verbose=0), np.float64).reshape(len(x)))
-    return np.stack(out, axis=1)
+        m = np.asarray(logits.predict(x[:, :, ::-1], batch_size=batch, verbose=0), np.float64)
+        out.append(m[:, :, ::-1] if m.ndim == 4 else m)
+    return np.stack([o.reshape(len(x), -1) for o in out], axis=1)
 
 
 def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fit: bool) -> tuple[Any, dict[str, Any]]:
@@ -102,10 +114,11 @@ def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fi
 
     lm = logit_model(model)
     lg = predict_logits(lm, images, mirror)
-    plain = sigmoid(lg[:, 0])
-    averaged = sigmoid(lg.mean(axis=1))
-    temperature = fit_temperature(lg.mean(axis=1), y) if fit else 1.0
-    calibrated = sigmoid(lg.mean(axis=1) / temperature)
+    plain = view_scores(lg[:, 0], 1.0)
+    averaged_logits = lg.mean(axis=1)  # [N, cells]
+    averaged = view_scores(averaged_logits, 1.0)
+    temperature = fit_temperature(averaged_logits, y) if fit else 1.0
+    calibrated = view_scores(averaged_logits, temperature)
     report = {
         "mirror_average": mirror,
         "temperature": round(temperature, 4),

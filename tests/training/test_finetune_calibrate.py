@@ -98,3 +98,20 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
     a = sess.run(None, {"image": images})[0]
     b = sess.run(None, {"image": images[:, :, ::-1].copy()})[0]
     assert np.allclose(a, b, atol=1e-5)  # the mirror average is inside the graph: a mirror image scores the same
+
+
+def test_patch_model_mirror_average_lines_up_the_patches(cifake_zip: Path) -> None:
+    from training.calibrate import calibrate, logit_model, predict_logits
+    from training.recipes.cifake_patchgan import build_model
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(64) % 2).astype(float)
+    model = build_model({"width": 8}, 1e-3)
+    scored, report = calibrate(model, x, y, mirror=True, fit=True)
+    score, patch_map = (np.asarray(o) for o in scored(x.astype(np.float32), training=False))
+    _, mirror_map = (np.asarray(o) for o in scored(x[:, :, ::-1].astype(np.float32), training=False))
+    assert np.allclose(patch_map[:, :, ::-1], mirror_map, atol=1e-5)  # a mirrored image's heatmap is mirrored
+    assert np.allclose(score[:, 0], patch_map.mean(axis=(1, 2, 3)), atol=1e-6)
+    lg = predict_logits(logit_model(model), x, True)
+    assert lg.shape == (64, 2, 16) and 0.2 <= report["temperature"] <= 5.0
