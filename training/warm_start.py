@@ -91,9 +91,10 @@ def warm_start(model: Any, onnx_path: str | Path, sample: np.ndarray) -> float:
         s = np.sqrt(var + bn.epsilon)
         bn.set_weights([s.astype(np.float32), (m + bias).astype(np.float32), m.astype(np.float32), var.astype(np.float32)])
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    ref = session.run(None, {session.get_inputs()[0].name: x})[0]
-    got = np.asarray(model.predict(x, batch_size=512, verbose=0))
-    diff = float(np.abs(got.reshape(ref.shape) - ref).max())
+    refs = session.run(None, {session.get_inputs()[0].name: x})
+    gots = model.predict(x, batch_size=512, verbose=0)
+    gots = gots if isinstance(gots, (list, tuple)) else [gots]
+    diff = max(float(np.abs(np.asarray(g).reshape(r.shape) - r).max()) for g, r in zip(gots, refs, strict=True))
     if diff > PARITY_ATOL:
         raise ValueError(f"{path.name}: the warm-started model differs from the file by {diff:.2g}")
     log.info("warm start from %s: max abs difference %.2g on %d images", path.name, diff, len(x))
