@@ -48,6 +48,8 @@ def logit_model(model: Any) -> Any:
     import keras
 
     names = {layer.name for layer in model.layers}
+    if model.outputs[0].name.startswith("logit") or model.layers[-1].name == "logit":
+        return model  # already a logit (an ensemble)
     if "patch_logits" in names:
         return keras.Model(model.inputs, model.get_layer("patch_logits").output, name=f"{model.name}_logit")
     head = model.get_layer("score") if "score" in names else None
@@ -57,6 +59,23 @@ def logit_model(model: Any) -> Any:
     logit = dense(head.input)
     dense.set_weights(head.get_weights())
     return keras.Model(model.inputs, logit, name=f"{model.name}_logit")
+
+
+def ensemble_logits(models: Sequence[Any]) -> Any:
+    """One graph averaging the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head)."""
+    import keras
+
+    if len(models) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    members = [logit_model(m) for m in models]
+    shape = tuple(members[0].inputs[0].shape[1:])
+    if any(tuple(m.inputs[0].shape[1:]) != shape for m in members):
+        raise ValueError("ensemble members take different input shapes")
+    for i, m in enumerate(members):
+        m.name = f"member_{i}"  # unique sub-model names in one graph
+    inp = keras.Input(shape, name="image")
+    mean = keras.layers.Average(name="logit")([m(inp) for m in members])
+    return keras.Model(inp, mean, name="ensemble")
 
 
 def _mirror_layer() -> Any:

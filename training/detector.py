@@ -67,6 +67,9 @@ class DetectorConfig:
     # graph, and divide them by a temperature fitted on validation so that the score is a probability.
     tta_flip: bool = False
     calibrate: bool = False
+    # Checkpoints (.keras, comma-separated) of other runs on the same data whose logits are averaged with this
+    # run's best model into one exported graph (training/calibrate.py: ensemble_logits).
+    ensemble_with: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
@@ -77,6 +80,10 @@ class DetectorConfig:
             raise ValueError("limit must be at least 2")
         if self.gan_fake_count < 0:
             raise ValueError("gan_fake_count cannot be negative")
+
+    @property
+    def ensemble_paths(self) -> list[str]:
+        return [p.strip() for p in (self.ensemble_with or "").split(",") if p.strip()]
 
     @property
     def gan_fake_paths(self) -> list[str]:

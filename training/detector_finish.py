@@ -153,6 +153,10 @@ def finish_detector(
     run_dir = ctx.run.dir
     ckpt = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model = load_checkpoint(ckpt)
+    if cfg.ensemble_paths:
+        from training.calibrate import ensemble_logits
+
+        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)])
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
     calibration = None
@@ -198,6 +202,7 @@ def finish_detector(
         "data": split.info,
         "calibration": calibration,
         "per_kind": kinds,
+        "ensemble_with": cfg.ensemble_paths or None,
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))
     ctx.run.evaluation(

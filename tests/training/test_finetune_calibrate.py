@@ -115,3 +115,29 @@ def test_patch_model_mirror_average_lines_up_the_patches(cifake_zip: Path) -> No
     assert np.allclose(score[:, 0], patch_map.mean(axis=(1, 2, 3)), atol=1e-6)
     lg = predict_logits(logit_model(model), x, True)
     assert lg.shape == (64, 2, 16) and 0.2 <= report["temperature"] <= 5.0
+
+
+def test_ensemble_averages_member_logits_in_one_exported_graph(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from training.calibrate import calibrate, ensemble_logits, logit_model, predict_logits
+    from training.export import export_keras
+    from training.recipes.cifake_cnn import build_model
+
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(48) % 2).astype(float)
+    a, b = build_model({"width": 8, "dense": 16}, 1e-3), build_model({"width": 4, "dense": 8}, 1e-3)
+    both = ensemble_logits([a, b])
+    expected = (predict_logits(logit_model(a), x, False) + predict_logits(logit_model(b), x, False)) / 2
+    assert np.allclose(predict_logits(both, x, False), expected, atol=1e-5)
+    scored, report = calibrate(both, x, y, mirror=True, fit=True)
+    assert scored.count_params() == a.count_params() + b.count_params()
+    contract = {"contract_version": 1, "name": "t", "kind": "detector", "outputs": {"score": {"name": "score"}},
+                "input": {"name": "image", "height": 32, "width": 32, "channels": 3}}
+    path = export_keras(scored, tmp_path / "e.onnx", contract, x[:16])["path"]
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"image": x.astype(np.float32)})[0][:, 0]
+    mirrored = (predict_logits(logit_model(a), x[:, :, ::-1], False) + predict_logits(logit_model(b), x[:, :, ::-1], False)) / 2
+    want = 1 / (1 + np.exp(-(expected[:, 0, 0] + mirrored[:, 0, 0]) / 2 / report["temperature"]))
+    assert np.allclose(got, want, atol=1e-4)
