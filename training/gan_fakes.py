@@ -91,7 +91,10 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int) -> ImageDa
     gan = np.concatenate(parts)
     first_origin = int(data.origins.max()) + 1 if len(data) else 0
     fake = data.label_names.index("fake")
-    info = {**data.info, "gan_fakes": {"generators": [str(p) for p in paths], "samples": per,
+    import hashlib
+
+    digests = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in paths]
+    info = {**data.info, "gan_fakes": {"generators": [str(p) for p in paths], "sha256": digests, "samples": per,
                                        "latent_stream": STREAM}}
     return ImageData(
         images=np.concatenate([np.asarray(data.images), gan]),
