@@ -18,7 +18,7 @@ from desktop.qt.common.settings import AppSettings
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window, table_rows
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_reopening_a_past_scan_shows_its_rows(qtbot: Any, tmp_path: Path, bundled_models: Path) -> None:

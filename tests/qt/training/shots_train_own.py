@@ -3,7 +3,7 @@ with two folders, the live curves, the finished run, and a scan with the new mod
 and a real `pixelpatrol-train` (on PATH). Run on a display (Xvfb):
 
     PATH=$PWD/.venv/bin:$PATH PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1400x900x24" \
-        .venv/bin/python -m tests.qt.part2.shots_train_own --real REAL_DIR --ai AI_DIR --check SCAN_DIR \
+        .venv/bin/python -m tests.qt.training.shots_train_own --real REAL_DIR --ai AI_DIR --check SCAN_DIR \
         --run RUN_DIR --out docs/screenshots
 """
 

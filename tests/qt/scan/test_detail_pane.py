@@ -13,7 +13,7 @@ from PySide6.QtGui import QKeySequence
 
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _png_with_prompt(path: Path) -> Path:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _run(env_updates: dict[str, str], drop: tuple[str, ...], home: Path) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """Screenshots of the Training, Gallery and Models tabs (docs/screenshots), like desktop/qt/shell/debug_shots.py:
 drive the real window to a state, grab it to a PNG, quit. Run on a display (Xvfb):
 
-    PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m tests.qt.part2.shots_part2 \
+    PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python -m tests.qt.gallery.shots_gallery_models \
         --follow /work/runs/dcgan --finished /work/runs/cifake-cnn-v1 --gan-run /work/runs/faces \
         --generator G.onnx --discriminator D.onnx --detector DET.onnx --broken X.onnx --out docs/screenshots
 """

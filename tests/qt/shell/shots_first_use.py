@@ -2,7 +2,7 @@
 display, like desktop/qt/shell/debug_shots.py. The folder is opened the way `pixelpatrol FOLDER` opens it: the scan
 is asked for before the model list has loaded.
 
-    PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python -m tests.qt.shots_first_use \
+    PIXELPATROL_HOME=$(mktemp -d) xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python -m tests.qt.shell.shots_first_use \
         FOLDER --out docs/screenshots
 """
 
