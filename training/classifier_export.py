@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.gan_export import check_parity, convert
+from training.export import export_function
 from training.preprocess import to_model_input
 
 
@@ -72,5 +72,5 @@ def export_classifier(
 ) -> float:
     """Convert, write the contract and check parity on real images (uint8); returns the max abs diff."""
     fn, signature = classifier_function(model)
-    convert(fn, signature, classifier_contract(model, name, "CIFAR-10 classifier", labels, card), path)
-    return check_parity(fn, path, {"image": to_model_input(parity_images)})
+    contract = classifier_contract(model, name, "CIFAR-10 classifier", labels, card)
+    return export_function(fn, signature, contract, path, {"image": to_model_input(parity_images)})

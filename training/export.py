@@ -55,6 +55,55 @@ def keras_outputs(model: Any, x: np.ndarray, names: list[str]) -> dict[str, np.n
     return {n: np.asarray(o) for n, o in zip(names, out, strict=True)}
 
 
+def write_checked(
+    proto: Any,
+    contract: dict[str, Any],
+    path: str | Path,
+    feeds: dict[str, np.ndarray],
+    want: dict[str, np.ndarray],
+    atol: float = 1e-4,
+) -> float:
+    """The one way a model file is written: the contract under the ``pixelpatrol`` key, the ONNX checker,
+    a temporary file run through onnxruntime on ``feeds`` and compared with ``want`` (TensorFlow's outputs
+    by name), and only then the rename into ``path``. A difference above ``atol`` or a missing output raises
+    :class:`ParityError` and leaves no file behind. Returns the largest difference."""
+    import onnx
+    import onnxruntime as ort
+
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key = CONTRACT_KEY
+    entry.value = json.dumps(contract, allow_nan=False)
+    onnx.checker.check_model(proto)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    onnx.save(proto, str(tmp))
+    try:
+        sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        names = [o.name for o in sess.get_outputs()]
+        got = dict(zip(names, sess.run(names, feeds), strict=True))
+        worst = 0.0
+        for name, expected in want.items():
+            if name not in got:
+                raise ParityError(f"{path.name}: output {name!r} missing from the ONNX graph (has {names})")
+            if got[name].shape != expected.shape:
+                raise ParityError(f"{path.name}: output {name} shape {got[name].shape} != TensorFlow {expected.shape}")
+            if expected.size:
+                worst = max(worst, float(np.max(np.abs(got[name] - expected))))
+        if not worst <= atol:
+            n = len(next(iter(feeds.values())))
+            raise ParityError(
+                f"{path.name}: TensorFlow and onnxruntime differ by {worst:.3g} on {n} inputs "
+                f"(allowed {atol:g}); not exported"
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    return worst
+
+
 def export_keras(
     model: Any,
     path: str | Path,
@@ -64,9 +113,8 @@ def export_keras(
     atol: float = 1e-4,
     opset: int = OPSET,
 ) -> dict[str, Any]:
-    """Write ``path`` (atomically) and return {"path", "opset", "parity_max_abs_diff", "parity_images"}."""
-    import onnx
-    import onnxruntime as ort
+    """A Keras detector (one image input): write ``path`` with :func:`write_checked` on real images and
+    return {"path", "opset", "parity_max_abs_diff", "parity_images"}."""
     import tensorflow as tf
     import tf2onnx
 
@@ -79,35 +127,29 @@ def export_keras(
     ]
     proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=opset)
     _rename_outputs(proto, out_names)
-    del proto.metadata_props[:]
-    entry = proto.metadata_props.add()
-    entry.key = CONTRACT_KEY
-    entry.value = json.dumps(contract, allow_nan=False)
-    onnx.checker.check_model(proto)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    onnx.save(proto, str(tmp))
-    try:
-        x = to_model_input(parity_images)
-        want = keras_outputs(model, x, out_names)
-        sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
-        got = dict(zip(out_names, sess.run(out_names, {inp["name"]: x}), strict=True))
-        worst = 0.0
-        for name in out_names:
-            if got[name].shape != want[name].shape:
-                raise ParityError(
-                    f"{path.name}: output {name} shape {got[name].shape} != Keras {want[name].shape}"
-                )
-            worst = max(worst, float(np.max(np.abs(got[name] - want[name]))))
-        if not worst <= atol:
-            raise ParityError(
-                f"{path.name}: Keras and onnxruntime differ by {worst:.3g} on {len(x)} validation images "
-                f"(allowed {atol:g}); not exported"
-            )
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(path)
+    x = to_model_input(parity_images)
+    worst = write_checked(proto, contract, path, {inp["name"]: x}, keras_outputs(model, x, out_names), atol)
     log.info("exported %s (parity max abs diff %.2e on %d images)", path, worst, len(x))
     return {"path": str(path), "opset": opset, "parity_max_abs_diff": worst, "parity_images": len(x)}
+
+
+def export_function(
+    fn: Any,
+    signature: list[Any],
+    contract: dict[str, Any],
+    path: str | Path,
+    feeds: dict[str, np.ndarray],
+    *,
+    atol: float = 1e-4,
+    opset: int = OPSET,
+) -> float:
+    """A ``tf.function`` returning {output name: tensor} (generators, discriminators, the classifier):
+    written with :func:`write_checked` on ``feeds``; returns the largest difference."""
+    import tensorflow as tf
+    import tf2onnx
+
+    if opset > 18:
+        raise ValueError("opset must be <= 18")
+    proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=opset)
+    want = {k: np.asarray(v) for k, v in fn(**{k: tf.constant(v) for k, v in feeds.items()}).items()}
+    return write_checked(proto, contract, path, feeds, want, atol)

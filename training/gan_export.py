@@ -11,17 +11,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
-from spec.contract import CONTRACT_KEY
 from training.gan import Discriminator, GanSpec
-
-OPSET = 17
 
 
 def generator_function(generator: Any, spec: GanSpec) -> tuple[Any, list[tf.TensorSpec]]:
@@ -57,45 +51,6 @@ def discriminator_function(disc: Discriminator, spec: GanSpec) -> tuple[Any, lis
         }
 
     return tf.function(fn, input_signature=signature), signature
-
-
-def convert(fn: Any, signature: list[tf.TensorSpec], contract: dict[str, Any], path: Path) -> Path:
-    """tf2onnx conversion + the ``pixelpatrol`` contract in the metadata; written atomically."""
-    import onnx
-    import tf2onnx
-
-    model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
-    del model_proto.metadata_props[:]
-    entry = model_proto.metadata_props.add()
-    entry.key = CONTRACT_KEY
-    entry.value = json.dumps(contract)
-    onnx.checker.check_model(model_proto)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    onnx.save(model_proto, str(tmp))
-    tmp.replace(path)
-    return path
-
-
-def check_parity(fn: Any, path: Path, feeds: dict[str, np.ndarray], atol: float = 1e-4) -> float:
-    """Run the same inputs through the tf.function and onnxruntime; raise when they differ."""
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    expected = {k: np.asarray(v) for k, v in fn(**{k: tf.constant(v) for k, v in feeds.items()}).items()}
-    names = [o.name for o in sess.get_outputs()]
-    got = dict(zip(names, sess.run(names, feeds), strict=True))
-    worst = 0.0
-    for name, want in expected.items():
-        if name not in got:
-            raise RuntimeError(f"{path.name}: output {name!r} missing from the ONNX graph (has {names})")
-        diff = float(np.max(np.abs(got[name] - want))) if want.size else 0.0
-        worst = max(worst, diff)
-    if worst > atol:
-        raise RuntimeError(
-            f"{path.name}: Keras and onnxruntime differ by {worst:.2e} (> {atol:.0e}); not exported"
-        )
-    return worst
 
 
 def generator_contract(

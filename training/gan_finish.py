@@ -11,10 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from training.export import export_function
 from training.gan import GanTrainer, fixed_latents
 from training.gan_export import (
-    check_parity,
-    convert,
     discriminator_contract,
     discriminator_function,
     generator_contract,
@@ -60,12 +59,12 @@ def export_gan(
     gen_card = {**card, "data": data.info}
     fn, sig = generator_function(trainer.ema_generator if ema else trainer.generator, spec)
     gen_path = run_dir / f"{gen_name}.onnx"
-    convert(fn, sig, generator_contract(spec, gen_name, titles[0], data.label_names, gen_card), gen_path)
     z = fixed_latents(16, spec.latent_dim, 99)
     feeds: dict[str, np.ndarray] = {"z": z}
     if spec.conditional:
         feeds["label"] = balanced_labels(16, spec.num_classes)
-    gen_diff = check_parity(fn, gen_path, feeds)
+    gen_contract = generator_contract(spec, gen_name, titles[0], data.label_names, gen_card)
+    gen_diff = export_function(fn, sig, gen_contract, gen_path, feeds)
 
     # Discriminator: thresholds from its scores on real validation images vs EMA samples.
     n = min(len(data.val_images), 2000)
@@ -95,13 +94,8 @@ def export_gan(
         },
     }
     disc_path = run_dir / f"{disc_name}.onnx"
-    convert(
-        dfn,
-        dsig,
-        discriminator_contract(spec, disc_name, titles[1], data.label_names, thresholds, disc_card),
-        disc_path,
-    )
-    disc_diff = check_parity(dfn, disc_path, {"image": to_model_input(real[:16])})
+    disc_contract = discriminator_contract(spec, disc_name, titles[1], data.label_names, thresholds, disc_card)
+    disc_diff = export_function(dfn, dsig, disc_contract, disc_path, {"image": to_model_input(real[:16])})
     return {
         "generator": str(gen_path),
         "discriminator": str(disc_path),

@@ -52,11 +52,14 @@ def build_tiny_classifier(path: Path, size: int = 16) -> Path:
 
 
 def build_tiny_generator(path: Path, size: int = 16) -> Path:
-    from training.gan import GanSpec, GanTrainer, TrainSpec
-    from training.gan_export import convert, generator_contract, generator_function
+    from training.export import export_function
+    from training.gan import GanSpec, GanTrainer, TrainSpec, fixed_latents
+    from training.gan_export import generator_contract, generator_function
 
     spec = GanSpec(image_size=size, latent_dim=8, num_classes=len(CLASSES), g_width=2, d_width=2)
     trainer = GanTrainer(spec, TrainSpec())
     fn, signature = generator_function(trainer.ema_generator, spec)
     contract = generator_contract(spec, "tiny-gen", "tiny", CLASSES, {"summary": "test"})
-    return convert(fn, signature, contract, path)
+    feeds = {"z": fixed_latents(4, spec.latent_dim, 0), "label": np.arange(4, dtype=np.int64) % len(CLASSES)}
+    export_function(fn, signature, contract, path, feeds)
+    return path

@@ -141,3 +141,23 @@ def test_ensemble_averages_member_logits_in_one_exported_graph(tmp_path: Path) -
     mirrored = (predict_logits(logit_model(a), x[:, :, ::-1], False) + predict_logits(logit_model(b), x[:, :, ::-1], False)) / 2
     want = 1 / (1 + np.exp(-(expected[:, 0, 0] + mirrored[:, 0, 0]) / 2 / report["temperature"]))
     assert np.allclose(got, want, atol=1e-4)
+
+
+def test_one_writer_refuses_a_file_whose_outputs_disagree_and_leaves_nothing(tmp_path: Path) -> None:
+    import tensorflow as tf
+
+    from training.export import ParityError, export_function
+
+    sig = [tf.TensorSpec([None, 2], tf.float32, name="x")]
+    fn = tf.function(lambda x: {"y": tf.identity(x * 2.0, name="y")}, input_signature=sig)
+    contract = {"contract_version": 1, "name": "t", "kind": "detector"}
+    assert export_function(fn, sig, contract, tmp_path / "ok.onnx", {"x": np.ones((3, 2), np.float32)}) == 0.0
+    import tf2onnx
+
+    from training.export import write_checked
+
+    proto, _ = tf2onnx.convert.from_function(fn, input_signature=sig, opset=17)
+    with pytest.raises(ParityError, match="differ by 1"):  # what TensorFlow "said" is not what the graph computes
+        write_checked(proto, contract, tmp_path / "bad.onnx", {"x": np.ones((3, 2), np.float32)},
+                             {"y": np.full((3, 2), 3.0, np.float32)})
+    assert not (tmp_path / "bad.onnx").exists() and not (tmp_path / "bad.onnx.tmp").exists()
