@@ -66,9 +66,12 @@ def write_checked(
     """The one way a model file is written: the contract under the ``pixelpatrol`` key, the ONNX checker,
     a temporary file run through onnxruntime on ``feeds`` and compared with ``want`` (TensorFlow's outputs
     by name), and only then the rename into ``path``. A difference above ``atol`` or a missing output raises
-    :class:`ParityError` and leaves no file behind. Returns the largest difference."""
+    :class:`ParityError` and leaves no file behind; so does a contract the app's own parser
+    (:mod:`spec.contract`) refuses or that does not fit the graph. Returns the largest difference."""
     import onnx
     import onnxruntime as ort
+
+    from spec.contract_parse import check_against_graph, contract_from_dict
 
     del proto.metadata_props[:]
     entry = proto.metadata_props.add()
@@ -81,6 +84,11 @@ def write_checked(
     onnx.save(proto, str(tmp))
     try:
         sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        check_against_graph(
+            contract_from_dict(contract),
+            {a.name: list(a.shape) for a in sess.get_inputs()},
+            {a.name: list(a.shape) for a in sess.get_outputs()},
+        )
         names = [o.name for o in sess.get_outputs()]
         got = dict(zip(names, sess.run(names, feeds), strict=True))
         worst = 0.0

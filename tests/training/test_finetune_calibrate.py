@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "onnx_models" / "dcgan-cifar10-generator.onnx"
 
 
+def detector_contract() -> dict:
+    """A complete detector contract, as the app's parser (spec.contract) requires."""
+    return {
+        "contract_version": 1, "name": "t", "kind": "detector",
+        "input": {"name": "image", "layout": "NHWC", "height": 32, "width": 32, "channels": 3,
+                  "dtype": "float32", "color": "RGB", "value_range": [0, 255]},
+        "feed": {"mode": "resize", "resample": "bilinear"},
+        "outputs": {"score": {"name": "score", "meaning": "P(AI)", "shape": [None, 1]}},
+        "labels": ["real", "ai"],
+        "thresholds": {"decision": 0.5, "real": 0.05, "likely_real": 0.3, "likely_ai": 0.7, "ai": 0.95},
+    }
+
+
 def test_fitted_temperature_recovers_the_one_that_made_the_labels() -> None:
     rng = np.random.default_rng(0)
     z = rng.normal(0, 6, 20000)
@@ -64,8 +77,7 @@ def test_warm_start_reproduces_the_file_in_inference_and_in_training_mode(tmp_pa
     x = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
     source = build_model({"width": 8, "dense": 16}, 1e-3)
     source.fit(x.astype(np.float32), (x.mean(axis=(1, 2, 3)) > 127).astype(np.float32), epochs=2, verbose=0)
-    contract = {"contract_version": 1, "name": "t", "kind": "detector", "outputs": {"score": {"name": "score"}},
-                "input": {"name": "image", "height": 32, "width": 32, "channels": 3}}
+    contract = detector_contract()
     path = export_keras(source, tmp_path / "t.onnx", contract, x[:32])["path"]
     fresh = build_model({"width": 8, "dense": 16, "dropout": 0.0}, 1e-3)
     assert warm_start(fresh, path, x) < 1e-4
@@ -133,8 +145,7 @@ def test_ensemble_averages_member_logits_in_one_exported_graph(tmp_path: Path) -
     assert np.allclose(predict_logits(both, x, False), expected, atol=1e-5)
     scored, report = calibrate(both, x, y, mirror=True, fit=True)
     assert scored.count_params() == a.count_params() + b.count_params()
-    contract = {"contract_version": 1, "name": "t", "kind": "detector", "outputs": {"score": {"name": "score"}},
-                "input": {"name": "image", "height": 32, "width": 32, "channels": 3}}
+    contract = detector_contract()
     path = export_keras(scored, tmp_path / "e.onnx", contract, x[:16])["path"]
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {"image": x.astype(np.float32)})[0][:, 0]
@@ -143,21 +154,25 @@ def test_ensemble_averages_member_logits_in_one_exported_graph(tmp_path: Path) -
     assert np.allclose(got, want, atol=1e-4)
 
 
-def test_one_writer_refuses_a_file_whose_outputs_disagree_and_leaves_nothing(tmp_path: Path) -> None:
+def test_one_writer_refuses_a_file_whose_outputs_disagree_or_whose_contract_the_app_refuses(tmp_path: Path) -> None:
     import tensorflow as tf
-
-    from training.export import ParityError, export_function
-
-    sig = [tf.TensorSpec([None, 2], tf.float32, name="x")]
-    fn = tf.function(lambda x: {"y": tf.identity(x * 2.0, name="y")}, input_signature=sig)
-    contract = {"contract_version": 1, "name": "t", "kind": "detector"}
-    assert export_function(fn, sig, contract, tmp_path / "ok.onnx", {"x": np.ones((3, 2), np.float32)}) == 0.0
     import tf2onnx
 
-    from training.export import write_checked
+    from spec.contract import ContractError
+    from training.export import ParityError, export_function, write_checked
 
+    sig = [tf.TensorSpec([None, 32, 32, 3], tf.float32, name="image")]
+    fn = tf.function(lambda image: {"score": tf.reduce_mean(image, axis=[1, 2, 3])[:, None] / 255.0},
+                     input_signature=sig)
+    feeds = {"image": np.full((3, 32, 32, 3), 51.0, np.float32)}
+    assert export_function(fn, sig, detector_contract(), tmp_path / "ok.onnx", feeds) < 1e-6
     proto, _ = tf2onnx.convert.from_function(fn, input_signature=sig, opset=17)
-    with pytest.raises(ParityError, match="differ by 1"):  # what TensorFlow "said" is not what the graph computes
-        write_checked(proto, contract, tmp_path / "bad.onnx", {"x": np.ones((3, 2), np.float32)},
-                             {"y": np.full((3, 2), 3.0, np.float32)})
-    assert not (tmp_path / "bad.onnx").exists() and not (tmp_path / "bad.onnx.tmp").exists()
+    with pytest.raises(ParityError, match=r"differ by 0\.8"):  # what TensorFlow "said" is not what the graph computes
+        write_checked(proto, detector_contract(), tmp_path / "bad.onnx", feeds, {"score": np.ones((3, 1), np.float32)})
+    broken = {k: v for k, v in detector_contract().items() if k != "thresholds"}
+    with pytest.raises(ContractError, match="thresholds"):
+        export_function(fn, sig, broken, tmp_path / "bad.onnx", feeds)
+    wrong_size = detector_contract() | {"input": detector_contract()["input"] | {"height": 64}}
+    with pytest.raises(ContractError):
+        export_function(fn, sig, wrong_size, tmp_path / "bad.onnx", feeds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.onnx"]
