@@ -1,7 +1,7 @@
 """Near-duplicates across the CIFAKE train/validation split, and what they do to validation figures.
 
 Issue 17 asks why validation (97.84 %) overestimates the held-out set (97.34 %). Byte duplicates are
-dropped before the split (training/data.py); this looks for *perceptual* ones: a 64-bit DCT hash
+dropped before the split (training/data/loading.py); this looks for *perceptual* ones: a 64-bit DCT hash
 (pHash) of each 32x32 image, also of its mirror image, and for every validation image the smallest
 Hamming distance to any training image. It then scores validation with a model file and compares
 balanced accuracy on validation images with and without a near twin in training, per CIFAR class too.
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import load_real_fake, split_train_val
-from training.evaluate import binary_metrics
-from training.preprocess import FeedSpec
-from training.sources import CIFAR10_CLASSES
+from training.data.loading import load_real_fake, split_train_val
+from training.data.preprocess import FeedSpec
+from training.data.sources import CIFAR10_CLASSES
+from training.ship.evaluate import binary_metrics
 
 THRESHOLDS = (0, 2, 4, 6, 8, 10)
 

@@ -30,7 +30,7 @@ from desktop.core.events import RowsReady, ScanOptions
 from desktop.core.routing import load_for_scan
 from desktop.core.scan import scan
 from desktop.core.store import ResultStore
-from training.evaluate import roc_auc
+from training.ship.evaluate import roc_auc
 
 
 def halved_q75(src: Path, dst: Path) -> Path:

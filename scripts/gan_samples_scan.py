@@ -3,7 +3,7 @@
 Makes COUNT samples of each generator with the Gallery's code (``desktop.core.generate``: per-seed latents,
 seeds SEED, SEED+1, ...; classes cycled), saves them as PNG with the Gallery's ``save_images``, runs
 ``pixelpatrol scan FOLDER --model MODEL`` in a separate process and counts the verdicts. The detectors train
-on another latent stream (``training/gan_fakes.py``), so no sample here was seen in training.
+on another latent stream (``training/data/gan_fakes.py``), so no sample here was seen in training.
 
     .venv/bin/python scripts/gan_samples_scan.py --model onnx_models/cifake-cnn.onnx \
         --generator onnx_models/dcgan-cifar10-generator.onnx --generator onnx_models/faces-generator.onnx \

@@ -15,8 +15,8 @@ import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spec.contract import CONTRACT_KEY
-from training.card import write_card
-from training.evaluate import threshold_held_out
+from training.ship.card import write_card
+from training.ship.evaluate import threshold_held_out
 
 run, name, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 m = onnx.load(str(out / f"{name}.onnx"), load_external_data=False)

@@ -3,7 +3,7 @@
 Everything the engine knows about a model comes from here; nothing about a model is hard-coded
 anywhere else. Parsing is strict enough to refuse a file that would give wrong scores silently,
 and lenient about fields that only decorate (title, card). The app parses every model it loads with
-this module and the trainer validates every contract it writes with it (``training/export.py``), so
+this module and the trainer validates every contract it writes with it (``training/ship/onnx.py``), so
 the two cannot drift apart. Standard library only.
 """
 

@@ -177,7 +177,7 @@ def _list(argv: Sequence[str]) -> int:
 
 
 def _evaluate_generator(argv: Sequence[str]) -> int:
-    from training.generator_eval import cli_main
+    from training.gan.evaluate import cli_main
 
     return cli_main(argv)
 

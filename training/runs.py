@@ -5,7 +5,7 @@ once), ``state.json`` (what ``--resume`` needs), checkpoints, evaluation results
 exported ``.onnx``. :class:`Run` writes the protocol, watches for a stop request (SIGINT/SIGTERM
 or a ``STOP`` file in the run directory) and draws a progress bar on a terminal's stderr. Its
 ``on_batch``/``on_epoch``/``on_images``/``should_stop`` methods are the hooks a training loop
-calls (they match ``training.gan_train.GanHooks``).
+calls (they match ``training.gan.train.GanHooks``).
 """
 
 from __future__ import annotations

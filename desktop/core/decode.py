@@ -1,7 +1,7 @@
 """Reading one image file (read-only) and turning it into model inputs.
 
 `preprocess` is the ONE scan-side preprocessing function; it must give the same arrays as the
-training side's `training/preprocess.py:fit_image` for the same decoded pixels (same resize filter,
+training side's `training/data/preprocess.py:fit_image` for the same decoded pixels (same resize filter,
 same patch grid). `scale_pixels` maps uint8 to the contract's value range just before inference.
 """
 

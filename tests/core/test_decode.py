@@ -191,7 +191,7 @@ def test_patches_mode_keeps_native_resolution(patches_contract: ModelContract, t
 
 def test_preprocess_matches_training_side_fit_image(contract: ModelContract,
                                                     patches_contract: ModelContract) -> None:
-    training = pytest.importorskip("training.preprocess")
+    training = pytest.importorskip("training.data.preprocess")
     image = images.noise(3, (97, 61))
     for c in (contract, patches_contract):
         ours, _ = preprocess(image, c)

@@ -42,8 +42,8 @@ def write_face_like_folder(root: Path, count: int = 24, size: int = 40) -> Path:
 
 
 def build_tiny_classifier(path: Path, size: int = 16) -> Path:
-    from training.classifier_export import export_classifier
-    from training.classifier_net import build_classifier
+    from training.classifier.export import export_classifier
+    from training.classifier.net import build_classifier
 
     model = build_classifier(width=2, num_classes=len(CLASSES), size=size)
     images = np.random.default_rng(0).integers(0, 256, (4, size, size, 3), dtype=np.uint8)
@@ -52,9 +52,9 @@ def build_tiny_classifier(path: Path, size: int = 16) -> Path:
 
 
 def build_tiny_generator(path: Path, size: int = 16) -> Path:
-    from training.export import export_function
-    from training.gan import GanSpec, GanTrainer, TrainSpec, fixed_latents
-    from training.gan_export import generator_contract, generator_function
+    from training.gan.export import generator_contract, generator_function
+    from training.gan.model import GanSpec, GanTrainer, TrainSpec, fixed_latents
+    from training.ship.onnx import export_function
 
     spec = GanSpec(image_size=size, latent_dim=8, num_classes=len(CLASSES), g_width=2, d_width=2)
     trainer = GanTrainer(spec, TrainSpec())

@@ -26,7 +26,7 @@ def test_walk_picks_up_each_scan_extension_in_any_case() -> None:
 def test_run_form_accepts_a_data_folder_exactly_when_the_trainer_can_read_it(tmp_path: Path, ext: str) -> None:
     # The form used to keep a shorter list than the trainer: a folder of TIFFs was refused before the run.
     from desktop.qt.training.run_form import check_data
-    from training.sources import DataError, iter_entries
+    from training.data.sources import DataError, iter_entries
 
     readable, unreadable = tmp_path / "readable", tmp_path / "unreadable"
     readable.mkdir()

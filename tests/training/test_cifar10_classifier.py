@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from tests.helpers import generators
-from training.classifier_net import augment_batch
+from training.classifier.net import augment_batch
 
 
 def test_augment_batch_keeps_shape_and_only_flips_or_shifts() -> None:

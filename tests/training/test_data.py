@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from tests.training.conftest import jpeg_bytes, smooth_image, write_cifake_zip
-from training.data import load_images, load_labeled, load_real_fake, split_train_val
-from training.preprocess import FeedSpec
-from training.sources import DataError, cifake_class
+from training.data.loading import load_images, load_labeled, load_real_fake, split_train_val
+from training.data.preprocess import FeedSpec
+from training.data.sources import DataError, cifake_class
 
 FEED = FeedSpec()
 
@@ -78,7 +78,7 @@ def test_duplicates_are_dropped_and_never_straddle_the_split(tmp_path: Path) -> 
 
 def test_second_load_reuses_the_cache(cifake_zip: Path, caplog: pytest.LogCaptureFixture) -> None:
     load_real_fake([str(cifake_zip)], FEED)
-    with caplog.at_level(logging.INFO, logger="training.data"):
+    with caplog.at_level(logging.INFO, logger="training.data.loading"):
         load_real_fake([str(cifake_zip)], FEED)
     assert "using cached dataset" in caplog.text
 
@@ -125,7 +125,7 @@ def test_unreadable_images_are_skipped_with_a_warning(
     z = write_cifake_zip(tmp_path / "c.zip", 3, classes=1)
     with zipfile.ZipFile(z, "a") as zf:
         zf.writestr("FAKE/9999.jpg", b"\xff\xd8not really a jpeg")
-    with caplog.at_level(logging.WARNING, logger="training.data"):
+    with caplog.at_level(logging.WARNING, logger="training.data.loading"):
         d = load_real_fake([str(z)], FEED)
     assert len(d) == 6 and d.info["unreadable"] == 1
     assert "unreadable" in caplog.text and "9999.jpg" in caplog.text

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from training.evaluate import (
+from training.ship.evaluate import (
     binary_metrics,
     choose_thresholds,
     expected_calibration_error,

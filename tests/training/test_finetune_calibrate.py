@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.calibrate import fit_temperature, sigmoid
-from training.data import ImageData, split_train_val
+from training.data.loading import ImageData, split_train_val
+from training.detector.calibrate import fit_temperature, sigmoid
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
@@ -41,7 +41,7 @@ def test_fitted_temperature_recovers_the_one_that_made_the_labels() -> None:
 
 
 def test_gan_fakes_are_label_fake_in_their_own_strata_and_keep_the_old_split() -> None:
-    from training.gan_fakes import GAN_GROUP, generator_samples, kind_masks, with_gan_fakes
+    from training.data.gan_fakes import GAN_GROUP, generator_samples, kind_masks, with_gan_fakes
 
     n = 400
     rng = np.random.default_rng(1)
@@ -69,9 +69,9 @@ def test_gan_fakes_are_label_fake_in_their_own_strata_and_keep_the_old_split() -
 
 
 def test_warm_start_reproduces_the_file_in_inference_and_in_training_mode(tmp_path: Path) -> None:
-    from training.export import export_keras
+    from training.detector.warm_start import warm_start
     from training.recipes.cifake_cnn import build_model
-    from training.warm_start import warm_start
+    from training.ship.onnx import export_keras
 
     rng = np.random.default_rng(2)
     x = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
@@ -93,8 +93,8 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
 
     from tests.training.test_recipes import train
     from training.cli import EXIT_OK
-    from training.data import load_real_fake
-    from training.preprocess import FeedSpec
+    from training.data.loading import load_real_fake
+    from training.data.preprocess import FeedSpec
 
     rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--set", f"gan_fakes={GENERATOR}",
                     "--set", "gan_fake_count=40", "--set", "tta_flip=true", "--set", "calibrate=true")
@@ -113,7 +113,7 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
 
 
 def test_patch_model_mirror_average_lines_up_the_patches(cifake_zip: Path) -> None:
-    from training.calibrate import calibrate, logit_model, predict_logits
+    from training.detector.calibrate import calibrate, logit_model, predict_logits
     from training.recipes.cifake_patchgan import build_model
 
     rng = np.random.default_rng(3)
@@ -132,9 +132,9 @@ def test_patch_model_mirror_average_lines_up_the_patches(cifake_zip: Path) -> No
 def test_ensemble_averages_member_logits_in_one_exported_graph(tmp_path: Path) -> None:
     import onnxruntime as ort
 
-    from training.calibrate import calibrate, ensemble_logits, logit_model, predict_logits
-    from training.export import export_keras
+    from training.detector.calibrate import calibrate, ensemble_logits, logit_model, predict_logits
     from training.recipes.cifake_cnn import build_model
+    from training.ship.onnx import export_keras
 
     rng = np.random.default_rng(4)
     x = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
@@ -159,7 +159,7 @@ def test_one_writer_refuses_a_file_whose_outputs_disagree_or_whose_contract_the_
     import tf2onnx
 
     from spec.contract import ContractError
-    from training.export import ParityError, export_function, write_checked
+    from training.ship.onnx import ParityError, export_function, write_checked
 
     sig = [tf.TensorSpec([None, 32, 32, 3], tf.float32, name="image")]
     fn = tf.function(lambda image: {"score": tf.reduce_mean(image, axis=[1, 2, 3])[:, None] / 255.0},

@@ -12,15 +12,15 @@ pytest.importorskip("tensorflow")
 
 from PIL import Image
 
-from training.export import export_function
-from training.gan import GanSpec, GanTrainer, TrainSpec, fixed_latents, grid_inputs, to_gan_range
-from training.gan_export import (
+from training.gan.export import (
     discriminator_contract,
     discriminator_function,
     generator_contract,
     generator_function,
 )
-from training.gan_train import GanData, Progress, restore_state, train_gan, write_grid
+from training.gan.model import GanSpec, GanTrainer, TrainSpec, fixed_latents, grid_inputs, to_gan_range
+from training.gan.train import GanData, Progress, restore_state, train_gan, write_grid
+from training.ship.onnx import export_function
 
 SPEC = GanSpec(image_size=16, latent_dim=8, num_classes=3, g_width=4, d_width=4)
 
@@ -165,7 +165,7 @@ def test_unconditional_gan_trains_and_exports_without_label_input(tmp_path: Path
 
 
 def test_lr_scale_is_constant_then_falls_linearly_without_reaching_zero_on_a_trained_step() -> None:
-    from training.gan_train import lr_scale
+    from training.gan.train import lr_scale
 
     assert [lr_scale(s, 10, None) for s in (0, 9)] == [1.0, 1.0]
     assert [lr_scale(s, 10, 6) for s in (0, 5, 6, 8, 9)] == [1.0, 1.0, 1.0, 0.5, 0.25]

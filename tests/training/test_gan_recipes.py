@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("tensorflow")
 
 from tests.helpers import generators
-from training.gan_recipe import GanConfig
-from training.generator_eval import OnnxGenerator
+from training.gan.evaluate import OnnxGenerator
+from training.gan.recipe import GanConfig
 from training.recipes.dcgan import CIFAR_NAMING, train_and_ship
 from training.recipes.faces_dcgan import FACES_NAMING
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import generators
-from training.generator_eval import (
+from training.gan.evaluate import (
     NOT_COMPARABLE,
     OnnxGenerator,
     format_report,
@@ -65,7 +65,7 @@ def test_onnx_generator_refuses_a_classifier_file(tiny_classifier_onnx: Path) ->
 def test_evaluate_generator_reports_each_measure_next_to_real_vs_real(
     tiny_generator_onnx: Path, tiny_classifier_onnx: Path, tiny_class_folders: Path
 ) -> None:
-    from training.generator_eval import evaluate_generator
+    from training.gan.evaluate import evaluate_generator
 
     result = evaluate_generator(
         tiny_generator_onnx, tiny_classifier_onnx, [str(tiny_class_folders)], n=20, seed=0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.detector_finish import MIN_VAL_FOR_BANDS, WIDE_BANDS, choose_bands, model_identity, wide_bands
+from training.detector.finish import MIN_VAL_FOR_BANDS, WIDE_BANDS, choose_bands, model_identity, wide_bands
 from training.recipes import RecipeContext
 from training.runs import Run
 
@@ -52,7 +52,7 @@ def test_bands_from_too_few_validation_images_are_the_wide_ones_around_the_decis
 
 def test_the_card_names_each_data_folder_in_full_with_the_counts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from training.detector_finish import data_sources
+    from training.detector.finish import data_sources
 
     (tmp_path / "archive").mkdir()
     monkeypatch.chdir(tmp_path)

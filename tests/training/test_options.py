@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.detector import DetectorConfig
-from training.gan_recipe import GanConfig
+from training.detector.fit import DetectorConfig
+from training.gan.recipe import GanConfig
 from training.recipes import RecipeContext
 from training.recipes.options import apply_options, flat_options
 
@@ -56,7 +56,7 @@ def test_none_clears_optional_fields_only() -> None:
 
 
 def test_gan_lr_decay_start_is_an_epoch_count_below_epochs() -> None:
-    from training.gan_recipe import apply_context
+    from training.gan.recipe import apply_context
 
     cfg = apply_context(GanConfig(epochs=12), context(lr_decay_start="8"))
     assert cfg.lr_decay_start == 8

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from training.provenance import device_description, git_commit
+from training.ship.provenance import device_description, git_commit
 
 
 def test_device_description_names_the_device_and_tensorflow() -> None:

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.evaluate import roc_auc
 from training.realworld import pack as pack_module
 from training.realworld.shortcuts import check, logistic_auroc
 from training.realworld.train import format_weights
+from training.ship.evaluate import roc_auc
 
 FIELDS = ["file", "label", "source_repo", "commit", "source_path", "generator", "kind", "sha256", "bytes",
           "width", "height", "format", "licence"]
@@ -107,7 +107,7 @@ def test_pack_train_resume_finish_and_the_engine_scores_as_training_does(packed:
 
     from desktop.core.decode import load_image
     from desktop.core.models import Detector
-    from training.preprocess import FeedSpec
+    from training.data.preprocess import FeedSpec
     from training.realworld import finish as finish_module
     from training.realworld.train import train
     from training.realworld.views import inference_views, open_rgb

@@ -34,7 +34,7 @@ def train(recipe: str, data: list[str], out: Path, *extra: str) -> tuple[int, li
 def ort_scores(onnx_path: Path, images: np.ndarray) -> tuple[dict, list[np.ndarray]]:
     import onnxruntime as ort
 
-    from training.preprocess import to_model_input
+    from training.data.preprocess import to_model_input
 
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     contract = json.loads(sess.get_modelmeta().custom_metadata_map["pixelpatrol"])
@@ -50,8 +50,8 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
 ) -> None:
     import keras
 
-    from training.export import keras_outputs
-    from training.preprocess import to_model_input
+    from training.data.preprocess import to_model_input
+    from training.ship.onnx import keras_outputs
 
     rc, evs = train(recipe, [str(cifake_zip)], tmp_path / "run")
     assert rc == EXIT_OK, evs[-3:]
@@ -66,8 +66,8 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
     assert "measured on the other" in (tmp_path / "run" / f"{recipe}.md").read_text()
     for plot in ("history", "roc", "confusion"):
         assert (tmp_path / "run" / f"{recipe}-{plot}.png").stat().st_size > 1000
-    from training.data import load_real_fake
-    from training.preprocess import FeedSpec
+    from training.data.loading import load_real_fake
+    from training.data.preprocess import FeedSpec
 
     images = np.asarray(load_real_fake([str(cifake_zip)], FeedSpec()).images[:10])
     contract, got = ort_scores(onnx_path, images)
@@ -79,7 +79,7 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
     assert 0 <= t["real"] < t["likely_real"] <= t["decision"] <= t["likely_ai"] < t["ai"] <= 1
     assert contract["card"]["params"] > 0 and contract["card"]["command"].startswith("pixelpatrol-train")
     model = keras.models.load_model(tmp_path / "run" / "best.keras")
-    # A run this short uses the short-run batch-norm momentum (training/detector.py: bn_momentum).
+    # A run this short uses the short-run batch-norm momentum (training/detector/fit.py: bn_momentum).
     assert {
         layer.momentum for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
     } == {0.9}
@@ -91,7 +91,7 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
 
 
 def test_bn_momentum_is_short_run_safe_unless_set() -> None:
-    from training.detector import SHORT_RUN_STEPS, bn_momentum
+    from training.detector.fit import SHORT_RUN_STEPS, bn_momentum
 
     assert bn_momentum("auto", None) == 0.9  # a tuner trial: length unknown
     assert bn_momentum("auto", SHORT_RUN_STEPS - 1) == 0.9
@@ -178,7 +178,7 @@ def test_tune_searches_then_trains_the_best_and_resume_keeps_it(
 ) -> None:
     from training.recipes.cifake_cnn import build_model
 
-    caplog.set_level("INFO", logger="training.tune")
+    caplog.set_level("INFO", logger="training.detector.tune")
     rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--tune", "--set", "tune_epochs=3")
     assert rc == EXIT_OK and evs[-1]["status"] == "completed"
     (tuning,) = [e for e in evs if e["event"] == "evaluation" and e["split"] == "tuning"]

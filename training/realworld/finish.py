@@ -7,7 +7,7 @@ Everything here runs on the *files* of the validation split (not the packed view
 1. per-view logits from the best checkpoint;
 2. a temperature T (inside the exported graph: score = sigmoid(logit / T)) minimising the negative
    log-likelihood of the image score (the mean of its views' probabilities, the contract's aggregate);
-3. the bands (training.evaluate.choose_thresholds) on the calibrated validation image scores;
+3. the bands (training.ship.evaluate.choose_thresholds) on the calibrated validation image scores;
 4. export with tf2onnx and a Keras/onnxruntime parity check on validation views; `RUN/finish.json` keeps
    every number, and the contract carries domain, trust and a card.
 """
@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from training.calibrate import fit_temperature
-from training.calibrate import view_scores as image_scores
-from training.preprocess import FeedSpec
+from training.data.preprocess import FeedSpec
+from training.detector.calibrate import fit_temperature
+from training.detector.calibrate import view_scores as image_scores
 
 log = logging.getLogger(__name__)
 NAME = "realworld-detector"
@@ -82,10 +82,10 @@ def finish(run: Path, pack: Path, out: Path, *, patch_options: tuple[int, ...], 
     import keras
 
     import training.realworld.net  # noqa: F401  (registers the custom layers)
-    from training.detector_finish import choose_bands
-    from training.evaluate import binary_metrics, expected_calibration_error, roc_auc
-    from training.export import export_keras
-    from training.provenance import device_description, git_commit
+    from training.detector.finish import choose_bands
+    from training.ship.evaluate import binary_metrics, expected_calibration_error, roc_auc
+    from training.ship.onnx import export_keras
+    from training.ship.provenance import device_description, git_commit
 
     started = time.time()
     ckpt = run / "best.keras" if (run / "best.keras").exists() else run / "last.keras"

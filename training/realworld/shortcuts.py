@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.evaluate import roc_auc
 from training.realworld.train import LOSSY_FORMATS, format_weights
+from training.ship.evaluate import roc_auc
 
 
 def logistic_auroc(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from training.evaluate import roc_auc
+from training.ship.evaluate import roc_auc
 
 log = logging.getLogger(__name__)
 SPLITS = {"train": 0, "val": 1, "heldout": 2}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from training.preprocess import RESAMPLE, FeedSpec, patch_boxes
+from training.data.preprocess import RESAMPLE, FeedSpec, patch_boxes
 
 DOWNSCALE_FILTERS = ("box", "bilinear", "bicubic", "lanczos")
 # P(JPEG re-encode) by the source's format: lossless sources (mostly AI PNGs) are compressed more often

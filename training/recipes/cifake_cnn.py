@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from training.detector import DetectorConfig, bn_momentum
+from training.detector.fit import DetectorConfig, bn_momentum
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def config_from(ctx: RecipeContext, defaults: DetectorConfig | None = None) -> D
 
 
 def run(ctx: RecipeContext) -> dict[str, Any] | None:
-    from training.detector_ship import train_and_ship
+    from training.detector.ship import train_and_ship
 
     cfg = config_from(ctx)
     return train_and_ship(ctx, cfg, NAME, build_model, CARD, tuner_space=tuner_space)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.detector import DetectorConfig, bn_momentum
+from training.detector.fit import DetectorConfig, bn_momentum
 from training.recipes import RecipeContext
 
 NAME = "cifake-patchgan"
@@ -88,7 +88,7 @@ def _targets_for(blocks: int) -> Any:
 
 
 def run(ctx: RecipeContext) -> dict[str, Any] | None:
-    from training.detector_ship import train_and_ship
+    from training.detector.ship import train_and_ship
     from training.recipes.options import apply_options
 
     cfg = apply_options(

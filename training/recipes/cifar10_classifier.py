@@ -50,8 +50,8 @@ class ClassifierData:
 
 
 def load_data(cfg: ClassifierConfig) -> ClassifierData:
-    from training.data import load_labeled, split_train_val, subsample
-    from training.preprocess import FeedSpec
+    from training.data.loading import load_labeled, split_train_val, subsample
+    from training.data.preprocess import FeedSpec
 
     if not cfg.data:
         raise ValueError(
@@ -82,7 +82,7 @@ class ClassifierTrainer:
     """Model, compiled training view and resumable state (weights, optimizer, finished epochs)."""
 
     def __init__(self, cfg: ClassifierConfig, num_classes: int, steps_per_epoch: int) -> None:
-        from training.classifier_net import build_classifier, compile_for_training
+        from training.classifier.net import build_classifier, compile_for_training
 
         self.cfg = cfg
         self.model = build_classifier(cfg.width, num_classes)
@@ -110,7 +110,7 @@ class ClassifierTrainer:
 
 
 def evaluate(model: Any, data: ClassifierData) -> dict[str, Any]:
-    from training.classifier_net import predict_probs
+    from training.classifier.net import predict_probs
 
     probs, _ = predict_probs(model, data.x_val)
     pred = probs.argmax(1)
@@ -136,7 +136,7 @@ def train(
     """Train (or continue) for ``cfg.epochs``; returns (trainer, data, finished)."""
     import keras
 
-    from training.classifier_net import fit_epoch
+    from training.classifier.net import fit_epoch
 
     keras.utils.set_random_seed(cfg.seed)
     data = load_data(cfg)
@@ -169,8 +169,8 @@ def train(
 
 
 def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, command: str) -> dict[str, Any]:
-    from training.classifier_export import export_classifier
-    from training.provenance import device_description, git_commit
+    from training.classifier.export import export_classifier
+    from training.ship.provenance import device_description, git_commit
 
     result = evaluate(trainer.model, data)
     card = {

@@ -13,8 +13,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from training.gan_recipe import GanConfig
-from training.gan_train import GanHooks
+from training.gan.recipe import GanConfig
+from training.gan.train import GanHooks
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def run(ctx: RecipeContext) -> dict[str, Any] | None:
 
 def run_gan(ctx: RecipeContext, defaults: GanConfig, naming: Naming) -> dict[str, Any] | None:
     """The recipe body shared with ``faces-dcgan``: config from the context, train, ship."""
-    from training.gan_recipe import apply_context
+    from training.gan.recipe import apply_context
 
     cfg = apply_context(defaults, ctx)
     naming = naming.for_config(cfg)
@@ -97,10 +97,10 @@ def train_and_ship(
     """Train (or continue), then measure, export and write the card; None when stopped early."""
     import keras
 
-    from training.gan import GanTrainer
-    from training.gan_finish import base_card, export_gan, final_measures, save_json, write_card_markdown
-    from training.gan_recipe import load_gan_data, make_measure
-    from training.gan_train import Progress, restore_state, train_gan
+    from training.gan.finish import base_card, export_gan, final_measures, save_json, write_card_markdown
+    from training.gan.model import GanTrainer
+    from training.gan.recipe import load_gan_data, make_measure
+    from training.gan.train import Progress, restore_state, train_gan
 
     keras.utils.set_random_seed(cfg.seed)  # weight init and the noise in each step
     data = load_gan_data(cfg)
@@ -110,7 +110,7 @@ def train_and_ship(
         log.info("resuming at epoch %d, batch %d", progress.epoch + 1, progress.step_in_epoch)
     measure = make_measure(cfg, data, cfg.measure_samples)
     if start is not None:
-        from training.gan_recipe import METRIC_NAMES
+        from training.gan.recipe import METRIC_NAMES
 
         start(cfg.epochs, METRIC_NAMES, initial_epoch=progress.epoch, images_dir="samples", data=data.info)
     progress = train_gan(
@@ -149,8 +149,8 @@ def train_and_ship(
         card,
         ema=use_ema,
     )
-    from training.gan_finish import write_discriminator_card
-    from training.gan_train import write_grid
+    from training.gan.finish import write_discriminator_card
+    from training.gan.train import write_grid
 
     grid = write_grid(trainer, run_dir / f"{naming.generator}-samples.png", ema=use_ema)
     extra = [

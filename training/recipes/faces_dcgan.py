@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.gan_recipe import GanConfig
+from training.gan.recipe import GanConfig
 from training.recipes import RecipeContext
 from training.recipes.dcgan import Naming, run_gan
 

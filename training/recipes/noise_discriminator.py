@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from training.data import ImageData, load_labeled
-from training.detector import DetectorConfig
+from training.data.loading import ImageData, load_labeled
+from training.detector.fit import DetectorConfig
 from training.recipes import RecipeContext
 
 NAME = "noise-discriminator"
@@ -81,7 +81,7 @@ def load(cfg: DetectorConfig) -> ImageData:
 
 
 def run(ctx: RecipeContext) -> dict[str, Any] | None:
-    from training.detector_ship import train_and_ship
+    from training.detector.ship import train_and_ship
     from training.recipes.options import apply_options
 
     cfg = apply_options(DetectorConfig(epochs=2, limit=20000, model=dict(DEFAULT_MODEL), patience=None), ctx)

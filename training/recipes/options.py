@@ -6,9 +6,9 @@ import dataclasses
 import json
 from typing import Any
 
-from training.augment import AugmentSpec
-from training.detector import DetectorConfig
-from training.preprocess import FeedSpec
+from training.data.augment import AugmentSpec
+from training.data.preprocess import FeedSpec
+from training.detector.fit import DetectorConfig
 from training.recipes import RecipeContext
 
 

@@ -30,7 +30,7 @@ FIELDS = ["file", "label", "source_repo", "commit", "source_path", "generator", 
 def _manifest(ctx: RecipeContext, root: Path) -> dict[str, int]:
     from PIL import Image
 
-    from training.data import parse_spec
+    from training.data.loading import parse_spec
 
     rows, counts = [], {"ai": 0, "real": 0, "unreadable": 0}
     for spec in ctx.data:
@@ -88,7 +88,7 @@ class _Hooks:
 def run(ctx: RecipeContext) -> dict[str, Any] | None:
     import json
 
-    from training.detector_finish import model_identity
+    from training.detector.finish import model_identity
     from training.realworld import pack as pack_module
     from training.realworld.finish import finish
     from training.realworld.train import train

@@ -246,7 +246,7 @@ To enable the following instructions: AVX2 AVX512F FMA, in other operations, reb
 E0000 00:00:1796399645.091006   12647 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)
 2024-05-01 12:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:9261] Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN when one has already been registered
 2024-05-01 12:00:00.000000: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT Warning: Could not find TensorRT
-12:00:01 training.detector_ship: train 320 / validation 80 samples
+12:00:01 training.detector.ship: train 320 / validation 80 samples
 E0000 00:00:1796399645.091006   12647 some_op.cc:52] a real TensorFlow error stays visible
 """
 
@@ -259,7 +259,7 @@ def test_tensorflow_cuda_noise_is_left_out_of_the_log_pane_with_one_line_saying_
         page.trainer.start([sys.executable, "-c", script], [], tmp_path)
     assert page.log.toPlainText().splitlines() == [
         trainer_process.NO_GPU_NOTE,
-        "12:00:01 training.detector_ship: train 320 / validation 80 samples",
+        "12:00:01 training.detector.ship: train 320 / validation 80 samples",
         "E0000 00:00:1796399645.091006   12647 some_op.cc:52] a real TensorFlow error stays visible",
     ]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocess import to_model_input
+from training.data.preprocess import to_model_input
 
 T_GRID = np.exp(np.linspace(np.log(0.2), np.log(5.0), 81))
 
@@ -128,8 +128,8 @@ def predict_logits(logits: Any, images: np.ndarray, mirror: bool, batch: int = 5
 def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fit: bool) -> tuple[Any, dict[str, Any]]:
     """The scoring model for ``model`` and what calibration measured on (images, y): ECE of the plain
     score, of the mirror-averaged score, and after temperature scaling."""
-    from training.evaluate import expected_calibration_error as ece
-    from training.evaluate import roc_auc
+    from training.ship.evaluate import expected_calibration_error as ece
+    from training.ship.evaluate import roc_auc
 
     lm = logit_model(model)
     lg = predict_logits(lm, images, mirror)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from training.detector import DetectorConfig, Split
-from training.provenance import device_description, git_commit
+from training.detector.fit import DetectorConfig, Split
 from training.recipes import RecipeContext
+from training.ship.provenance import device_description, git_commit
 
 log = logging.getLogger(__name__)
 # Verdict bands chosen on fewer validation images than this are noise (80 images once gave
@@ -71,7 +71,7 @@ def wide_bands(decision: float) -> dict[str, float]:
 def choose_bands(y: np.ndarray, scores: np.ndarray) -> tuple[dict[str, Any], str]:
     """Verdict bands from validation; from too few images, the wide default bands around the measured
     decision threshold (a small run's scores are often far from 0.5). The note says which, and on how many."""
-    from training.evaluate import choose_thresholds
+    from training.ship.evaluate import choose_thresholds
 
     chosen = choose_thresholds(y, scores)
     n = len(y)
@@ -94,7 +94,7 @@ SCORE_OUTPUT = {
 
 
 def make_predict(model: Any) -> Any:
-    from training.preprocess import to_model_input
+    from training.data.preprocess import to_model_input
 
     def predict(images: np.ndarray) -> np.ndarray:
         out = model.predict(to_model_input(images), batch_size=512, verbose=0)
@@ -112,8 +112,8 @@ def per_kind(split: Split, y: np.ndarray, scores: np.ndarray, thresholds: dict[s
     images alone (what the held-out bar measures), and the share of GAN fakes flagged."""
     if split.groups is None:
         return None
-    from training.evaluate import binary_metrics
-    from training.gan_fakes import kind_masks
+    from training.data.gan_fakes import kind_masks
+    from training.ship.evaluate import binary_metrics
 
     groups = split.groups[np.sort(split.val)]
     masks = kind_masks(groups, y)
@@ -145,23 +145,23 @@ def finish_detector(
     kind: str = "detector",
     labels: tuple[str, str] = ("real", "ai"),
 ) -> dict[str, Any]:
-    from training.evaluate import binary_metrics, robustness, roc_curve, threshold_held_out
-    from training.export import export_keras
     from training.keras_run import BEST, LAST, load_checkpoint
-    from training.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
+    from training.ship.evaluate import binary_metrics, robustness, roc_curve, threshold_held_out
+    from training.ship.onnx import export_keras
+    from training.ship.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
 
     run_dir = ctx.run.dir
     ckpt = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     model = load_checkpoint(ckpt)
     if cfg.ensemble_paths:
-        from training.calibrate import ensemble_logits
+        from training.detector.calibrate import ensemble_logits
 
         model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)])
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
     calibration = None
     if cfg.tta_flip or cfg.calibrate:
-        from training.calibrate import calibrate
+        from training.detector.calibrate import calibrate
 
         model, calibration = calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate)
     predict = make_predict(model)
@@ -268,7 +268,7 @@ def finish_detector(
         parity_max_abs_diff=exported["parity_max_abs_diff"],
         parity_images=exported["parity_images"],
     )
-    from training.card import write_card
+    from training.ship.card import write_card
 
     write_card(run_dir / f"{file_stem}.md", contract, evaluation, [p.name for p in plots.values()])
     return {

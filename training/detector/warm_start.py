@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from training.preprocess import to_model_input
+from training.data.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
 PARITY_ATOL = 1e-4

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from spec.contract import CONTRACT_KEY
-from training.preprocess import to_model_input
+from training.data.preprocess import to_model_input
 
 log = logging.getLogger(__name__)
 OPSET = 17

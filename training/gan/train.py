@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from training.gan import GanTrainer, grid_inputs, save_grid, to_gan_range
+from training.gan.model import GanTrainer, grid_inputs, save_grid, to_gan_range
 
 CHECKPOINT = "gan_state.npz"
 PROGRESS = "gan_progress.json"

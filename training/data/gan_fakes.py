@@ -2,7 +2,7 @@
 
 A detector trained only on CIFAKE (Stable Diffusion 1.4 thumbnails) called 99 % of the shipped
 conditional GAN's samples "real". :func:`with_gan_fakes` appends generator samples to a real/fake
-:class:`~training.data.ImageData` as label 1 with their own strata (group ``GAN_GROUP + class``), so the
+:class:`~training.data.loading.ImageData` as label 1 with their own strata (group ``GAN_GROUP + class``), so the
 seeded split keeps exactly the CIFAKE validation files it had before (strata are visited in sorted
 order and the GAN strata come last) and the card can report CIFAKE and GAN figures apart.
 
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from spec.contract import CONTRACT_KEY
-from training.data import ImageData
+from training.data.loading import ImageData
 
 log = logging.getLogger(__name__)
 GAN_GROUP = 100  # groups >= this are generator samples: GAN_GROUP + class index (or GAN_GROUP alone)

@@ -1,7 +1,7 @@
 """Where images come from: folders, zips and the CIFAR-10 python pickles, as a flat list of entries.
 
 An :class:`Entry` is one file (or one pickled image) with its path inside the source and a way to
-get its bytes; the dataset builders in :mod:`training.data` decide what the path means (a class
+get its bytes; the dataset builders in :mod:`training.data.loading` decide what the path means (a class
 folder, a REAL/FAKE folder, a class index in the file name).
 """
 

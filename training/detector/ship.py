@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from training.data import ImageData, load_real_fake, split_train_val, subsample
-from training.detector import DetectorConfig, Split, fit_detector
+from training.data.loading import ImageData, load_real_fake, split_train_val, subsample
+from training.detector.fit import DetectorConfig, Split, fit_detector
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def make_split(cfg: DetectorConfig, data: ImageData) -> Split:
 def _start(cfg: DetectorConfig, split: Split, model: Any) -> Any:
     """A new model, or one carrying the weights of ``cfg.init_from`` (fine-tuning)."""
     if cfg.init_from:
-        from training.warm_start import warm_start
+        from training.detector.warm_start import warm_start
 
         sample = np.asarray(split.images[np.sort(split.train)[:: max(1, len(split.train) // 4096)]])
         warm_start(model, cfg.init_from, sample)
@@ -63,7 +63,7 @@ def train_and_ship(
     (ctx.run.dir / "config.json").write_text(json.dumps({**ctx.run.config}, indent=2, default=str))
     data = load(cfg) if load else load_real_fake(cfg.data, cfg.feed)
     if cfg.gan_fake_paths and cfg.gan_fake_count:
-        from training.gan_fakes import with_gan_fakes
+        from training.data.gan_fakes import with_gan_fakes
 
         data = with_gan_fakes(data, cfg.gan_fake_paths, cfg.gan_fake_count)
     split = make_split(cfg, data)
@@ -71,7 +71,7 @@ def train_and_ship(
     model_opts, lr = dict(cfg.model), cfg.lr
     tuned = ctx.run.load_state().get("tuned") if ctx.resume else None
     if cfg.tune and tuner_space is not None and tuned is None:
-        from training.tune import hyperband
+        from training.detector.tune import hyperband
 
         tuned = hyperband(ctx, cfg, split, tuner_space, targets=targets)
         ctx.run.save_state({**ctx.run.load_state(), "tuned": tuned})
@@ -91,7 +91,7 @@ def train_and_ship(
     if not result["completed"]:
         log.info("stopped after %d epoch(s); continue with --resume", result["epochs_done"])
         return None
-    from training.detector_finish import finish_detector
+    from training.detector.finish import finish_detector
 
     return finish_detector(
         ctx, cfg, split, name, card, result, outputs=outputs, tuned=tuned, kind=kind, labels=labels

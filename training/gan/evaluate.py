@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from spec.contract import CONTRACT_KEY
-from training.preprocess import RESAMPLE
+from training.data.preprocess import RESAMPLE
 
 NOT_COMPARABLE = (
     "These numbers use PixelPatrol's own small CIFAR-10 classifier as the feature space, not Inception-v3: "
@@ -243,8 +243,8 @@ def evaluate_generator(
     truncation: float | None = None,
 ) -> dict[str, Any]:
     """Measure an exported generator against real validation images; see the module docstring."""
-    from training.data import load_images, load_labeled, split_train_val
-    from training.preprocess import FeedSpec
+    from training.data.loading import load_images, load_labeled, split_train_val
+    from training.data.preprocess import FeedSpec
 
     gen = OnnxGenerator(model)
     clf = OnnxClassifier(classifier)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from training.augment import AugmentSpec
-from training.preprocess import FeedSpec
+from training.data.augment import AugmentSpec
+from training.data.preprocess import FeedSpec
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,16 @@ class DetectorConfig:
     tune: bool = False
     tune_epochs: int = 4
     tune_limit: int | None = 20000
-    # Fine-tuning and the project's own fakes (training/warm_start.py, training/gan_fakes.py):
+    # Fine-tuning and the project's own fakes (training/detector/warm_start.py, training/data/gan_fakes.py):
     init_from: str | None = None  # an exported ONNX of the same architecture to start from
     gan_fakes: str | None = None  # generator ONNX files (comma-separated) whose samples are extra fakes
     gan_fake_count: int = 20000
-    # Export (training/calibrate.py): average the logits of the image and its mirror image inside the
+    # Export (training/detector/calibrate.py): average the logits of the image and its mirror image inside the
     # graph, and divide them by a temperature fitted on validation so that the score is a probability.
     tta_flip: bool = False
     calibrate: bool = False
     # Checkpoints (.keras, comma-separated) of other runs on the same data whose logits are averaged with this
-    # run's best model into one exported graph (training/calibrate.py: ensemble_logits).
+    # run's best model into one exported graph (training/detector/calibrate.py: ensemble_logits).
     ensemble_with: str | None = None
 
     def __post_init__(self) -> None:
@@ -117,7 +117,7 @@ def make_dataset(
     """A tf.data pipeline of (float32 0..255 NHWC, target) batches from the uint8 cache."""
     import tensorflow as tf
 
-    from training.augment import make_augment_fn
+    from training.data.augment import make_augment_fn
 
     x = np.asarray(images[np.sort(idx)])  # one read of the memmap; 32x32 sets fit in RAM
     y = labels[np.sort(idx)].astype(np.float32)

@@ -15,7 +15,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from training.gan import Discriminator, GanSpec
+from training.gan.model import Discriminator, GanSpec
 
 
 def generator_function(generator: Any, spec: GanSpec) -> tuple[Any, list[tf.TensorSpec]]:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from training.gan import GanSpec, GanTrainer, TrainSpec, fixed_latents
-from training.gan_train import GanData
+from training.gan.model import GanSpec, GanTrainer, TrainSpec, fixed_latents
+from training.gan.train import GanData
 
 log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -95,8 +95,8 @@ class GanDataset:
 
 
 def load_gan_data(cfg: GanConfig) -> GanDataset:
-    from training.data import load_images, load_labeled, split_train_val, subsample
-    from training.preprocess import FeedSpec
+    from training.data.loading import load_images, load_labeled, split_train_val, subsample
+    from training.data.preprocess import FeedSpec
 
     if not cfg.data:
         raise ValueError("no training data: pass --data PATH (a folder or zip of images)")
@@ -136,7 +136,7 @@ def make_measure(
 ) -> Callable[[GanTrainer], dict[str, float]] | None:
     """A function trainer -> measures (Fréchet distance, two-sample and class accuracy, each with
     its real-vs-real reference), on ``n`` fixed latents against halves of the validation images."""
-    from training.generator_eval import OnnxClassifier, balanced_labels, measure, split_halves
+    from training.gan.evaluate import OnnxClassifier, balanced_labels, measure, split_halves
 
     path = resolve_classifier(cfg)
     if path is None or n <= 0 or len(data.val_images) < 4:

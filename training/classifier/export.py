@@ -9,8 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.export import export_function
-from training.preprocess import to_model_input
+from training.data.preprocess import to_model_input
+from training.ship.onnx import export_function
 
 
 def classifier_function(model: keras.Model) -> tuple[Any, list[tf.TensorSpec]]:

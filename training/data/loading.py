@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.preprocess import FeedSpec, fit_image
-from training.sources import CIFAR10_CLASSES, DataError, Entry, cifake_class, iter_entries, keep_split
+from training.data.preprocess import FeedSpec, fit_image
+from training.data.sources import CIFAR10_CLASSES, DataError, Entry, cifake_class, iter_entries, keep_split
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2

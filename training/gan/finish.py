@@ -11,24 +11,24 @@ from typing import Any
 
 import numpy as np
 
-from training.export import export_function
-from training.gan import GanTrainer, fixed_latents
-from training.gan_export import (
+from training.data.preprocess import to_model_input
+from training.gan.evaluate import MEASURE_ROWS, NOT_COMPARABLE, balanced_labels
+from training.gan.export import (
     discriminator_contract,
     discriminator_function,
     generator_contract,
     generator_function,
 )
-from training.gan_recipe import (
+from training.gan.model import GanTrainer, fixed_latents
+from training.gan.recipe import (
     GanConfig,
     GanDataset,
     discriminator_thresholds,
     make_measure,
     resolve_classifier,
 )
-from training.generator_eval import MEASURE_ROWS, NOT_COMPARABLE, balanced_labels
-from training.preprocess import to_model_input
-from training.provenance import device_description, git_commit
+from training.ship.onnx import export_function
+from training.ship.provenance import device_description, git_commit
 
 log = logging.getLogger(__name__)
 

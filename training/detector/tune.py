@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from training.data import subsample
-from training.detector import DetectorConfig, Split, make_dataset
+from training.data.loading import subsample
+from training.detector.fit import DetectorConfig, Split, make_dataset
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
