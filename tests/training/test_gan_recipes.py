@@ -12,8 +12,9 @@ pytest.importorskip("tensorflow")
 
 from tests.helpers import generators
 from training.gan.evaluate import OnnxGenerator
+from training.gan.flow import train_and_export_gan
 from training.gan.recipe import GanConfig
-from training.recipes.dcgan import CIFAR_NAMING, train_and_ship
+from training.recipes.dcgan import CIFAR_NAMING
 from training.recipes.faces_dcgan import FACES_NAMING
 
 
@@ -59,7 +60,7 @@ def test_dcgan_recipe_trains_measures_exports_and_generator_honours_class_and_se
     hooks = _Hooks()
     run = tmp_path / "run"
     run.mkdir()
-    result = train_and_ship(_tiny(data, clf), run, False, hooks, CIFAR_NAMING, "pixelpatrol-train dcgan ...")
+    result = train_and_export_gan(_tiny(data, clf), run, False, hooks, CIFAR_NAMING, "pixelpatrol-train dcgan ...")
     assert result is not None
     assert [p.name for p in hooks.images] == ["epoch_0001.png"] and hooks.images[0].is_file()
     metrics = hooks.epochs[0]
@@ -97,7 +98,7 @@ def test_faces_recipe_is_unconditional_and_card_states_non_commercial_licence(tm
     run = tmp_path / "run"
     run.mkdir()
     cfg = _tiny(data, clf, conditional=False, diffaugment=True)
-    result = train_and_ship(cfg, run, False, _Hooks(), FACES_NAMING, "pixelpatrol-train faces-dcgan ...")
+    result = train_and_export_gan(cfg, run, False, _Hooks(), FACES_NAMING, "pixelpatrol-train faces-dcgan ...")
     assert result is not None
     gen = OnnxGenerator(run / "faces-generator.onnx")
     assert not gen.conditional and gen.sample(2, seed=1).shape == (2, 16, 16, 3)

@@ -1,7 +1,7 @@
 """What the two GAN recipes share besides the loop: config, data, per-epoch measures, final
 evaluation (EMA vs raw generator), export of generator and discriminator, and the model card.
 
-``recipes/dcgan.py`` and ``recipes/faces_dcgan.py`` only choose defaults and wire this to a run.
+``recipes/dcgan.py`` and ``recipes/faces_dcgan.py`` only choose defaults; ``gan/flow.py`` wires this to a run.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from training.gan.flow import Naming, run_gan
 from training.gan.recipe import GanConfig
 from training.recipes import RecipeContext
-from training.recipes.dcgan import Naming, run_gan
 
 NAME = "faces-dcgan"
 
