@@ -132,6 +132,66 @@ def per_kind(split: Split, y: np.ndarray, scores: np.ndarray, thresholds: dict[s
     }
 
 
+def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.ndarray) -> tuple[Any, dict[str, Any] | None]:
+    """The graph to export: the best checkpoint, averaged with ``cfg.ensemble_with``'s, then mirror-averaged
+    and temperature-scaled when asked; and what calibration measured."""
+    from training.keras_run import load_checkpoint
+
+    if cfg.ensemble_paths:
+        from training.detector.calibrate import ensemble_logits
+
+        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)])
+    if not (cfg.tta_flip or cfg.calibrate):
+        return model, None
+    from training.detector.calibrate import calibrate
+
+    return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate)
+
+
+def _plots(run_dir: Path, stem: str, title: str, labels: list[str], y: np.ndarray, scores: np.ndarray,
+           metrics: dict[str, Any], decision: float) -> dict[str, Path]:
+    from training.ship.evaluate import roc_curve
+    from training.ship.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
+
+    history = history_from_protocol(run_dir / "metrics.jsonl")
+    return {
+        "history": plot_history(history, run_dir / f"{stem}-history.png", title),
+        "roc": plot_roc({title: (*roc_curve(y, scores)[:2], metrics["roc_auc"])}, run_dir / f"{stem}-roc.png", title),
+        "confusion": plot_confusion(
+            metrics["confusion"]["matrix"], labels, run_dir / f"{stem}-confusion.png", f"{title} @ {decision:.3f}"
+        ),
+    }
+
+
+def detector_contract(
+    name: str,
+    title: str,
+    kind: str,
+    feed: Any,
+    outputs: dict[str, Any],
+    labels: tuple[str, str],
+    thresholds: dict[str, Any],
+    card: dict[str, Any],
+) -> dict[str, Any]:
+    """The contract of a detector or discriminator that takes one 0..255 RGB image (docs/model-contract.md);
+    the card gets the commit, date and device here."""
+    return {
+        "contract_version": 1,
+        "name": name,
+        "kind": kind,
+        "title": title,
+        "input": {
+            "name": "image", "layout": "NHWC", "height": feed.height, "width": feed.width, "channels": 3,
+            "dtype": "float32", "color": "RGB", "value_range": [0, 255],
+        },
+        "feed": feed.contract(),
+        "outputs": dict(outputs),
+        "labels": list(labels),
+        "thresholds": {k: thresholds[k] for k in ("decision", "real", "likely_real", "likely_ai", "ai")},
+        "card": {**card, "commit": git_commit(), "date": dt.date.today().isoformat(), "device": device_description()},
+    }
+
+
 def finish_detector(
     ctx: RecipeContext,
     cfg: DetectorConfig,
@@ -146,53 +206,29 @@ def finish_detector(
     labels: tuple[str, str] = ("real", "ai"),
 ) -> dict[str, Any]:
     from training.keras_run import BEST, LAST, load_checkpoint
-    from training.ship.evaluate import binary_metrics, robustness, roc_curve, threshold_held_out
+    from training.ship.evaluate import binary_metrics, robustness, threshold_held_out
     from training.ship.onnx import export_keras
-    from training.ship.plots import history_from_protocol, plot_confusion, plot_history, plot_roc
 
     run_dir = ctx.run.dir
     ckpt = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
-    model = load_checkpoint(ckpt)
-    if cfg.ensemble_paths:
-        from training.detector.calibrate import ensemble_logits
-
-        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)])
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
-    calibration = None
-    if cfg.tta_flip or cfg.calibrate:
-        from training.detector.calibrate import calibrate
-
-        model, calibration = calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate)
+    model, calibration = final_model(cfg, load_checkpoint(ckpt), val_images, y)
     predict = make_predict(model)
     scores = predict(val_images)
     thresholds, thresholds_from = choose_bands(y, scores)
     metrics = binary_metrics(y, scores, thresholds["decision"])
     kinds = per_kind(split, y, scores, thresholds)
-    metrics_05 = binary_metrics(y, scores, 0.5)
     robust = robustness(predict, val_images, y, thresholds["decision"])
     file_stem = name  # run-folder files keep the recipe's name; the model inside gets its own
     name, title = model_identity(ctx, name, card.get("title", name))
-    plots = {
-        "history": plot_history(
-            history_from_protocol(run_dir / "metrics.jsonl"), run_dir / f"{file_stem}-history.png", title
-        ),
-        "roc": plot_roc(
-            {title: (*roc_curve(y, scores)[:2], metrics["roc_auc"])}, run_dir / f"{file_stem}-roc.png", title
-        ),
-        "confusion": plot_confusion(
-            metrics["confusion"]["matrix"],
-            list(labels),
-            run_dir / f"{file_stem}-confusion.png",
-            f"{title} @ {thresholds['decision']:.3f}",
-        ),
-    }
+    plots = _plots(run_dir, file_stem, title, list(labels), y, scores, metrics, thresholds["decision"])
     np.savez_compressed(run_dir / "val_scores.npz", scores=scores, labels=y, indices=np.sort(split.val))
     evaluation = {
         "split": f"validation: seeded {cfg.val_fraction:.0%} per label x class after content-hash dedup (seed {cfg.seed})",
         "checkpoint": ckpt.name,
         "metrics": metrics,
-        "metrics_at_0.5": metrics_05,
+        "metrics_at_0.5": binary_metrics(y, scores, 0.5),
         "threshold_held_out": threshold_held_out(y, scores, seed=cfg.seed),
         "thresholds": thresholds,
         "robustness": robust,
@@ -213,53 +249,32 @@ def finish_detector(
         robustness=robust,
         plots={k: p.name for k, p in plots.items()},
     )
-    out_spec = dict(SCORE_OUTPUT) if isinstance(outputs, tuple) else outputs
     short = {
         k: round(float(metrics[k]), 5)
         for k in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "ece")
     }
-    contract = {
-        "contract_version": 1,
-        "name": name,
-        "kind": kind,
-        "title": title,
-        "input": {
-            "name": "image",
-            "layout": "NHWC",
-            "height": cfg.feed.height,
-            "width": cfg.feed.width,
-            "channels": 3,
-            "dtype": "float32",
-            "color": "RGB",
-            "value_range": [0, 255],
-        },
-        "feed": cfg.feed.contract(),
-        "outputs": out_spec,
-        "labels": list(labels),
-        "thresholds": {k: thresholds[k] for k in ("decision", "real", "likely_real", "likely_ai", "ai")},
-        "card": {
-            **{k: v for k, v in card.items() if k != "title"},
-            "training_data": data_sources(split.info),
-            "thresholds_from": thresholds_from,
-            "validation": {
-                "split": evaluation["split"],
-                "samples": len(y),
-                "metrics": short,
-                "robustness_accuracy_drop": {
-                    k: round(v["accuracy_drop"], 5) for k, v in robust.items() if k != "original"
-                },
-                **({"per_kind": kinds} if kinds else {}),
-                **({"calibration": calibration} if calibration else {}),
-            },
-            "command": ctx.command,
-            "commit": git_commit(),
-            "date": dt.date.today().isoformat(),
-            "device": device_description(),
-            "params": int(model.count_params()),
-            "epochs": result.get("epochs_done"),
-            "best_epoch": result.get("best_epoch"),
-        },
+    validation = {
+        "split": evaluation["split"],
+        "samples": len(y),
+        "metrics": short,
+        "robustness_accuracy_drop": {k: round(v["accuracy_drop"], 5) for k, v in robust.items() if k != "original"},
+        **({"per_kind": kinds} if kinds else {}),
+        **({"calibration": calibration} if calibration else {}),
     }
+    card_fields = {
+        **{k: v for k, v in card.items() if k != "title"},
+        "training_data": data_sources(split.info),
+        "thresholds_from": thresholds_from,
+        "validation": validation,
+        "command": ctx.command,
+        "params": int(model.count_params()),
+        "epochs": result.get("epochs_done"),
+        "best_epoch": result.get("best_epoch"),
+    }
+    contract = detector_contract(
+        name, title, kind, cfg.feed, SCORE_OUTPUT if isinstance(outputs, tuple) else outputs, labels,
+        thresholds, card_fields,
+    )
     exported = export_keras(model, run_dir / f"{file_stem}.onnx", contract, val_images[:512])
     ctx.run.exported(
         Path(exported["path"]),
