@@ -176,3 +176,38 @@ def test_one_writer_refuses_a_file_whose_outputs_disagree_or_whose_contract_the_
     with pytest.raises(ContractError):
         export_function(fn, sig, wrong_size, tmp_path / "bad.onnx", feeds)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.onnx"]
+
+
+def test_max_ensemble_takes_the_most_suspicious_member() -> None:
+    from training.detector.calibrate import ensemble_logits, logit_model, predict_logits
+    from training.recipes.cifake_cnn import build_model
+
+    x = np.random.default_rng(5).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    a, b = build_model({"width": 8, "dense": 16}, 1e-3), build_model({"width": 4, "dense": 8}, 1e-3)
+    la, lb = predict_logits(logit_model(a), x, False), predict_logits(logit_model(b), x, False)
+    assert np.allclose(predict_logits(ensemble_logits([a, b], "max"), x, False), np.maximum(la, lb), atol=1e-5)
+
+
+def test_zero_epochs_ships_the_start_model_as_it_is(cifake_zip: Path, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from tests.training.test_recipes import train
+    from training.cli import EXIT_OK
+    from training.data.loading import load_real_fake
+    from training.data.preprocess import FeedSpec
+
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "first", "--set", "model.width=8")
+    assert rc == EXIT_OK, evs[-3:]
+    first = tmp_path / "first" / "cifake-cnn.onnx"
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "again", "--epochs", "0", "--set", "model.width=8",
+                    "--set", f"init_from={first}")
+    assert rc == EXIT_OK, evs[-3:]
+    assert not [e for e in evs if e["event"] == "batch"]  # nothing trained
+    images = np.asarray(load_real_fake([str(cifake_zip)], FeedSpec()).images[:8]).astype(np.float32)
+    scores = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"image": images})[0]
+              for p in (first, tmp_path / "again" / "cifake-cnn.onnx")]
+    assert np.allclose(scores[0], scores[1], atol=1e-5)
+    with pytest.raises(ValueError, match="0 only with init_from"):
+        from training.detector.fit import DetectorConfig
+
+        DetectorConfig(epochs=0)

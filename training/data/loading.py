@@ -64,8 +64,9 @@ def parse_spec(spec: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------- builders
 
 
-def load_real_fake(specs: Sequence[str], feed: FeedSpec, split: str = "train") -> ImageData:
-    """Real (0) vs AI-generated (1). Bare paths need a REAL or FAKE folder in their entries' paths."""
+def load_real_fake(specs: Sequence[str], feed: FeedSpec, split: str = "train", need_classes: int = 2) -> ImageData:
+    """Real (0) vs AI-generated (1). Bare paths need a REAL or FAKE folder in their entries' paths.
+    ``need_classes=1`` accepts real images alone (the fakes come from generators: ``gan_fakes.py``)."""
     items: list[tuple[Entry, int, int]] = []
     for spec in specs:
         role, path = parse_spec(spec)
@@ -80,7 +81,7 @@ def load_real_fake(specs: Sequence[str], feed: FeedSpec, split: str = "train") -
             items.append((e, label, cifake_class(e.name)))
         if not entries:
             raise DataError(f"no {split} images in {path}")
-    return _build("real_fake", specs, items, list(REAL_FAKE), feed, split, need_classes=2)
+    return _build("real_fake", specs, items, list(REAL_FAKE), feed, split, need_classes=need_classes)
 
 
 def load_labeled(specs: Sequence[str], feed: FeedSpec, split: str = "train") -> ImageData:

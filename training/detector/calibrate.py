@@ -61,8 +61,10 @@ def logit_model(model: Any) -> Any:
     return keras.Model(model.inputs, logit, name=f"{model.name}_logit")
 
 
-def ensemble_logits(models: Sequence[Any]) -> Any:
-    """One graph averaging the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head)."""
+def ensemble_logits(models: Sequence[Any], combine: str = "mean") -> Any:
+    """One graph combining the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head):
+    their mean, or their maximum (the image is as AI as its most suspicious member says: experts for
+    different kinds of fake)."""
     import keras
 
     if len(models) < 2:
@@ -74,8 +76,8 @@ def ensemble_logits(models: Sequence[Any]) -> Any:
     for i, m in enumerate(members):
         m.name = f"member_{i}"  # unique sub-model names in one graph
     inp = keras.Input(shape, name="image")
-    mean = keras.layers.Average(name="logit")([m(inp) for m in members])
-    return keras.Model(inp, mean, name="ensemble")
+    layer = keras.layers.Maximum if combine == "max" else keras.layers.Average
+    return keras.Model(inp, layer(name="logit")([m(inp) for m in members]), name="ensemble")
 
 
 def _mirror_layer() -> Any:

@@ -140,7 +140,7 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
     if cfg.ensemble_paths:
         from training.detector.calibrate import ensemble_logits
 
-        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)])
+        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)], cfg.ensemble_combine)
     if not (cfg.tta_flip or cfg.calibrate):
         return model, None
     from training.detector.calibrate import calibrate
@@ -239,6 +239,7 @@ def finish_detector(
         "calibration": calibration,
         "per_kind": kinds,
         "ensemble_with": cfg.ensemble_paths or None,
+        "ensemble_combine": cfg.ensemble_combine if cfg.ensemble_paths else None,
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))
     ctx.run.evaluation(

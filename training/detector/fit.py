@@ -70,14 +70,19 @@ class DetectorConfig:
     # Checkpoints (.keras, comma-separated) of other runs on the same data whose logits are averaged with this
     # run's best model into one exported graph (training/detector/calibrate.py: ensemble_logits).
     ensemble_with: str | None = None
+    ensemble_combine: str = "mean"  # "mean" of the logits, or "max": AI when any member says AI
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if self.epochs < (0 if self.init_from else 1):
+            raise ValueError("epochs must be at least 1 (0 only with init_from: ship that model as it is)")
         if not self.lr > 0:
             raise ValueError(f"learning rate must be positive, got {self.lr}")
         if self.limit is not None and self.limit < 2:
             raise ValueError("limit must be at least 2")
+        if self.ensemble_combine not in ("mean", "max"):
+            raise ValueError(f"ensemble_combine must be mean or max, got {self.ensemble_combine!r}")
         if self.gan_fake_count < 0:
             raise ValueError("gan_fake_count cannot be negative")
 
@@ -198,6 +203,8 @@ def fit_detector(
         cfg.patience is not None and int(state.get("wait", 0)) >= cfg.patience
     )
     finished = initial_epoch >= cfg.epochs or still_stopped
+    if finished and not last.exists():  # epochs=0: the start model (init_from) is the model to ship
+        model.save(last)
     if not finished:
         model.fit(
             train_ds,

@@ -61,7 +61,7 @@ def train_and_ship(
         raise ValueError(f"{name}: no data given (--data PATH, repeatable)")
     ctx.run.config["resolved"] = cfg.as_dict()
     (ctx.run.dir / "config.json").write_text(json.dumps({**ctx.run.config}, indent=2, default=str))
-    data = load(cfg) if load else load_real_fake(cfg.data, cfg.feed)
+    data = load(cfg) if load else load_real_fake(cfg.data, cfg.feed, need_classes=1 if cfg.gan_fake_paths else 2)
     if cfg.gan_fake_paths and cfg.gan_fake_count:
         from training.data.gan_fakes import with_gan_fakes
 

@@ -118,8 +118,9 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         *_held_out_lines(evaluation.get("threshold_held_out")),
         *_kind_lines(evaluation.get("per_kind")),
         *_calibration_lines(evaluation.get("calibration")),
-        *([f"One graph averaging the logits of this run's best checkpoint and {', '.join(evaluation['ensemble_with'])}.",
-           ""] if evaluation.get("ensemble_with") else []),
+        *([f"One graph taking the {'maximum' if evaluation.get('ensemble_combine') == 'max' else 'mean'} of the "
+           f"logits of this run's model and {', '.join(evaluation['ensemble_with'])}.", ""]
+          if evaluation.get("ensemble_with") else []),
         f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
         + " — " + card.get("thresholds_from", "chosen on validation") + " (docs/training.md).",
