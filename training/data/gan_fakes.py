@@ -6,7 +6,12 @@ conditional GAN's samples "real". :func:`with_gan_fakes` appends generator sampl
 seeded split keeps exactly the CIFAKE validation files it had before (strata are visited in sorted
 order and the GAN strata come last) and the card can report CIFAKE and GAN figures apart.
 
-Latents come from ``default_rng([STREAM, generator index, i])``, a different stream from the app's
+Which side of the split a sample lands on is fixed by its position in the stream, not drawn: the first
+ten of every hundred samples are validation (10 %, every class), so a run with other data or another count
+keeps the same GAN samples out of training (a GAN expert and the ensemble that uses it agree).
+
+Latents are drawn in order from ``default_rng([STREAM, generator index])`` (sample k is the same
+whatever the count), a different stream from the app's
 per-seed latents (``default_rng(seed)``), so no seed a person types into the Gallery reproduces a
 training image. Pixels are made exactly as the app makes them: ``rint((x - low) / (high - low) * 255)``.
 Training never imports the app, so the generator contract is read here from the ONNX metadata.
@@ -96,7 +101,10 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int) -> ImageDa
     digests = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in paths]
     info = {**data.info, "gan_fakes": {"generators": [str(p) for p in paths], "sha256": digests, "samples": per,
                                        "latent_stream": STREAM}}
+    sides = [np.where((np.arange(n) // 10) % 10 == 0, 1, 0).astype(np.int8) for n in per]
+    own = data.fixed_side if data.fixed_side is not None else np.full(len(data), -1, np.int8)
     return ImageData(
+        fixed_side=np.concatenate([own, *sides]),
         images=np.concatenate([np.asarray(data.images), gan]),
         labels=np.concatenate([data.labels, np.full(len(gan), fake, np.int64)]),
         groups=np.concatenate([data.groups, np.concatenate(groups)]),

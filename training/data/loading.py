@@ -44,6 +44,9 @@ class ImageData:
     origins: np.ndarray  # int64 (N,) index of the source file a sample came from (patch crops share it)
     label_names: list[str]
     info: dict[str, object] = field(default_factory=dict)
+    # Per sample: 1 always validation, 0 always training, -1 (or no array) drawn by the seeded split.
+    # Generated fakes use it so that one latent is on the same side in every run (gan_fakes.py).
+    fixed_side: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -281,7 +284,10 @@ def split_train_val(data: ImageData, val_fraction: float, seed: int) -> tuple[np
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     rng = np.random.default_rng(seed)
-    uniq, first = np.unique(data.origins, return_index=True)
+    fixed = data.fixed_side if data.fixed_side is not None else np.full(len(data), -1, np.int8)
+    free = fixed < 0
+    uniq, first = np.unique(data.origins[free], return_index=True)
+    first = np.flatnonzero(free)[first]
     strata = data.labels[first] * 1000 + data.groups[first]
     val_origins: list[np.ndarray] = []
     for s in np.unique(strata):
@@ -290,7 +296,8 @@ def split_train_val(data: ImageData, val_fraction: float, seed: int) -> tuple[np
         if len(members) >= 2:
             n_val = min(max(n_val, 1), len(members) - 1)
         val_origins.append(rng.permutation(members)[:n_val])
-    is_val = np.isin(data.origins, np.concatenate(val_origins) if val_origins else [])
+    is_val = free & np.isin(data.origins, np.concatenate(val_origins) if val_origins else [])
+    is_val |= fixed == 1
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 

@@ -21,11 +21,14 @@ def _kind_lines(kinds: dict[str, Any] | None) -> list[str]:
     if not kinds:
         return []
     c, g = kinds["cifake"], kinds["gan_fakes"]
+    cifake = (
+        f"CIFAKE alone (photos and Stable Diffusion fakes, {c['samples']:,} images) balanced accuracy "
+        f"{_pct(c['balanced_accuracy'])}, ROC AUC {c['roc_auc']:.5f}, ECE {c['ece']:.4f}; " if c else ""
+    )
     return [
-        "Per kind of fake, same threshold: CIFAKE alone (photos and Stable Diffusion fakes, "
-        f"{c['samples']:,} images) balanced accuracy {_pct(c['balanced_accuracy'])}, ROC AUC {c['roc_auc']:.5f}, "
-        f"ECE {c['ece']:.4f}; the project's GAN samples ({g['samples']:,}, latents never used for training) "
-        f"flagged AI {_pct(g['flagged_at_decision'])} (likely AI or more: {_pct(g['flagged_likely_ai_or_more'])}).",
+        f"Per kind of fake, same threshold: {cifake}the project's GAN samples ({g['samples']:,}, latents never used "
+        f"for training) flagged AI {_pct(g['flagged_at_decision'])} (likely AI or more: "
+        f"{_pct(g['flagged_likely_ai_or_more'])}).",
         "",
     ]
 
