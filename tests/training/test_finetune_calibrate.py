@@ -205,6 +205,9 @@ def test_zero_epochs_ships_the_start_model_as_it_is(cifake_zip: Path, tmp_path: 
                     "--set", f"init_from={first}")
     assert rc == EXIT_OK, evs[-3:]
     assert not [e for e in evs if e["event"] == "batch"]  # nothing trained
+    started = json.loads((tmp_path / "again" / "evaluation.json").read_text())["lineage"][0]
+    assert started["role"] == "started from" and started["command"].startswith("pixelpatrol-train cifake-cnn")
+    assert "Made from" in (tmp_path / "again" / "cifake-cnn.md").read_text()
     images = np.asarray(load_real_fake([str(cifake_zip)], FeedSpec()).images[:8]).astype(np.float32)
     scores = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"image": images})[0]
               for p in (first, tmp_path / "again" / "cifake-cnn.onnx")]

@@ -136,6 +136,30 @@ def per_kind(split: Split, y: np.ndarray, scores: np.ndarray, thresholds: dict[s
     }
 
 
+def lineage(cfg: DetectorConfig) -> list[dict[str, Any]]:
+    """Where a fine-tuned or combined model came from: the ONNX it started from (its own recorded command and
+    commit, read from its contract) and each ensemble member's run (the command in its config.json)."""
+    import hashlib
+
+    out: list[dict[str, Any]] = []
+    if cfg.init_from:
+        import onnx
+
+        from spec.contract import CONTRACT_KEY
+
+        path = Path(cfg.init_from)
+        meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        card = json.loads(meta.get(CONTRACT_KEY, "{}")).get("card", {})
+        out.append({"role": "started from", "file": path.name,
+                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+                    "command": card.get("command"), "commit": card.get("commit")})
+    for member in cfg.ensemble_paths:
+        config = Path(member).parent / "config.json"
+        command = json.loads(config.read_text()).get("command") if config.exists() else None
+        out.append({"role": "ensemble member", "file": str(member), "command": command})
+    return out
+
+
 def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.ndarray) -> tuple[Any, dict[str, Any] | None]:
     """The graph to export: the best checkpoint, averaged with ``cfg.ensemble_with``'s, then mirror-averaged
     and temperature-scaled when asked; and what calibration measured."""
@@ -244,6 +268,7 @@ def finish_detector(
         "per_kind": kinds,
         "ensemble_with": cfg.ensemble_paths or None,
         "ensemble_combine": cfg.ensemble_combine if cfg.ensemble_paths else None,
+        "lineage": lineage(cfg),
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))
     ctx.run.evaluation(

@@ -33,6 +33,17 @@ def _kind_lines(kinds: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _lineage_lines(lineage: list[dict[str, Any]] | None) -> list[str]:
+    if not lineage:
+        return []
+    lines = ["Made from (each with the command that made it):", ""]
+    for item in lineage:
+        extra = f" (sha256 {item['sha256']}…, commit {item.get('commit')})" if item.get("sha256") else ""
+        lines += [f"- {item['role']}: `{item['file']}`{extra}", "", "  ```", "  " + str(item.get("command") or "not recorded").replace("\n", "\n  "),
+                  "  ```"]
+    return [*lines, ""]
+
+
 def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
     if not cal:
         return []
@@ -100,9 +111,12 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         card.get("command", ""),
         "```",
         "",
+        *_lineage_lines(evaluation.get("lineage")),
         f"## Validation ({evaluation['split']})",
         "",
-        f"At the decision threshold {t['decision']:.4f} (best balanced accuracy on validation):",
+        f"At the decision threshold {t['decision']:.4f} (best balanced accuracy on validation)"
+        + (", all validation images together (the figures per kind of fake follow the table):"
+           if evaluation.get("per_kind") else ":"),
         "",
         "| metric | value |",
         "|---|---|",
