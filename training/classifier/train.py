@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from training.ship.card import reproduce_lines, write_markdown
+
 log = logging.getLogger(__name__)
 MODEL_NAME = "cifar10-classifier"  # the exported file and the model inside it
 WEIGHTS = "classifier.weights.h5"
@@ -225,15 +227,9 @@ def write_card(path: Path, card: dict[str, Any], result: dict[str, Any]) -> Path
         "- The validation images are JPEG q75 copies like the training images; accuracy on the project's held-out "
         "test set or on other image sources was not measured.",
         "",
-        "## Reproduce",
-        "",
-        "```",
-        card["command"],
-        "```",
-        "",
+        *reproduce_lines(card["command"]),
     ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_markdown(path, lines)
 
 
 METRIC_NAMES = ["loss", "accuracy", "val_accuracy"]

@@ -143,6 +143,13 @@ def make_dataset(
     return ds.prefetch(2)
 
 
+def validation_dataset(split: Split, cfg: DetectorConfig, targets: Callable[[Any], Any] | None = None) -> Any:
+    """The validation images as batches of 512, unaugmented, in index order."""
+    return make_dataset(
+        split.images, split.labels, split.val, 512, augment=None, seed=cfg.seed, shuffle=False, targets=targets
+    )
+
+
 def fit_detector(
     run: Any,
     cfg: DetectorConfig,
@@ -175,16 +182,7 @@ def fit_detector(
         shuffle=True,
         targets=targets,
     )
-    val_ds = make_dataset(
-        split.images,
-        split.labels,
-        split.val,
-        512,
-        augment=None,
-        seed=cfg.seed,
-        shuffle=False,
-        targets=targets,
-    )
+    val_ds = validation_dataset(split, cfg, targets)
     cb = RunCallback(run, steps, cfg.monitor, cfg.monitor_mode, cfg.patience)
     base = ["loss", *metrics]
     metric_names = [*base, *[f"val_{m}" for m in base]]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from training.data.loading import subsample
-from training.detector.fit import DetectorConfig, Split, make_dataset
+from training.detector.fit import DetectorConfig, Split, make_dataset, validation_dataset
 from training.recipes import RecipeContext
 
 log = logging.getLogger(__name__)
@@ -45,16 +45,7 @@ def hyperband(
         shuffle=True,
         targets=targets,
     )
-    val_ds = make_dataset(
-        split.images,
-        split.labels,
-        split.val,
-        512,
-        augment=None,
-        seed=cfg.seed,
-        shuffle=False,
-        targets=targets,
-    )
+    val_ds = validation_dataset(split, cfg, targets)
 
     class LoggingHyperband(kt.Hyperband):  # type: ignore[misc]
         """Hyperband that says on stderr (the app shows it as the run's log) how each trial ended."""

@@ -27,6 +27,7 @@ from training.gan.recipe import (
     make_measure,
     resolve_classifier,
 )
+from training.ship.card import reproduce_lines, write_markdown
 from training.ship.onnx import export_function
 from training.ship.provenance import device_description, git_commit
 
@@ -132,7 +133,7 @@ def write_card_markdown(
     lines = [f"# {title}", "", card["summary"], "", f"- **Intended use:** {card['intended_use']}"]
     lines += [f"- **Not for:** {card['not_for']}", f"- **Training data:** {card['training_data']}"]
     lines += [f"- **Device:** {card['device']}", f"- **Commit:** {card['commit']}, {card['date']}", ""]
-    lines += ["## Reproduce", "", "```", card["command"], "```", ""]
+    lines += reproduce_lines(card["command"])
     if measures:
         lines += ["## Measured (validation images the GAN never trained on)", ""]
         shipped = card.get("shipped_weights", "ema")
@@ -156,8 +157,7 @@ def write_card_markdown(
     lines += extra
     if grid is not None:
         lines += ["", f"![sample grid]({grid.name})", ""]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_markdown(path, lines)
 
 
 def write_discriminator_card(
@@ -182,15 +182,9 @@ def write_discriminator_card(
         f"- **Thresholds (on P(real)):** {json.dumps({k: round(v, 4) for k, v in t.items()})}",
         f"- **ONNX parity:** max abs diff {exported['parity_max_abs_diff']['discriminator']:.2e}",
         "",
-        "## Reproduce",
-        "",
-        "```",
-        card["command"],
-        "```",
-        "",
+        *reproduce_lines(card["command"]),
     ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_markdown(path, lines)
 
 
 def save_json(path: Path, obj: Any) -> None:

@@ -58,6 +58,16 @@ def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def reproduce_lines(command: str) -> list[str]:
+    """The card section every model kind ends with: the command(s) that made it."""
+    return ["## Reproduce", "", "```", command, "```", ""]
+
+
+def write_markdown(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def _pct(v: float) -> str:
     return f"{100 * v:.2f} %"
 
@@ -105,12 +115,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         f"{card.get('best_epoch')})",
         f"- **Commit / date:** {card.get('commit')} / {card.get('date')}",
         "",
-        "## Reproduce",
-        "",
-        "```",
-        card.get("command", ""),
-        "```",
-        "",
+        *reproduce_lines(card.get("command", "")),
         *_lineage_lines(evaluation.get("lineage")),
         f"## Validation ({evaluation['split']})",
         "",
