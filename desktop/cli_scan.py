@@ -39,7 +39,7 @@ from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
 from desktop.core.models import ModelError
 from desktop.core.routing import AnyDetector, describe, load_for_scan, trust_lines
 from desktop.core.store import ResultStore, StoreError
-from desktop.core.walk import skipped_files
+from desktop.core.walk import Skipped
 
 BAR_WIDTH = 24
 REDRAW_S = 0.1
@@ -182,7 +182,8 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
                 with _whole_rows():
                     writer.write(rows)
                 tally.add(rows)
-        events = _scan_events(paths, detector, options, store, resume_id)
+        skipped = Skipped()  # counted by the scan's own walk
+        events = _scan_events(paths, detector, options, store, resume_id, skipped)
         for event in events:
             if isinstance(event, ScanStarted):
                 if talk:
@@ -249,7 +250,6 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
                      if tally.by_evidence else ""), file=err)
         for line in trust_lines(detector):
             print(f"{PROG}: trust: {line}", file=err)
-        skipped = skipped_files(paths, options.recursive, options.include_hidden)
         if skipped.text():
             print(f"{PROG}: {skipped.text()}" + ("; --hidden includes hidden files" if skipped.hidden else ""),
                   file=err)
@@ -293,7 +293,7 @@ def _tell_notice(store: ResultStore, told: str | None) -> str | None:
 
 
 def _scan_events(paths: list[str], detector: AnyDetector, options: ScanOptions, store: ResultStore,
-                 resume_id: int | None) -> Iterator[ScanEvent]:
+                 resume_id: int | None, skipped: Skipped) -> Iterator[ScanEvent]:
     from desktop.core.scan import scan
 
-    return scan(paths, detector, options, store=store, resume_scan_id=resume_id)
+    return scan(paths, detector, options, store=store, resume_scan_id=resume_id, skipped=skipped)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is not imported for rows that carry no patch map (a cached rescan)
+    import numpy as np
 
 
 @dataclass(frozen=True)

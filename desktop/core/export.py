@@ -13,8 +13,8 @@ import contextlib
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,21 +57,21 @@ def _text(value: str | None) -> str | None:
 
 
 # The output columns, in order: name -> the value for a row (None is written as "" in CSV, null in JSON).
-# A new column is one entry here.
+# A new column is one entry here. (attrgetter for a plain field: a rescan writes every row of a tree.)
 FIELDS: dict[str, Callable[[ScanRow], Any]] = {
     "path": lambda r: readable(r.path),
     "score": lambda r: None if r.score is None else round(float(r.score), 6),
-    "verdict": lambda r: r.verdict,
-    "model": lambda r: r.model,
+    "verdict": attrgetter("verdict"),
+    "model": attrgetter("model"),
     "reason": lambda r: _text(r.reason),
     "evidence": lambda r: _text(r.evidence),
     "error": lambda r: _text(r.error),
-    "width": lambda r: r.width,
-    "height": lambda r: r.height,
-    "format": lambda r: r.format,
-    "size": lambda r: r.size,
-    "mtime_ns": lambda r: r.mtime_ns,
-    "cached": lambda r: r.cached,
+    "width": attrgetter("width"),
+    "height": attrgetter("height"),
+    "format": attrgetter("format"),
+    "size": attrgetter("size"),
+    "mtime_ns": attrgetter("mtime_ns"),
+    "cached": attrgetter("cached"),
     "path_hex": lambda r: path_hex(r.path) or None,
 }
 COLUMNS = tuple(FIELDS)
@@ -101,18 +101,21 @@ class RowWriter:
         self.stream = stream
         self.fmt = fmt
         self.count = 0
-        self._csv = csv.DictWriter(stream, fieldnames=COLUMNS, lineterminator="\n") if fmt == "csv" else None
+        self._csv = csv.writer(stream, lineterminator="\n") if fmt == "csv" else None
         if self._csv is not None:
-            self._csv.writeheader()
+            self._csv.writerow(COLUMNS)
         elif fmt == "json":
             stream.write("[")
 
     def write(self, rows: Iterable[ScanRow]) -> None:
+        getters = tuple(FIELDS.values())
         for row in rows:
+            if self._csv is not None:  # a list, not a dict per row: a cached rescan writes little else
+                self._csv.writerow(["" if (v := f(row)) is None else v for f in getters])
+                self.count += 1
+                continue
             data = row_dict(row)
-            if self._csv is not None:
-                self._csv.writerow({k: "" if v is None else v for k, v in data.items()})
-            elif self.fmt == "jsonl":
+            if self.fmt == "jsonl":
                 self.stream.write(json.dumps(data, ensure_ascii=False) + "\n")
             else:
                 self.stream.write(("\n" if self.count == 0 else ",\n") + json.dumps(data, ensure_ascii=False))
@@ -151,6 +154,8 @@ class AtomicFile:
         if not folder.is_dir():
             raise OutputError(f"cannot write {path}: the folder {folder} does not exist")
         try:
+            import tempfile  # only for --out: not imported by a scan to stdout
+
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".part", dir=folder)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {_why(exc)} in {folder}") from None

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import onnxruntime as ort
+from typing import TYPE_CHECKING
 
 from desktop.core import paths
 from desktop.core.contract import (
@@ -24,122 +17,57 @@ from desktop.core.contract import (
     check_against_graph,
     parse_contract,
 )
-from desktop.core.decode import scale_pixels
 from desktop.core.model_checks import input_dtype_problem, metadata_problem
+from desktop.core.runtime import model_index
+from desktop.core.runtime.device import CPU as CPU
+from desktop.core.runtime.device import CUDA as CUDA
+from desktop.core.runtime.device import DEVICES as DEVICES
+from desktop.core.runtime.device import cpu_reason, cpu_session
+from desktop.core.runtime.device import create_session as create_session
+from desktop.core.runtime.device import first_line as first_line
+from desktop.core.runtime.model_index import ModelFacts
+from desktop.core.runtime.model_index import file_digest as file_digest
 
-DEVICES = ("auto", "cpu", "cuda")
-CUDA = "CUDAExecutionProvider"
-CPU = "CPUExecutionProvider"
-# ORT_LOGGING_LEVEL: 3 = error, 4 = fatal. A missing CUDA library is logged as an error by the
-# provider bridge; while probing CUDA we only want to hear about it through get_providers().
-_QUIET, _PROBE_QUIET = 3, 4
+if TYPE_CHECKING:
+    import numpy as np
+    import onnxruntime as ort
+
 # Bands for models whose contract has none (discriminators): symmetric around 0.5.
 DEFAULT_THRESHOLDS = Thresholds(decision=0.5, real=0.05, likely_real=0.3, likely_ai=0.7, ai=0.95)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (onnxruntime's run to many lines), or its type name."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class ModelError(Exception):
     """A model file that cannot be used; the message is one line naming the file and the problem."""
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _facts(p: Path, device: str, threads: int | None
+           ) -> tuple[ModelFacts, str, ort.InferenceSession | None, str, str]:
+    """(facts, sha256, session or None, device, reason) of a model file to run on `device`.
 
-
-@lru_cache(maxsize=1)
-def _preload_cuda_dlls() -> str:
-    """Let onnxruntime find the `cuda` extra's nvidia wheels. It prints on stdout; keep that off ours."""
-    preload = getattr(ort, "preload_dlls", None)
-    if preload is None:
-        return ""
-    sink = io.StringIO()
-    with contextlib.redirect_stdout(sink):
-        try:
-            preload()
-        except Exception as exc:  # only a hint for the reason text
-            return str(exc)
-    return sink.getvalue()
-
-
-def _session_options(threads: int | None) -> ort.SessionOptions:
-    so = ort.SessionOptions()
-    so.log_severity_level = _QUIET
-    # Idle onnxruntime threads spin-wait by default, taking the CPU from the decode threads that
-    # run between inference calls; on 2 cores that halves scan throughput.
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    so.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    if threads:
-        so.intra_op_num_threads = threads
-    return so
-
-
-def _cpu_session(path: Path, threads: int | None) -> ort.InferenceSession:
-    return ort.InferenceSession(str(path), _session_options(threads), providers=[CPU])
-
-
-def _missing_cuda_hint(preload_log: str) -> str:
-    for line in preload_log.splitlines():
-        if line.startswith("Failed to load"):
-            return line.split(":")[0].replace("Failed to load ", "missing ")
-    return "no usable NVIDIA GPU or CUDA/cuDNN libraries"
-
-
-def create_session(path: Path, device: str = "auto", threads: int | None = None
-                   ) -> tuple[ort.InferenceSession, str, str]:
-    """An inference session on the requested device: (session, "cuda"|"cpu", reason)."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
-    reason = "CPU requested"
-    if device in ("auto", "cuda"):
-        with _PROBE_LOCK:  # the logger severity is process-wide: one probe at a time
-            cuda = _try_cuda(path, threads)
-        if isinstance(cuda, str):
-            reason = cuda
-        else:
-            return cuda, "cuda", "CUDA (onnxruntime CUDAExecutionProvider)"
-    return _cpu_session(path, threads), "cpu", reason
-
-
-_PROBE_LOCK = threading.Lock()
-_cuda_failure: str | None = None  # set once CUDA failed in this process; later sessions skip the probe
-
-
-def _try_cuda(path: Path, threads: int | None) -> ort.InferenceSession | str:
-    """A session that really runs on CUDA, or the reason there is none.
-
-    A missing provider or missing CUDA libraries are remembered for the process (each probe loads
-    the provider library again); an exception from one model's session is not.
-    """
-    global _cuda_failure
-    ort.set_default_logger_severity(_QUIET)
-    if _cuda_failure is not None:
-        return _cuda_failure
-    if CUDA not in ort.get_available_providers():
-        _cuda_failure = "CUDA not available: this onnxruntime build has no CUDA provider"
-        return _cuda_failure
-    preload_log = _preload_cuda_dlls()
-    options = _session_options(threads)
-    options.log_severity_level = _PROBE_QUIET
-    ort.set_default_logger_severity(_PROBE_QUIET)
+    Without a session when the index knows the file and the device is known to be the CPU: the session
+    is then made when the first image is scored (`Detector.session`)."""
+    reason = cpu_reason(device)  # ValueError for an unknown device
+    known = model_index.lookup(p) if reason is not None else None
+    if known is not None and reason is not None:
+        return known[0], known[1], None, "cpu", reason
     try:
-        session = ort.InferenceSession(str(path), options, providers=[CUDA, CPU])
-    except Exception as exc:  # CUDA init failures vary; the caller falls back to CPU
-        return f"CUDA not available: {first_line(exc)}"
-    finally:
-        ort.set_default_logger_severity(_QUIET)
-    if CUDA in session.get_providers():
-        return session
-    _cuda_failure = f"CUDA not available: {_missing_cuda_hint(preload_log)}"
-    return _cuda_failure
+        session, used, reason = create_session(p, device, threads)
+    except Exception as exc:  # onnxruntime raises its own types; one line for the user
+        raise ModelError(f"{p}: not a loadable ONNX model ({first_line(exc)})") from None
+    facts = ModelFacts.from_session(session)
+    return facts, model_index.record(p, facts), session, used, reason
+
+
+def _checked_contract(p: Path, facts: ModelFacts) -> ModelContract:
+    """The model's contract, checked against its graph; ModelError (one line) when it does not hold."""
+    try:
+        contract = parse_contract(facts.metadata)
+        check_against_graph(contract, facts.input_shapes, facts.outputs)
+    except ContractError as exc:
+        raise ModelError(f"{p}: {exc}") from None
+    if (problem := input_dtype_problem(contract, facts.inputs)) is not None:
+        raise ModelError(f"{p}: {problem}")
+    return contract
 
 
 def default_batch_size(device: str, height: int, width: int) -> int:
@@ -151,11 +79,9 @@ def default_batch_size(device: str, height: int, width: int) -> int:
     return max(4, size)
 
 
-def _graph_shapes(args: Sequence[Any]) -> dict[str, list[int | str | None]]:
-    return {a.name: list(a.shape) for a in args}
-
-
 def _aggregate(scores: np.ndarray, how: str) -> float:
+    import numpy as np
+
     if how == "max":
         return float(scores.max())
     if how == "top25":
@@ -166,19 +92,23 @@ def _aggregate(scores: np.ndarray, how: str) -> float:
 
 @dataclass
 class Detector:
-    """An onnxruntime session and its contract, for detectors (and discriminators)."""
+    """A detector (or discriminator) model: its contract, and the onnxruntime sessions that run it.
+
+    The session is made on first use when the model runs on the CPU (`session`): a scan whose every
+    file is in the result cache never makes one, nor imports onnxruntime."""
 
     path: Path
     contract: ModelContract
     digest: str
     device: str
     device_reason: str
-    session: ort.InferenceSession = field(repr=False)
     batch_size: int
+    threads: int | None = None  # of the session (None: onnxruntime's default, every core)
+    _session: ort.InferenceSession | None = field(default=None, repr=False, compare=False)
     # A second CPU session whose runs use only the calling thread: the scan's decode threads each run
     # it on their own files (data parallel), which on a CPU beats one call split across all cores.
     _single: ort.InferenceSession | None = field(default=None, init=False, repr=False, compare=False)
-    _single_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", threads: int | None = None) -> Detector:
@@ -187,24 +117,26 @@ class Detector:
             raise ModelError(f"{p}: model file not found")
         if (problem := metadata_problem(p)) is not None:  # before onnxruntime reads it all
             raise ModelError(f"{p}: {problem}")
-        try:
-            session, used, reason = create_session(p, device, threads)
-        except ValueError:
-            raise
-        except Exception as exc:  # onnxruntime raises its own types; one line for the user
-            raise ModelError(f"{p}: not a loadable ONNX model ({first_line(exc)})") from None
-        try:
-            contract = parse_contract(session.get_modelmeta().custom_metadata_map)
-            check_against_graph(contract, _graph_shapes(session.get_inputs()), _graph_shapes(session.get_outputs()))
-        except ContractError as exc:
-            raise ModelError(f"{p}: {exc}") from None
-        if (problem := input_dtype_problem(contract, session.get_inputs())) is not None:
-            raise ModelError(f"{p}: {problem}")
+        facts, digest, session, used, reason = _facts(p, device, threads)
+        contract = _checked_contract(p, facts)
         if contract.kind not in ("detector", "discriminator") or contract.input is None:
             raise ModelError(f"{p}: a {contract.kind} model cannot score images (need a detector)")
         spec = contract.input
-        return cls(p, contract, file_digest(p), used, reason, session,
-                   default_batch_size(used, spec.height, spec.width))
+        return cls(p, contract, digest, used, reason, default_batch_size(used, spec.height, spec.width),
+                   threads, session)
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        """The session that runs the model on its device (made on first use on the CPU)."""
+        with self._lock:
+            if self._session is None:
+                self._session = cpu_session(self.path, self.threads)
+            return self._session
+
+    @property
+    def has_session(self) -> bool:
+        """Whether onnxruntime has loaded the model in this process yet."""
+        return self._session is not None or self._single is not None
 
     @property
     def name(self) -> str:
@@ -239,9 +171,9 @@ class Detector:
 
     def single_thread_session(self) -> ort.InferenceSession:
         """The CPU session for calls from several threads at once (created on first use)."""
-        with self._single_lock:
+        with self._lock:
             if self._single is None:
-                self._single = _cpu_session(self.path, 1)
+                self._single = cpu_session(self.path, 1)
             return self._single
 
     def predict(self, batch: np.ndarray, *, single_thread: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -249,6 +181,10 @@ class Detector:
 
         `single_thread`: run on the calling thread only (CPU), for callers that run several at once.
         """
+        import numpy as np
+
+        from desktop.core.decode import scale_pixels
+
         spec = self.contract.input
         assert spec is not None
         feed = {spec.name: scale_pixels(batch, spec)}
@@ -274,6 +210,8 @@ class Detector:
         A resized image is one crop and its patch map is the model's; an image fed as patches gets
         the aggregated crop score and a map made of the crop scores on their grid.
         """
+        import numpy as np
+
         counts = [len(c) for c in crops]
         flat = np.concatenate(list(crops)) if crops else np.zeros((0, 1, 1, 3), np.uint8)
         all_scores: list[np.ndarray] = []
@@ -317,21 +255,23 @@ class ModelEntry:
 
 
 def inspect_model(path: Path, source: str = "user") -> ModelEntry:
-    """Read and check a model's contract on the CPU (cheap; no device probing)."""
+    """Read and check a model's contract on the CPU (cheap; no device probing; no onnxruntime at all for a
+    file the model index knows)."""
     if (problem := metadata_problem(path)) is not None:
         return ModelEntry(path, source, None, f"{path}: {problem}")
+    known = model_index.lookup(path)
+    if known is None:
+        try:
+            facts = ModelFacts.from_session(cpu_session(path, 1))
+        except Exception as exc:
+            return ModelEntry(path, source, None, f"{path}: not a loadable ONNX model ({first_line(exc)})")
+        model_index.record(path, facts)
+    else:
+        facts = known[0]
     try:
-        session = _cpu_session(path, 1)
-    except Exception as exc:
-        return ModelEntry(path, source, None, f"{path}: not a loadable ONNX model ({first_line(exc)})")
-    try:
-        contract = parse_contract(session.get_modelmeta().custom_metadata_map)
-        check_against_graph(contract, _graph_shapes(session.get_inputs()), _graph_shapes(session.get_outputs()))
-    except ContractError as exc:
-        return ModelEntry(path, source, None, f"{path}: {exc}")
-    if (problem := input_dtype_problem(contract, session.get_inputs())) is not None:
-        return ModelEntry(path, source, None, f"{path}: {problem}")
-    return ModelEntry(path, source, contract, None)
+        return ModelEntry(path, source, _checked_contract(path, facts), None)
+    except ModelError as exc:
+        return ModelEntry(path, source, None, str(exc))
 
 
 def list_models() -> list[ModelEntry]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -80,4 +79,6 @@ def demo_dir() -> Path:
     bundle = _bundle_root()
     if bundle is not None:
         return bundle / "desktop" / "demo"
+    from importlib import resources
+
     return Path(str(resources.files("desktop") / "demo"))

@@ -51,6 +51,7 @@ class Router:
 
     members: list[Detector]
     _by_name: dict[str, Detector] = field(init=False, repr=False)
+    _primary: Detector = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.members:
@@ -60,6 +61,7 @@ class Router:
         if len(set(names)) != len(names):
             raise ModelError(f"two routed detectors share a name: {sorted(names)}")
         self._by_name = {m.name: m for m in self.members}
+        self._primary = self.members[choose([m.contract for m in self.members], 1 << 30, 1 << 30)[0]]
 
     @classmethod
     def load(cls, entries: Sequence[ModelEntry] | None = None, device: str = "auto",
@@ -110,7 +112,7 @@ class Router:
     @property
     def primary(self) -> Detector:
         """The member with the widest domain (most images go to it)."""
-        return self.members[choose([m.contract for m in self.members], 1 << 30, 1 << 30)[0]]
+        return self._primary
 
     def contract_for(self, width: int, height: int) -> ModelContract:
         return self.members[choose([m.contract for m in self.members], width, height)[0]].contract

@@ -22,15 +22,12 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, replace
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from desktop.core.contract import Thresholds, remap_thresholds
-from desktop.core.decode import Decoded, load_image
+from desktop.core.contract import ModelContract, Thresholds, remap_thresholds
 from desktop.core.events import (
     Progress,
     RowsReady,
@@ -41,35 +38,51 @@ from desktop.core.events import (
     ScanStarted,
     TotalCounted,
 )
-from desktop.core.evidence import read_evidence
 from desktop.core.models import Detector, first_line
 from desktop.core.routing import AnyDetector
 from desktop.core.store import CachedResult, ResultStore
 from desktop.core.verdicts import Finding, assess, decide
-from desktop.core.walk import count_image_files, iter_image_files
+from desktop.core.walk import BackgroundCount, Skipped, iter_image_files
 
-LOOKUP_CHUNK = 256  # files stat'ed and looked up in the cache per query
+if TYPE_CHECKING:  # decoding (Pillow, numpy) and the pool come with the first file to decode, not in a cached rescan
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    import numpy as np
+
+    from desktop.core.decode import Chooser, Decoded
+
+LOOKUP_CHUNK = 500  # files stat'ed and looked up in the cache per query (store._IN_CHUNK)
 CACHED_ROWS_PER_EVENT = 512
 # Small files decode in well under a millisecond, less than handing one task to a thread costs,
 # so files are decoded in groups sized to take about TASK_SECONDS; a large photo is a task alone.
 TASK_SECONDS = 0.01
 MAX_FILES_PER_TASK = 32
-COUNT_DELAY_S = 0.25
+COUNT_DELAY_S = 0.25  # a scan over sooner (a small or fully cached tree) never counts its files
 MAX_ROW_DELAY_S = 0.2  # report decoded rows at least this often, even in part batches
 
 
 Scored = tuple[ScanRow, bool]  # a finished row and whether the cache may keep it
+_Done = tuple[list["Decoded"], list[Scored] | None, float]  # a pool task's result: see _decode_many
 
 
 def read_finding(d: Decoded) -> Decoded:
     """The file's evidence (metadata only), for files that decoded; evidence never fails a row."""
     if d.crops is None:
         return d
+    from desktop.core.evidence import read_evidence
+
     try:
         finding = assess(read_evidence(d.path))
     except Exception:  # best effort: the model's verdict stands alone
         return d
     return replace(d, finding=finding)
+
+
+def load_image(path: str, contract: ModelContract | Chooser) -> Decoded:
+    """`decode.load_image`, imported with the first file to decode: a cached rescan needs no image library."""
+    from desktop.core.decode import load_image as load
+
+    return load(path, contract)
 
 
 def decode_file(path: str, detector: AnyDetector) -> Decoded:
@@ -124,8 +137,20 @@ def rows_from_decoded(detector: AnyDetector, thresholds: dict[str, Thresholds], 
     return rows
 
 
+def _new_pool(workers: int) -> ThreadPoolExecutor:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixelpatrol-decode")
+
+
+def _first_done(window: set[Future[_Done]]) -> set[Future[_Done]]:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    return wait(window, return_when=FIRST_COMPLETED)[0]
+
+
 def _decode_many(paths: list[str], detector: AnyDetector, score: Callable[[list[Decoded]], list[Scored]] | None
-                 ) -> tuple[list[Decoded], list[Scored] | None, float]:
+                 ) -> _Done:
     """Decode a task's files (and read their evidence), and score them too when `score` is given (CPU
     inference in the pool)."""
     start = time.perf_counter()
@@ -149,28 +174,6 @@ class _TaskSizer:
         if self.per_file_s is None:
             return 1
         return max(1, min(MAX_FILES_PER_TASK, int(TASK_SECONDS / max(self.per_file_s, 1e-6))))
-
-
-class _Totals:
-    """Counts the files in a background thread, started only once the scan has run for a moment:
-    a scan that is over within COUNT_DELAY_S (a small or fully cached tree) needs no total, and a
-    second walk would only compete with the first for the GIL."""
-
-    def __init__(self, paths: Sequence[str], options: ScanOptions, stop: threading.Event) -> None:
-        self.total: int | None = None
-        self._args = (paths, options, stop)
-        self._thread: threading.Thread | None = None
-
-    def maybe_start(self, elapsed_s: float) -> None:
-        if self._thread is None and elapsed_s >= COUNT_DELAY_S:
-            self._thread = threading.Thread(target=self._run, daemon=True, name="pixelpatrol-count")
-            self._thread.start()
-
-    def _run(self) -> None:
-        paths, options, stop = self._args
-        n = count_image_files(paths, options.recursive, options.include_hidden, should_stop=stop.is_set)
-        if not stop.is_set():
-            self.total = n
 
 
 def _stat_key(path: str) -> tuple[str, int, int] | None:
@@ -198,17 +201,13 @@ class _Scanner:
         self.errors = 0
         self.done = 0
 
-    def verdict(self, score: float, member: Detector, width: int | None, height: int | None,
-                finding: Finding | None) -> tuple[str, str]:
-        return row_verdict(self.thresholds, score, member, width, height, finding)
-
     def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult, model: str) -> ScanRow:
         if hit.score is None:
             return ScanRow(key[0], None, None, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
                            hit.patch_map, cached=True)
         member = self.detector.member(model)
         finding = Finding.from_json(hit.finding)
-        verdict, reason = self.verdict(hit.score, member, hit.width, hit.height, finding)
+        verdict, reason = row_verdict(self.thresholds, hit.score, member, hit.width, hit.height, finding)
         return ScanRow(key[0], hit.score, verdict, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
                        hit.patch_map, cached=True, model=member.name,
                        evidence=(finding.summary or None) if finding else None, reason=reason)
@@ -249,8 +248,10 @@ def scan(
     store: ResultStore | None = None,
     resume_scan_id: int | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    skipped: Skipped | None = None,
 ) -> Iterator[ScanEvent]:
-    """Scan files and folders with `detector`, yielding events; see docs/engine-api.md."""
+    """Scan files and folders with `detector`, yielding events; see docs/engine-api.md. `skipped`, when
+    given, counts what the walk passes over (complete once the scan has finished)."""
     options = options or ScanOptions()
     store = store if store is not None else ResultStore()
     abs_paths = [os.path.abspath(os.fspath(p)) for p in paths]
@@ -270,13 +271,13 @@ def scan(
     state = _Scanner(detector, options, store, scan_id)
     state.done = len(already)
     stop_counting = threading.Event()
-    totals = _Totals(abs_paths, options, stop_counting)
+    totals = BackgroundCount(abs_paths, options.recursive, options.include_hidden, stop_counting, COUNT_DELAY_S)
     total_sent = False
     started = time.monotonic()
     last_rows_at = started - MAX_ROW_DELAY_S / 2  # the first rows may come sooner
     done_at_start = state.done
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pixelpatrol-decode")
-    window: set[Future[tuple[list[Decoded], list[Scored] | None, float]]] = set()
+    pool: ThreadPoolExecutor | None = None  # made for the first file to decode
+    window: set[Future[_Done]] = set()
     sizer = _TaskSizer()
     to_decode: deque[str] = deque()
     ready: list[Decoded] = []  # decoded, waiting for a batch on the device (GPU)
@@ -288,8 +289,8 @@ def scan(
     def score_task(decoded: list[Decoded]) -> list[Scored]:
         return state.score(decoded, single_thread=True)
 
-    files = (p for p in iter_image_files(abs_paths, options.recursive, options.include_hidden, should_stop)
-             if p not in already)
+    files = (p for p in iter_image_files(abs_paths, options.recursive, options.include_hidden, should_stop,
+                                         skipped) if p not in already)
     walk_done = False
     status = "interrupted"  # what the store says if the consumer abandons the generator
 
@@ -313,6 +314,7 @@ def scan(
             while len(window) < window_limit and (to_decode or not walk_done):
                 if to_decode:
                     task = [to_decode.popleft() for _ in range(min(sizer.size(), len(to_decode)))]
+                    pool = pool or _new_pool(workers)
                     window.add(pool.submit(_decode_many, task, detector, score_task if score_in_pool else None))
                     continue
                 totals.maybe_start(time.monotonic() - started)
@@ -324,9 +326,13 @@ def scan(
                 if options.use_cache:
                     keys = [k for k in map(_stat_key, chunk) if k is not None]
                     hits: dict[str, tuple[CachedResult, str]] = {}
-                    for digest, model_name in detector.cache_digests.items():
-                        for path, hit in store.cache_get_many(digest, keys).items():
-                            hits.setdefault(path, (hit, model_name))
+                    todo = keys
+                    for digest, model_name in detector.cache_digests.items():  # the first model's row counts
+                        found = store.cache_get_many(digest, todo)
+                        hits.update((path, (hit, model_name)) for path, hit in found.items())
+                        todo = [k for k in todo if k[0] not in found] if found else todo
+                        if not todo:
+                            break
                     for key in keys:
                         if key[0] in hits:
                             cached_rows.append(state.row_from_cache(key, *hits[key[0]]))
@@ -346,7 +352,7 @@ def scan(
             # 2. Take what the pool has finished; wait for one only when there is nothing to do yet.
             finished = {f for f in window if f.done()}
             if not finished and window and len(ready) + len(scored) < batch_size:
-                finished, _ = wait(window, return_when=FIRST_COMPLETED)
+                finished = _first_done(window)
             for f in finished:
                 window.discard(f)
                 decoded, done_rows, seconds = f.result()
@@ -372,7 +378,8 @@ def scan(
         stop_counting.set()
         for f in window:
             f.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         store.finish_scan(scan_id, status)
     if not total_sent and (totals.total is not None or status == "finished"):
         yield TotalCounted(totals.total if totals.total is not None else state.done)

@@ -25,13 +25,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from desktop.core import paths as user_paths
 from desktop.core.events import ScanRow
 from desktop.core.export import readable
+
+if TYPE_CHECKING:  # imported where a patch map is packed or unpacked: most rows have none
+    import numpy as np
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scans (
@@ -189,8 +190,7 @@ class ScanRecord:
     pid: int | None
 
 
-@dataclass(frozen=True)
-class CachedResult:
+class CachedResult(NamedTuple):  # a tuple: a rescan makes one per file, a frozen dataclass costs 5x more
     score: float | None
     width: int | None
     height: int | None
@@ -203,6 +203,8 @@ class CachedResult:
 def pack_patch_map(patch_map: np.ndarray | None) -> tuple[bytes | None, int | None, int | None]:
     if patch_map is None:
         return None, None, None
+    import numpy as np
+
     arr = np.asarray(patch_map, dtype=np.float16)
     arr = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)
     return arr.tobytes(), int(arr.shape[0]), int(arr.shape[1])
@@ -211,6 +213,8 @@ def pack_patch_map(patch_map: np.ndarray | None) -> tuple[bytes | None, int | No
 def unpack_patch_map(blob: bytes | None, rows: int | None, cols: int | None) -> np.ndarray | None:
     if blob is None or rows is None or cols is None:
         return None
+    import numpy as np
+
     return np.frombuffer(blob, dtype=np.float16).reshape(rows, cols).astype(np.float32)
 
 
@@ -432,10 +436,10 @@ class ResultStore:
         """
         result_values = []
         for r in rows:
-            blob, pr, pc = pack_patch_map(r.patch_map)
+            blob, pr, pc = (None, None, None) if r.patch_map is None else pack_patch_map(r.patch_map)
             result_values.append((scan_id, db_path(r.path), r.score, r.verdict, r.width, r.height, r.format,
-                                  r.size, r.mtime_ns, _text(r.error), blob, pr, pc, int(r.cached), r.model,
-                                  _text(r.evidence), _text(r.reason)))
+                                  r.size, r.mtime_ns, r.error and _text(r.error), blob, pr, pc, int(r.cached),
+                                  r.model, r.evidence and _text(r.evidence), r.reason and _text(r.reason)))
         with self._db as db:
             db.executemany(
                 "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
@@ -487,7 +491,7 @@ class ResultStore:
     @_guarded
     def cache_get_many(self, digest: str, keys: Sequence[tuple[str, int, int]]) -> dict[str, CachedResult]:
         """Cached results for the (path, size, mtime_ns) keys that match exactly."""
-        wanted = {db_path(k[0]): k for k in keys}
+        wanted = {db_path(path): (size, mtime_ns) for path, size, mtime_ns in keys}
         found: dict[str, CachedResult] = {}
         names = list(wanted)
         for start in range(0, len(names), _IN_CHUNK):
@@ -496,8 +500,8 @@ class ResultStore:
             cur = self._db.execute(
                 "SELECT path, size, mtime_ns, score, width, height, format, error, patch_map, patch_rows,"
                 f" patch_cols, finding FROM cache WHERE model_digest=? AND path IN ({marks})", (digest, *chunk))
-            for r in cur:
-                if wanted[r[0]][1:] == (r[1], r[2]):
-                    found[py_path(r[0])] = CachedResult(r[3], r[4], r[5], r[6], r[7],
-                                                        unpack_patch_map(r[8], r[9], r[10]), r[11])
+            for path, size, mtime_ns, score, width, height, fmt, error, blob, rows, cols, finding in cur:
+                if wanted[path] == (size, mtime_ns):
+                    patch_map = None if blob is None else unpack_patch_map(blob, rows, cols)
+                    found[py_path(path)] = CachedResult(score, width, height, fmt, error, patch_map, finding)
         return found

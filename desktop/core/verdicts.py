@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from desktop.core.contract import CAPPED, Thresholds, Trust, verdict_for
@@ -59,14 +60,17 @@ class Finding:
 
     @classmethod
     def from_json(cls, text: str | None) -> Finding | None:
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-            return cls(data.get("decides"), data.get("reason"), str(data.get("summary", "")),
+        return _finding_from_json(text) if text else None
+
+
+@lru_cache(maxsize=4096)  # a cached rescan reads the same few texts ("nothing found") for most files
+def _finding_from_json(text: str) -> Finding | None:
+    try:
+        data = json.loads(text)
+        return Finding(data.get("decides"), data.get("reason"), str(data.get("summary", "")),
                        bool(data.get("camera", False)))
-        except (ValueError, AttributeError):
-            return None
+    except (ValueError, AttributeError):
+        return None
 
 
 def _names_ai(text: str | None) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,3 +238,26 @@ def count_image_files(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
     return sum(1 for _ in iter_image_files(paths, recursive, include_hidden, should_stop))
+
+
+class BackgroundCount:
+    """Counts the files of a walk in a background thread, started only once a scan has run for `delay_s`:
+    a scan over by then needs no total, and a second walk would only compete with the first for the GIL."""
+
+    def __init__(self, paths: Iterable[str | Path], recursive: bool, include_hidden: bool, stop: threading.Event,
+                 delay_s: float) -> None:
+        self.total: int | None = None
+        self._args = (paths, recursive, include_hidden, stop)
+        self._delay_s = delay_s
+        self._thread: threading.Thread | None = None
+
+    def maybe_start(self, elapsed_s: float) -> None:
+        if self._thread is None and elapsed_s >= self._delay_s:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="pixelpatrol-count")
+            self._thread.start()
+
+    def _run(self) -> None:
+        paths, recursive, include_hidden, stop = self._args
+        n = count_image_files(paths, recursive, include_hidden, should_stop=stop.is_set)
+        if not stop.is_set():
+            self.total = n
