@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -42,6 +43,7 @@ RESAMPLE = {
     "lanczos": Image.Resampling.LANCZOS,
 }
 _SWAPPED_ORIENTATIONS = {5, 6, 7, 8}
+_TRANSPOSED_ORIENTATIONS = {2, 3, 4, 5, 6, 7, 8}
 _ORIENTATION_TAG = 0x0112
 
 
@@ -111,19 +113,21 @@ def preprocess(image: Image.Image, contract: ModelContract) -> tuple[np.ndarray,
         whole = whole_view(rgb, tw, th, feed.resample)[None]
         if w < tw or h < th:
             return whole, (0, 0)
-        pixels = np.asarray(rgb, dtype=np.uint8)
         boxes, rows, cols = patch_boxes(w, h, feed, tw, th)
-        native = np.stack([pixels[y0:y1, x0:x1] for (x0, y0, x1, y1) in boxes])
-        return np.concatenate([native, whole]), (rows, cols)
+        return np.concatenate([_native_crops(rgb, boxes), whole]), (rows, cols)
     if (w, h) == (tw, th):
         return np.asarray(rgb, dtype=np.uint8)[None], (1, 1)
     if feed.mode == "resize" or w < tw or h < th:
         resized = rgb.resize((tw, th), RESAMPLE[feed.resample])
         return np.asarray(resized, dtype=np.uint8)[None], (1, 1)
-    pixels = np.asarray(rgb, dtype=np.uint8)
     boxes, rows, cols = patch_boxes(w, h, feed, tw, th)
-    crops = np.stack([pixels[y0:y1, x0:x1] for (x0, y0, x1, y1) in boxes])
-    return crops, (rows, cols)
+    return _native_crops(rgb, boxes), (rows, cols)
+
+
+def _native_crops(rgb: Image.Image, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """The boxes' pixels, unchanged, as uint8 [P, H, W, 3]; only the boxes become arrays, never the whole
+    image (a 12 MP photo would be a 36 MB copy for a few 112 px crops)."""
+    return np.stack([np.asarray(rgb.crop(box), dtype=np.uint8) for box in boxes])
 
 
 def scale_pixels(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -187,11 +191,18 @@ def _size_limit_error(width: int, height: int) -> str | None:
 Chooser = Callable[[int, int], ModelContract]  # (width, height as displayed) -> the contract to feed
 
 
-def load_image(path: str | Path, contract: ModelContract | Chooser) -> Decoded:
+# What a file's own metadata says, read while it is open for decoding: (path, the image, its `info` as read
+# before any pixel was decoded, the open file). The scan passes evidence.py's reader; decoding stays apart.
+FindingReader = Callable[[Path, Image.Image, dict[Any, Any], IO[bytes]], Finding | None]
+
+
+def load_image(path: str | Path, contract: ModelContract | Chooser, read_finding: FindingReader | None = None
+               ) -> Decoded:
     """Open a file read-only and return its model crops, or a Decoded with a clear `error`.
 
     `contract` may be a function of the displayed size that picks the contract (per-image routing);
-    the chosen model's name is in `Decoded.model`.
+    the chosen model's name is in `Decoded.model`. `read_finding`, for a file that decoded, reads its
+    evidence from the same open file (`Decoded.finding`); it never fails the file (None when it raises).
     """
     p = str(path)
     try:
@@ -206,7 +217,14 @@ def load_image(path: str | Path, contract: ModelContract | Chooser) -> Decoded:
     base = Decoded(p, size, mtime_ns)
     try:
         with open(p, "rb") as fh, Image.open(fh) as img:
-            return _decode_open_image(base, img, contract)
+            header = dict(img.info) if read_finding is not None else {}
+            decoded = _decode_open_image(base, img, contract)
+            if read_finding is None or decoded.crops is None:
+                return decoded
+            try:
+                return _with(decoded, finding=read_finding(Path(p), img, header, fh))
+            except Exception:  # best effort: the model's verdict stands alone
+                return decoded
     except OSError as exc:
         if isinstance(exc, UnidentifiedImageError):
             return _with(base, error="not an image: the content is not a recognised image format")
@@ -244,6 +262,7 @@ def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | 
         side = max(spec.width, spec.height)
         img.draft("RGB", (side, side))
     img.load()  # decodes the first frame only for GIF/WebP/TIFF stacks; raises on truncated data
-    oriented = ImageOps.exif_transpose(img) or img
+    # exif_transpose copies the whole image even when there is nothing to turn
+    oriented = (ImageOps.exif_transpose(img) or img) if orientation in _TRANSPOSED_ORIENTATIONS else img
     crops, grid = preprocess(to_rgb(oriented), contract)
     return _with(base, width=width, height=height, format=fmt, crops=crops, grid=grid, model=contract.name)

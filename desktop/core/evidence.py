@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from PIL import Image
 
@@ -120,37 +120,44 @@ def _riff_has_chunk(fh: Any, wanted: bytes) -> bool:
         fh.seek(length + (length & 1), 1)
 
 
-def may_hold_c2pa(path: Path) -> bool:
+def may_hold_c2pa(path: Path, fh: IO[bytes] | None = None) -> bool:
     """Whether the file can hold a C2PA manifest, read cheaply: JPEG APP11 segments, a PNG caBX chunk, a WebP
     C2PA chunk are found by walking the headers only; other formats by searching the first and last MiB for
     the JUMBF label "c2pa". Skips the C2PA reader, the slowest part of reading evidence, for the many files
-    without a manifest."""
+    without a manifest. `fh`: the file already open (read from its start, left wherever)."""
     try:
-        with open(path, "rb") as fh:
-            magic = fh.read(12)
-            if magic[:3] == b"\xff\xd8\xff":
-                return _jpeg_has_app11(fh)
-            if magic[:8] == b"\x89PNG\r\n\x1a\n":
-                return _png_has_chunk(fh, b"caBX")
-            if magic[:4] == b"RIFF" and magic[8:12] == b"WEBP":
-                return _riff_has_chunk(fh, b"C2PA")
-            fh.seek(0)
-            head = fh.read(C2PA_PROBE_BYTES)
-            if b"c2pa" in head or b"C2PA" in head:
-                return True
-            fh.seek(0, 2)
-            size = fh.tell()
-            if size <= C2PA_PROBE_BYTES:
-                return False
-            fh.seek(max(C2PA_PROBE_BYTES, size - C2PA_PROBE_BYTES))
-            tail = fh.read()
-            return b"c2pa" in tail or b"C2PA" in tail
+        if fh is None:
+            with open(path, "rb") as own:
+                return _may_hold_c2pa(own)
+        return _may_hold_c2pa(fh)
     except OSError:
         return True  # let the reader report it
 
 
-def _c2pa(path: Path) -> tuple[C2paInfo | None, str | None]:
-    if not may_hold_c2pa(path):
+def _may_hold_c2pa(fh: IO[bytes]) -> bool:
+    fh.seek(0)
+    magic = fh.read(12)
+    if magic[:3] == b"\xff\xd8\xff":
+        return _jpeg_has_app11(fh)
+    if magic[:8] == b"\x89PNG\r\n\x1a\n":
+        return _png_has_chunk(fh, b"caBX")
+    if magic[:4] == b"RIFF" and magic[8:12] == b"WEBP":
+        return _riff_has_chunk(fh, b"C2PA")
+    fh.seek(0)
+    head = fh.read(C2PA_PROBE_BYTES)
+    if b"c2pa" in head or b"C2PA" in head:
+        return True
+    fh.seek(0, 2)
+    size = fh.tell()
+    if size <= C2PA_PROBE_BYTES:
+        return False
+    fh.seek(max(C2PA_PROBE_BYTES, size - C2PA_PROBE_BYTES))
+    tail = fh.read()
+    return b"c2pa" in tail or b"C2PA" in tail
+
+
+def _c2pa(path: Path, fh: IO[bytes] | None = None) -> tuple[C2paInfo | None, str | None]:
+    if not may_hold_c2pa(path, fh):
         return None, None
     try:
         import c2pa
@@ -198,25 +205,43 @@ def _c2pa(path: Path) -> tuple[C2paInfo | None, str | None]:
 def read_evidence(path: str | Path) -> Evidence:
     """Read metadata only (never pixels beyond the header); never raises for a bad file."""
     p = Path(path)
+    try:
+        fh = open(p, "rb")  # noqa: SIM115  (closed below, whatever happens)
+    except OSError as exc:  # evidence is best effort; the scan reports decode errors itself
+        return Evidence(error=f"cannot read metadata: {exc}")
+    with fh:
+        try:
+            img = Image.open(fh)
+        except Exception as exc:
+            return Evidence(error=f"cannot read metadata: {exc}")
+        with img:
+            return evidence_of_open_file(p, img, img.info, fh)
+
+
+def evidence_of_open_file(path: Path, img: Image.Image, info: dict[str | tuple[int, int], Any],
+                          fh: IO[bytes]) -> Evidence:
+    """`read_evidence` from a file the caller has open already (the scan, which has just decoded it): `img`
+    opened on `fh`, `info` as Pillow had it before any pixel was decoded (PNG chunks after the image data
+    are not read, whether decoded or not). Raises only what the C2PA reader raises unforeseen, as
+    `read_evidence` does."""
     camera = software = date_taken = None
     text: dict[str, str] = {}
     hints: list[str] = []
     try:
-        with open(p, "rb") as fh, Image.open(fh) as img:
-            # Pillow finds a PNG eXIf chunk written after the image data only by decoding every pixel
-            # (16 ms for a 1 MP PNG): only one before the data is read (where generators and cameras put it).
-            exif = Image.Exif() if img.format == "PNG" and "exif" not in img.info else img.getexif()
-            make, model = _clean(exif.get(_EXIF_MAKE)), _clean(exif.get(_EXIF_MODEL))
-            camera = " ".join(x for x in (make, model) if x) or None
-            software = _clean(exif.get(_EXIF_SOFTWARE))
-            date_taken = _clean(exif.get(_EXIF_DATETIME))
-            # img.info, not PNG's img.text: the latter decodes every pixel to reach chunks after the image
-            # data; generators write their parameters before it
-            for key, value in img.info.items():
-                if isinstance(value, (str, bytes)) and key not in ("exif", "icc_profile", "xmp"):
-                    cleaned = _clean(value)
-                    if cleaned:
-                        text[str(key)] = cleaned[:TEXT_LIMIT]
+        # Pillow finds a PNG eXIf chunk written after the image data only by decoding every pixel
+        # (16 ms for a 1 MP PNG): only one before the data is read (where generators and cameras put it).
+        exif = Image.Exif() if img.format == "PNG" and "exif" not in info else img.getexif()
+        make, model = _clean(exif.get(_EXIF_MAKE)), _clean(exif.get(_EXIF_MODEL))
+        camera = " ".join(x for x in (make, model) if x) or None
+        software = _clean(exif.get(_EXIF_SOFTWARE))
+        date_taken = _clean(exif.get(_EXIF_DATETIME))
+        # img.info, not PNG's img.text: the latter decodes every pixel to reach chunks after the image
+        # data; generators write their parameters before it
+        for key, value in info.items():
+            if isinstance(value, (str, bytes)) and key not in ("exif", "icc_profile", "xmp"):
+                cleaned = _clean(value)
+                if cleaned:
+                    text[str(key)] = cleaned[:TEXT_LIMIT]
     except Exception as exc:  # evidence is best effort; the scan reports decode errors itself
         return Evidence(error=f"cannot read metadata: {exc}")
     if camera:
@@ -227,9 +252,9 @@ def read_evidence(path: str | Path) -> Evidence:
     for key, label in GENERATOR_TEXT_KEYS.items():
         if key in text:
             hints.append(f"text chunk '{key}': {label}")
-    info, c2pa_error = _c2pa(p)
-    if info is not None:
-        ai = [s for s in info.digital_source_types if s.rsplit("/", 1)[-1] in AI_SOURCE_TYPES]
-        hints.append(f"C2PA manifest by {info.claim_generator or 'unknown tool'}"
+    info_c2pa, c2pa_error = _c2pa(path, fh)
+    if info_c2pa is not None:
+        ai = [s for s in info_c2pa.digital_source_types if s.rsplit("/", 1)[-1] in AI_SOURCE_TYPES]
+        hints.append(f"C2PA manifest by {info_c2pa.claim_generator or 'unknown tool'}"
                      + (f"; declares AI source: {', '.join(s.rsplit('/', 1)[-1] for s in ai)}" if ai else ""))
-    return Evidence(camera, software, date_taken, text, info, hints, c2pa_error)
+    return Evidence(camera, software, date_taken, text, info_c2pa, hints, c2pa_error)

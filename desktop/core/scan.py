@@ -22,10 +22,10 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from desktop.core.contract import ModelContract, Thresholds, remap_thresholds
 from desktop.core.events import (
@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # decoding (Pillow, numpy) and the pool come with the first f
     from concurrent.futures import Future, ThreadPoolExecutor
 
     import numpy as np
+    from PIL import Image
 
     from desktop.core.decode import Chooser, Decoded
 
@@ -65,29 +66,24 @@ Scored = tuple[ScanRow, bool]  # a finished row and whether the cache may keep i
 _Done = tuple[list["Decoded"], list[Scored] | None, float]  # a pool task's result: see _decode_many
 
 
-def read_finding(d: Decoded) -> Decoded:
-    """The file's evidence (metadata only), for files that decoded; evidence never fails a row."""
-    if d.crops is None:
-        return d
-    from desktop.core.evidence import read_evidence
+def _finding(path: Path, img: Image.Image, info: dict[Any, Any], fh: IO[bytes]) -> Finding | None:
+    """The file's evidence (metadata only), read from the file decode has open."""
+    from desktop.core.evidence import evidence_of_open_file
 
-    try:
-        finding = assess(read_evidence(d.path))
-    except Exception:  # best effort: the model's verdict stands alone
-        return d
-    return replace(d, finding=finding)
+    return assess(evidence_of_open_file(path, img, info, fh))
 
 
 def load_image(path: str, contract: ModelContract | Chooser) -> Decoded:
-    """`decode.load_image`, imported with the first file to decode: a cached rescan needs no image library."""
+    """`decode.load_image` with the file's evidence, from one open file; imported with the first file to
+    decode (a cached rescan needs no image library)."""
     from desktop.core.decode import load_image as load
 
-    return load(path, contract)
+    return load(path, contract, _finding)
 
 
 def decode_file(path: str, detector: AnyDetector) -> Decoded:
     """One file read, decoded and fed for `detector`, with its evidence: what every engine scores."""
-    return read_finding(load_image(path, detector.contract_for))
+    return load_image(path, detector.contract_for)
 
 
 def member_thresholds(detector: AnyDetector, user_threshold: float | None) -> dict[str, Thresholds]:
