@@ -88,7 +88,7 @@ def whole_view(rgb: Image.Image, width: int, height: int, resample: str) -> np.n
     w, h = rgb.size
     side = min(w, h)
     x0, y0 = (w - side) // 2, (h - side) // 2
-    square = rgb.crop((x0, y0, x0 + side, y0 + side))
+    square = rgb if w == h else rgb.crop((x0, y0, x0 + side, y0 + side))  # crop of it all would be a copy
     if (side, side) != (width, height):
         square = square.resize((width, height), RESAMPLE[resample], reducing_gap=REDUCING_GAP)
     return np.asarray(square, dtype=np.uint8)
