@@ -196,6 +196,7 @@ class _Scanner:
         self.cache_map = {name: digest for digest, name in detector.cache_digests.items()}
         self.cache_map[""] = detector.members[0].digest if isinstance(detector, Detector) else detector.primary.digest
         self.findings: dict[str, str] = {}  # path -> evidence JSON, for the cache (set in pool threads)
+        self.in_domain: dict[tuple[str, int | None, int | None], bool] = {}  # (model, width, height)
         self.counts: Counter[str] = Counter()
         self.errors = 0
         self.done = 0
@@ -206,7 +207,12 @@ class _Scanner:
                            hit.patch_map, cached=True)
         member = self.detector.member(model)
         finding = Finding.from_json(hit.finding)
-        verdict, reason = row_verdict(self.thresholds, hit.score, member, hit.width, hit.height, finding)
+        domain_key = (member.name, hit.width, hit.height)  # most files of a tree share a few sizes
+        in_domain = self.in_domain.get(domain_key)
+        if in_domain is None:
+            in_domain = self.in_domain[domain_key] = (hit.width is None or hit.height is None
+                                                      or member.in_domain(hit.width, hit.height))
+        verdict, reason = decide(hit.score, self.thresholds[member.name], member.contract.trust, in_domain, finding)
         return ScanRow(key[0], hit.score, verdict, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
                        hit.patch_map, cached=True, model=member.name,
                        evidence=(finding.summary or None) if finding else None, reason=reason)

@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from spec.images import SCAN_EXTENSIONS
@@ -121,6 +122,9 @@ class Skipped:
         return "\n".join(lines)
 
 
+_NAME = attrgetter("name")  # a folder's entries in name order (in C: a rescan walks every name of the tree)
+
+
 def _is_hidden(entry: os.DirEntry[str]) -> bool:
     if entry.name.startswith("."):
         return True
@@ -177,7 +181,7 @@ def iter_image_files(
             seen_dirs.add(key)
             try:
                 with os.scandir(folder) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                    entries = sorted(it, key=_NAME)
             except OSError:
                 note("unreadable", folder)  # nothing we can list
                 continue
