@@ -371,6 +371,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, help="repeat each measurement, report the median (default 3, quick 2)")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--rescan-only", action="store_true", help="only the rescans (in one process, whole process)")
+    parser.add_argument("--process-rounds", type=int, default=9,
+                        help="rounds of the whole-process rescan, bare walk and floor (default 9: each takes a blink)")
     parser.add_argument("--no-latency", action="store_true", help="skip the first-rows latency on a 200,000-file tree")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -413,7 +415,7 @@ def main() -> int:
                                       "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for method, rs in runs.items()}
         for name, folder in folders.items():
             results[f"rescan_{name}"] = measure_rescan(folder, engine_model, rounds)
-        results["rescan_process"] = measure_rescan_process(folders["small"], engine_model, rounds, root)
+        results["rescan_process"] = measure_rescan_process(folders["small"], engine_model, args.process_rounds, root)
         if not (args.rescan_only or args.no_latency):
             t0 = time.perf_counter()
             huge = make_link_tree(root / "huge", n_huge)
