@@ -374,6 +374,8 @@ def main() -> int:
     parser.add_argument("--process-rounds", type=int, default=9,
                         help="rounds of the whole-process rescan, bare walk and floor (default 9: each takes a blink)")
     parser.add_argument("--no-latency", action="store_true", help="skip the first-rows latency on a 200,000-file tree")
+    parser.add_argument("--no-rescan", action="store_true", help="skip the rescans (throughput only)")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -402,10 +404,11 @@ def main() -> int:
             "model": model if args.model else "tests/helpers tiny CNN (0.6 M params)", "engine_model": engine_model,
             "small_folder": str(args.small_folder or "generated"), "cpu_count": os.cpu_count(), "rounds": rounds,
             "load_average_at_start": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        methods = [m for m in METHODS if m in args.methods.split(",")]
         for name, folder in () if args.rescan_only else folders.items():
-            runs: dict[str, list[dict[str, Any]]] = {m: [] for m in METHODS}
+            runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
             for _ in range(rounds):  # interleaved, so a busy spell on a shared machine hits every method
-                for method in METHODS:
+                for method in methods:
                     r = measure(method, folder, model, engine_model)
                     runs[method].append(r)
                     print(f"{name:5} {method:7} {r['rate']:8.1f} img/s  {r['cpu_ms_per_image']:6.2f} CPU ms/img"
@@ -413,9 +416,10 @@ def main() -> int:
             results[name] = {method: {"rate": float(np.median([r["rate"] for r in rs])), "rates": [r["rate"] for r in rs],
                                       "cpu_ms": float(np.median([r["cpu_ms_per_image"] for r in rs])),
                                       "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)} for method, rs in runs.items()}
-        for name, folder in folders.items():
+        for name, folder in () if args.no_rescan else folders.items():
             results[f"rescan_{name}"] = measure_rescan(folder, engine_model, rounds)
-        results["rescan_process"] = measure_rescan_process(folders["small"], engine_model, args.process_rounds, root)
+        if not args.no_rescan:
+            results["rescan_process"] = measure_rescan_process(folders["small"], engine_model, args.process_rounds, root)
         if not (args.rescan_only or args.no_latency):
             t0 = time.perf_counter()
             huge = make_link_tree(root / "huge", n_huge)
@@ -442,10 +446,12 @@ def report(r: dict[str, Any], n_large: int, n_small: int) -> str:
         engine = r[name]["engine"]["rate"]
         for method, desc in (("engine", "engine (`desktop.core.scan`)"), ("minimal", "(a) minimal script, 2 threads"),
                              ("decode", "decode-only limit (engine's decode)"), ("naive", "(b) naive per-image")):
+            if method not in r[name]:
+                continue
             m = r[name][method]
             ratio = "-" if method == "engine" else f"{engine / m['rate']:.2f}x"
             lines.append(f"| {label} | {desc} | {m['rate']:.1f} | {ratio} | {m['cpu_ms']:.2f} | {m['peak_rss_mb']:.0f} |")
-    lines += ["", report_rescans(r)]
+    lines += ["", report_rescans(r)] if "rescan_process" in r else []
     if "latency" in r:
         lat = r["latency"]
         lines.append(f"Tree of {lat['files']:,} files (hard links to 64x64 JPEGs in {lat['files'] // 200} folders): "
