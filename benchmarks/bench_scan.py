@@ -27,6 +27,7 @@ The machine may be shared, so compare ratios from one run, not absolute numbers 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -221,6 +222,9 @@ def worker(method: str, folder: Path, model: str, engine_model: str) -> dict[str
     import desktop.core.decode
     import desktop.core.evidence
     import desktop.core.scan  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import c2pa  # noqa: F401  (the C2PA reader, imported by the first file that may hold a manifest)
     from desktop.core.routing import load_for_scan
 
     if method == "latency":
