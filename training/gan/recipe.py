@@ -43,6 +43,7 @@ class GanConfig:
     ema_decay: float = 0.999
     ema_start: int = 500
     diffaugment: bool = False
+    aux_class_weight: float = 0.0  # > 0: AC-GAN auxiliary class loss beside the projection (conditional)
     lr_decay_start: int | None = None  # epochs at full learning rate, then linear decay to 0 at `epochs`
     classifier: str | None = None  # classifier ONNX for the per-epoch measures; None: the shipped one
     measure_samples: int = 1000  # generated images per epoch measure (0: no measures)
@@ -79,6 +80,7 @@ class GanConfig:
             ema_decay=self.ema_decay,
             ema_start=self.ema_start,
             diffaugment=self.diffaugment,
+            aux_class_weight=self.aux_class_weight,
         )
 
     def as_dict(self) -> dict[str, Any]:
