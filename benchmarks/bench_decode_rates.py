@@ -24,10 +24,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from desktop.core.events import ScanRow  # noqa: E402
-from desktop.core.routing import load_for_scan  # noqa: E402
-from desktop.core.scan import decode_file, member_thresholds, rows_from_decoded  # noqa: E402
-from desktop.core.walk import iter_image_files  # noqa: E402
+from desktop.core.models.routing import load_for_scan  # noqa: E402
+from desktop.core.scan.engine import decode_file, member_thresholds, rows_from_decoded  # noqa: E402
+from desktop.core.scan.events import ScanRow  # noqa: E402
+from desktop.core.scan.walk import iter_image_files  # noqa: E402
 
 
 def model_rates(files: list[str], ref: str) -> dict[str, object]:
@@ -49,8 +49,8 @@ def model_rates(files: list[str], ref: str) -> dict[str, object]:
 
 
 def driver_rates(n: int) -> dict[str, int]:
-    from desktop.core.export import RowWriter
-    from desktop.core.ray_scan import ParquetRowWriter, rows_to_table, table_to_rows
+    from desktop.core.scan.export import RowWriter
+    from desktop.core.scan.ray import ParquetRowWriter, rows_to_table, table_to_rows
 
     rows = [ScanRow(f"/mnt/archive/d{i // 1000:04d}/img{i:07d}.jpg", 0.123456 + i * 1e-9, "likely_real", 640, 480,
                     "JPEG", 48_000, 1_700_000_000_000_000_000 + i, None, model="cifake-cnn", reason="model")

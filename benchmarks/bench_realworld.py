@@ -9,9 +9,9 @@ of each counts, timed from loading the model (its onnxruntime session included, 
 to the last row, imports excluded (the engine imports decoding and onnxruntime with the first file to score;
 the scripts below import them first, as the minimal script does) (the machine may be shared; compare the ratios from one run, not
 absolute numbers):
-  default        `desktop.core.scan` with the default model choice (per-image routing, native-resolution
+  default        `desktop.core.scan.engine` with the default model choice (per-image routing, native-resolution
                  multiscale views, evidence reading, SQLite writes, no cache)
-  cifake         `desktop.core.scan --model cifake-cnn` (32x32 resize, draft decode)
+  cifake         `desktop.core.scan.engine --model cifake-cnn` (32x32 resize, draft decode)
   minimal        the obvious minimal 32x32 script: JPEG draft decode + resize in 2 threads, batches of 128
                  through one onnxruntime session (its default threads)
   minimal-1t     the same with one decode thread (the reference of the session-7 figures)
@@ -38,12 +38,12 @@ EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 ENGINE = """
 import json, sys, time
 sys.path.insert(0, {repo!r})
-from desktop.core.events import RowsReady, ScanOptions
-from desktop.core.routing import load_for_scan
-from desktop.core.scan import scan
-from desktop.core.store import ResultStore
+from desktop.core.scan.events import RowsReady, ScanOptions
+from desktop.core.models.routing import load_for_scan
+from desktop.core.scan.engine import scan
+from desktop.core.scan.store import ResultStore
 import tempfile, os
-import onnxruntime, desktop.core.decode, desktop.core.evidence  # imported lazily by a scan; imports are not timed
+import onnxruntime, desktop.core.scan.decode, desktop.core.scan.evidence  # imported lazily by a scan; imports are not timed
 try:
     import c2pa  # the C2PA reader, imported by the first file that may hold a manifest
 except ImportError:
@@ -95,9 +95,9 @@ DECODE = """
 import json, os, sys, time
 from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, {repo!r})
-from desktop.core.routing import load_for_scan
-from desktop.core.scan import decode_file
-import desktop.core.decode, desktop.core.evidence  # imported lazily by decode_file; imports are not timed
+from desktop.core.models.routing import load_for_scan
+from desktop.core.scan.engine import decode_file
+import desktop.core.scan.decode, desktop.core.scan.evidence  # imported lazily by decode_file; imports are not timed
 try:
     import c2pa  # the C2PA reader, imported by the first file that may hold a manifest
 except ImportError:

@@ -9,7 +9,7 @@
 Folders are generated in a temporary directory (nothing is committed): 12 MP JPEGs with photo-like
 detail, and 32x32 JPEGs (`--small-folder` replaces the latter). Each method runs in its own subprocess so
 its peak RSS is its own; imports are not timed, loading the model and making its session are:
-  engine   desktop.core.scan with `--engine-model` (default: the `--model` file; "auto" = the default scan's
+  engine   desktop.core.scan.engine with `--engine-model` (default: the `--model` file; "auto" = the default scan's
            per-image routing): parallel draft decode, batched inference, evidence, SQLite writes, no cache
   minimal  (a) the obvious minimal script: draft decode + resize in 2 threads, batches of 64 through one
            onnxruntime session (its default threads)
@@ -132,8 +132,8 @@ def run_decode(folder: Path, engine_model: str) -> int:
     """The engine's decode-only limit: `scan.decode_file` for its model(s) on its number of threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from desktop.core.routing import load_for_scan
-    from desktop.core.scan import decode_file
+    from desktop.core.models.routing import load_for_scan
+    from desktop.core.scan.engine import decode_file
 
     detector = load_for_scan(engine_model, device="cpu")
     files = _files(folder)
@@ -157,10 +157,10 @@ def run_naive(folder: Path, model: str) -> int:
 
 def run_engine(folder: Path, engine_model: str, use_cache: bool = False, store_path: Path | None = None,
                detector: Any = None) -> int:
-    from desktop.core.events import RowsReady, ScanOptions
-    from desktop.core.routing import load_for_scan
-    from desktop.core.scan import scan
-    from desktop.core.store import ResultStore
+    from desktop.core.models.routing import load_for_scan
+    from desktop.core.scan.engine import scan
+    from desktop.core.scan.events import RowsReady, ScanOptions
+    from desktop.core.scan.store import ResultStore
 
     detector = detector or load_for_scan(engine_model, device="cpu")
     store = ResultStore(store_path or Path(tempfile.mkdtemp()) / "bench.sqlite3")
@@ -174,10 +174,10 @@ def run_engine(folder: Path, engine_model: str, use_cache: bool = False, store_p
 
 def run_latency(folder: Path, engine_model: str) -> dict[str, Any]:
     """Time from calling scan() to the first rows on a huge tree, and from cancel to the end."""
-    from desktop.core.events import RowsReady, ScanFinished, ScanOptions
-    from desktop.core.routing import load_for_scan
-    from desktop.core.scan import scan
-    from desktop.core.store import ResultStore
+    from desktop.core.models.routing import load_for_scan
+    from desktop.core.scan.engine import scan
+    from desktop.core.scan.events import RowsReady, ScanFinished, ScanOptions
+    from desktop.core.scan.store import ResultStore
 
     t_load = time.perf_counter()
     detector = load_for_scan(engine_model, device="cpu")
@@ -219,13 +219,10 @@ def worker(method: str, folder: Path, model: str, engine_model: str) -> dict[str
     import onnxruntime  # noqa: F401
     from PIL import Image  # noqa: F401
 
-    import desktop.core.decode
-    import desktop.core.evidence
-    import desktop.core.scan  # noqa: F401
 
     with contextlib.suppress(ImportError):
         import c2pa  # noqa: F401  (the C2PA reader, imported by the first file that may hold a manifest)
-    from desktop.core.routing import load_for_scan
+    from desktop.core.models.routing import load_for_scan
 
     if method == "latency":
         return run_latency(folder, engine_model)
@@ -448,7 +445,7 @@ def report(r: dict[str, Any], n_large: int, n_small: int) -> str:
         if name not in r:
             continue
         engine = r[name]["engine"]["rate"]
-        for method, desc in (("engine", "engine (`desktop.core.scan`)"), ("minimal", "(a) minimal script, 2 threads"),
+        for method, desc in (("engine", "engine (`desktop.core.scan.engine`)"), ("minimal", "(a) minimal script, 2 threads"),
                              ("decode", "decode-only limit (engine's decode)"), ("naive", "(b) naive per-image")):
             if method not in r[name]:
                 continue

@@ -156,10 +156,10 @@ def bench_stall(folder: Path, model: Path, count: int) -> dict[str, Any]:
 
 
 def bench_engine_only(folder: Path, model: Path, count: int) -> dict[str, Any]:
-    from desktop.core.events import ScanFinished, ScanOptions
-    from desktop.core.models import Detector
-    from desktop.core.scan import scan
-    from desktop.core.store import ResultStore
+    from desktop.core.models.detector import Detector
+    from desktop.core.scan.engine import scan
+    from desktop.core.scan.events import ScanFinished, ScanOptions
+    from desktop.core.scan.store import ResultStore
 
     store = ResultStore(Path(os.environ["PIXELPATROL_HOME"]) / "engine-only.sqlite3")
     detector = Detector.load(model)
@@ -179,7 +179,7 @@ def bench_sort(n: int) -> dict[str, Any]:
     from PySide6.QtCore import QSortFilterProxyModel, Qt
     from PySide6.QtWidgets import QApplication, QTableView
 
-    from desktop.core.events import ScanRow
+    from desktop.core.scan.events import ScanRow
     from desktop.qt.scan.results.results_model import SCORE_ROLE, Column, ResultsModel
     from desktop.qt.scan.results.results_panel import ResultsTableView
     from desktop.qt.scan.results.results_proxy import ResultsFilterProxy

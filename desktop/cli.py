@@ -117,7 +117,8 @@ def _models(as_json: bool) -> int:
     import json
 
     from desktop.core import paths
-    from desktop.core.models import create_session, default_model, list_models
+    from desktop.core.models.catalog import default_model, list_models
+    from desktop.core.models.detector import create_session
 
     entries = list_models()
     default = default_model(entries)
@@ -147,14 +148,14 @@ def _models(as_json: bool) -> int:
 
 
 def _model_card(name: str) -> int:
-    from desktop.core.models import list_models
+    from desktop.core.models.catalog import list_models
 
     entries = list_models()
     found = [e for e in entries if e.name == name or str(e.path) == name or Path(name).name == e.path.name]
     if not found:
         names = ", ".join(e.name for e in entries) or "none"
         return fail(f"no model named '{name}' (models: {names})", EXIT_USAGE)
-    from desktop.core.models import default_model
+    from desktop.core.models.catalog import default_model
 
     default = default_model(entries)
     for e in found:
@@ -220,8 +221,8 @@ def _print_table(out: IO[str], entries: list[Any], default: Any) -> None:
 
 
 def _models_add(file: str, name: str | None) -> int:
-    from desktop.core.models import ModelError
-    from desktop.core.registry import add_model
+    from desktop.core.models.detector import ModelError
+    from desktop.core.models.registry import add_model
 
     try:
         added = add_model(Path(file), name)
@@ -236,8 +237,8 @@ def _models_add(file: str, name: str | None) -> int:
 
 
 def _models_remove(name: str) -> int:
-    from desktop.core.models import ModelError
-    from desktop.core.registry import remove_model
+    from desktop.core.models.detector import ModelError
+    from desktop.core.models.registry import remove_model
 
     try:
         path = remove_model(name)

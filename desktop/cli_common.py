@@ -16,7 +16,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 
-from desktop.core.events import ScanRow
+from desktop.core.scan.events import ScanRow
 
 PROG = "pixelpatrol"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

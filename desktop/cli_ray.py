@@ -1,4 +1,4 @@
-"""`pixelpatrol scan --engine ray`: the scan on a Ray cluster (desktop/core/ray_scan.py), written like the local one."""
+"""`pixelpatrol scan --engine ray`: the scan on a Ray cluster (desktop/core/scan/ray.py), written like the local one."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from desktop.cli_common import (
     Tally,
     fail,
 )
-from desktop.core.contract import VERDICTS
-from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
+from desktop.core.models.contract import VERDICTS
+from desktop.core.scan.export import AtomicFile, OutputError, RowWriter, format_for
 
 if TYPE_CHECKING:
-    from desktop.core.ray_scan import ParquetRowWriter, RayRun
+    from desktop.core.scan.ray import ParquetRowWriter, RayRun
 
 
 def output_format(ns: argparse.Namespace) -> str:
@@ -35,7 +35,7 @@ def output_format(ns: argparse.Namespace) -> str:
 
 
 def run_ray_scan(ns: argparse.Namespace) -> int:
-    from desktop.core.ray_scan import RayMissingError, require_ray
+    from desktop.core.scan.ray import RayMissingError, require_ray
 
     try:
         require_ray()
@@ -68,9 +68,9 @@ def run_ray_scan(ns: argparse.Namespace) -> int:
 def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFile | None) -> int:
     import ray.exceptions
 
-    from desktop.core.models import ModelError, first_line
-    from desktop.core.ray_scan import ParquetRowWriter, RayRun, ray_scan
-    from desktop.core.routing import trust_lines
+    from desktop.core.models.detector import ModelError, first_line
+    from desktop.core.models.routing import trust_lines
+    from desktop.core.scan.ray import ParquetRowWriter, RayRun, ray_scan
 
     err = sys.stderr
     talk = not ns.quiet
@@ -148,7 +148,7 @@ def _cause(exc: BaseException) -> str:
     if found:
         kind, message = found[-1]
         return message if kind == "ModelError" else f"{kind}: {message}"
-    from desktop.core.models import first_line
+    from desktop.core.models.detector import first_line
 
     return first_line(exc)
 

@@ -24,8 +24,10 @@ from desktop.cli_common import (
     Tally,
     fail,
 )
-from desktop.core.contract import VERDICTS
-from desktop.core.events import (
+from desktop.core.models.contract import VERDICTS
+from desktop.core.models.detector import ModelError
+from desktop.core.models.routing import AnyDetector, describe, load_for_scan, trust_lines
+from desktop.core.scan.events import (
     Progress,
     RowsReady,
     ScanEvent,
@@ -35,11 +37,10 @@ from desktop.core.events import (
     ScanStarted,
     TotalCounted,
 )
-from desktop.core.export import AtomicFile, OutputError, RowWriter, format_for
-from desktop.core.models import ModelError
-from desktop.core.routing import AnyDetector, describe, load_for_scan, trust_lines
-from desktop.core.store import ResultStore, StoreError
-from desktop.core.walk import Skipped
+from desktop.core.scan.export import AtomicFile, OutputError, RowWriter, format_for
+from desktop.core.scan.store import ResultStore
+from desktop.core.scan.store_errors import StoreError
+from desktop.core.scan.walk import Skipped
 
 BAR_WIDTH = 24
 REDRAW_S = 0.1
@@ -294,6 +295,6 @@ def _tell_notice(store: ResultStore, told: str | None) -> str | None:
 
 def _scan_events(paths: list[str], detector: AnyDetector, options: ScanOptions, store: ResultStore,
                  resume_id: int | None, skipped: Skipped) -> Iterator[ScanEvent]:
-    from desktop.core.scan import scan
+    from desktop.core.scan.engine import scan
 
     return scan(paths, detector, options, store=store, resume_scan_id=resume_id, skipped=skipped)

@@ -26,10 +26,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from desktop.core.events import RowsReady, ScanOptions
-from desktop.core.routing import load_for_scan
-from desktop.core.scan import scan
-from desktop.core.store import ResultStore
+from desktop.core.models.routing import load_for_scan
+from desktop.core.scan.engine import scan
+from desktop.core.scan.events import RowsReady, ScanOptions
+from desktop.core.scan.store import ResultStore
 from training.ship.evaluate import roc_auc
 
 

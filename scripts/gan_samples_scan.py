@@ -1,6 +1,6 @@
 """Does a detector catch the project's own generators? Fresh samples, saved and scanned as a person would.
 
-Makes COUNT samples of each generator with the Gallery's code (``desktop.core.generate``: per-seed latents,
+Makes COUNT samples of each generator with the Gallery's code (``desktop.core.models.generate``: per-seed latents,
 seeds SEED, SEED+1, ...; classes cycled), saves them as PNG with the Gallery's ``save_images``, runs
 ``pixelpatrol scan FOLDER --model MODEL`` in a separate process and counts the verdicts. The detectors train
 on another latent stream (``training/data/gan_fakes.py``), so no sample here was seen in training.
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from desktop.core.generate import Generator, save_images
+from desktop.core.models.generate import Generator, save_images
 
 FLAGGED = ("ai", "likely_ai")
 

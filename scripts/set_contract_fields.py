@@ -13,7 +13,7 @@ from pathlib import Path
 import onnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from desktop.core.contract import contract_from_dict
+from desktop.core.models.contract import contract_from_dict
 from spec.contract import CONTRACT_KEY
 
 path, fields = Path(sys.argv[1]), json.loads(sys.argv[2])

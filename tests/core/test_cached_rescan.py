@@ -1,5 +1,5 @@
 """A rescan whose every file is in the result cache needs no model session, no image library and no read of
-the model's bytes: the model index (desktop/core/runtime/model_index.py) knows the model, and sessions,
+the model's bytes: the model index (desktop/core/models/runtime/model_index.py) knows the model, and sessions,
 decoding and the thread pool wait for the first file that has to be scored."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import onnxruntime
 import pytest
 
 from desktop.cli import main
-from desktop.core.runtime import device
+from desktop.core.models.runtime import device
 from tests.helpers import images
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from desktop.core.store import ResultStore
+from desktop.core.scan.store import ResultStore
 from tests.helpers import images, tiny_models
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,7 +168,7 @@ def test_python_dash_m_desktop_runs_the_cli(tmp_path: Path) -> None:
 
 def test_progress_bar_shows_rate_and_eta_on_a_terminal_only() -> None:
     from desktop.cli_scan import ProgressBar
-    from desktop.core.events import Progress
+    from desktop.core.scan.events import Progress
 
     tty = io.StringIO()
     bar = ProgressBar(tty, enabled=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
-from desktop.core.contract import (
+from desktop.core.models.contract import (
     VERDICTS,
     ContractError,
     Thresholds,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from desktop.core.contract import ModelContract, contract_from_dict
-from desktop.core.decode import load_image, preprocess, to_rgb
+from desktop.core.models.contract import ModelContract, contract_from_dict
+from desktop.core.scan.decode import load_image, preprocess, to_rgb
 from tests.helpers import images, tiny_models
 
 

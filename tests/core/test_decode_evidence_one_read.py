@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from PIL.PngImagePlugin import PngInfo
 
-from desktop.core.evidence import read_evidence
-from desktop.core.models import Detector
-from desktop.core.scan import decode_file
-from desktop.core.verdicts import assess
+from desktop.core.models.detector import Detector
+from desktop.core.scan.engine import decode_file
+from desktop.core.scan.evidence import read_evidence
+from desktop.core.scan.verdicts import assess
 from tests.helpers import images
 
 
@@ -70,6 +70,6 @@ def test_evidence_that_fails_never_fails_the_file(tmp_path: Path, tiny_detector_
     def broken(*args: object) -> None:
         raise RuntimeError("a C2PA reader that crashes")
 
-    monkeypatch.setattr("desktop.core.evidence.evidence_of_open_file", broken)
+    monkeypatch.setattr("desktop.core.scan.evidence.evidence_of_open_file", broken)
     d = decode_file(str(path), detector)
     assert d.error is None and d.crops is not None and d.finding is None

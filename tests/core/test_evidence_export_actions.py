@@ -8,10 +8,10 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from desktop.core.actions import transfer_files, undo
-from desktop.core.events import ScanRow
-from desktop.core.evidence import read_evidence
-from desktop.core.export import format_for, write_rows
+from desktop.core.scan.actions import transfer_files, undo
+from desktop.core.scan.events import ScanRow
+from desktop.core.scan.evidence import read_evidence
+from desktop.core.scan.export import format_for, write_rows
 from tests.helpers import images
 
 

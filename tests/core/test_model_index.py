@@ -12,8 +12,9 @@ from pathlib import Path
 import onnxruntime
 import pytest
 
-from desktop.core.models import Detector, file_digest, inspect_model
-from desktop.core.runtime import device, model_index
+from desktop.core.models.catalog import inspect_model
+from desktop.core.models.detector import Detector, file_digest
+from desktop.core.models.runtime import device, model_index
 from tests.helpers import tiny_models
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop.core.models import Detector, ModelError, default_model, list_models, resolve_model
+from desktop.core.models.catalog import default_model, list_models, resolve_model
+from desktop.core.models.detector import Detector, ModelError
 from tests.helpers import tiny_models
 
 
@@ -36,7 +37,7 @@ def test_cuda_request_without_gpu_falls_back_to_cpu_with_reason(tiny_detector_pa
 
 
 def test_cuda_probe_prints_nothing_on_stderr_or_stdout(tiny_detector_path: Path) -> None:
-    code = ("from desktop.core.models import Detector; "
+    code = ("from desktop.core.models.detector import Detector; "
             f"d = Detector.load({str(tiny_detector_path)!r}, device='auto'); import sys; sys.exit(0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

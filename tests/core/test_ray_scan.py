@@ -17,8 +17,8 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from desktop.cli import main
-from desktop.core.events import ScanRow
-from desktop.core.models import ModelError
+from desktop.core.models.detector import ModelError
+from desktop.core.scan.events import ScanRow
 from tests.helpers import images, tiny_models
 
 BAD_NAME = os.fsdecode(b"not-utf8-\xff.png")
@@ -140,7 +140,7 @@ def test_ray_address_without_the_ray_engine_is_a_usage_error(
 
 
 def test_an_actor_that_loads_another_model_than_the_driver_refuses_to_score(tiny_detector_path: Path) -> None:
-    from desktop.core.ray_scan import ActorPlan, ScoreActor
+    from desktop.core.scan.ray import ActorPlan, ScoreActor
 
     plan = ActorPlan(str(tiny_detector_path), "0" * 64, "cpu", None, 1)
     with pytest.raises(ModelError, match="differ from the driver's"):
@@ -151,7 +151,7 @@ def test_a_node_that_sees_other_model_files_fails_the_run_with_one_clear_line(
     ray_instance: None, archive: Path, tiny_detector_path: Path, pixelpatrol_home: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from desktop.core import ray_scan
+    from desktop.core.scan import ray as ray_scan
 
     real_plan = ray_scan.ActorPlan
     # the actors are told another digest than their model file's: what a node with other files sees
@@ -167,7 +167,7 @@ def test_a_node_that_sees_other_model_files_fails_the_run_with_one_clear_line(
 
 
 def test_gpu_actors_take_the_cpus_beside_a_gpu_on_the_leanest_gpu_node() -> None:
-    from desktop.core.ray_scan import _cpus_per_gpu
+    from desktop.core.scan.ray import _cpus_per_gpu
 
     nodes = [{"Alive": True, "Resources": {"CPU": 64.0, "GPU": 8.0}},
              {"Alive": True, "Resources": {"CPU": 12.0, "GPU": 4.0}},
@@ -179,7 +179,7 @@ def test_gpu_actors_take_the_cpus_beside_a_gpu_on_the_leanest_gpu_node() -> None
 
 def test_rows_cross_the_cluster_as_arrow_unchanged() -> None:
     pytest.importorskip("pyarrow", reason="the cluster extra (pyarrow) is not installed")
-    from desktop.core.ray_scan import rows_to_table, table_to_rows
+    from desktop.core.scan.ray import rows_to_table, table_to_rows
 
     rows = [ScanRow("/a/" + BAD_NAME, 0.25, "likely_real", 40, 30, "JPEG", 1234, 99, None, model="m",
                     evidence="EXIF camera: X", reason="model"),
@@ -203,7 +203,7 @@ def test_the_command_starts_its_own_local_instance_and_says_how_many_rows_it_wro
 
 
 def test_the_core_and_the_command_line_do_not_import_ray_until_the_ray_engine_runs() -> None:
-    code = ("import sys, desktop.cli, desktop.cli_scan, desktop.core.ray_scan, desktop.core.scan; "
+    code = ("import sys, desktop.cli, desktop.cli_scan, desktop.core.scan.ray, desktop.core.scan.engine; "
             "print(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

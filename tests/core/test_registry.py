@@ -12,9 +12,9 @@ import onnxruntime as ort
 import pytest
 
 from desktop.cli import main
-from desktop.core.models import inspect_model, list_models
+from desktop.core.models.catalog import inspect_model, list_models
+from desktop.core.models.registry import add_model, rewrite_contract
 from desktop.core.paths import user_models_dir
-from desktop.core.registry import add_model, rewrite_contract
 from tests.helpers import images, tiny_models
 
 

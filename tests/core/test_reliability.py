@@ -24,12 +24,15 @@ import pytest
 from onnx import TensorProto, helper
 
 from desktop.cli import main
-from desktop.core import export, model_checks
-from desktop.core import store as store_module
-from desktop.core.events import RowsReady, ScanEvent, ScanRow
-from desktop.core.export import path_hex, raw_path, readable
-from desktop.core.models import Detector, ModelError
-from desktop.core.store import ResultStore, StoreError
+from desktop.core.models import checks as model_checks
+from desktop.core.models.detector import Detector, ModelError
+from desktop.core.scan import export as export
+from desktop.core.scan import store as store_module
+from desktop.core.scan import store_errors
+from desktop.core.scan.events import RowsReady, ScanEvent, ScanRow
+from desktop.core.scan.export import path_hex, raw_path, readable
+from desktop.core.scan.store import ResultStore
+from desktop.core.scan.store_errors import StoreError
 from tests.helpers import images, tiny_models
 
 REPO = Path(__file__).resolve().parents[2]
@@ -489,7 +492,7 @@ def test_store_errors_name_what_to_do() -> None:
         return exc
 
     where = Path("/data/pixelpatrol.sqlite3")
-    kinds = {code: store_module.store_error(error(code, text), where) for code, text in
+    kinds = {code: store_errors.store_error(error(code, text), where) for code, text in
              ((5, "database is locked"), (13, "database or disk is full"), (8, "attempt to write a readonly database"),
               (14, "unable to open database file"), (1, "no such table: x"))}
     assert {c: (e.kind if e else None) for c, e in kinds.items()} == {5: "busy", 13: "full", 8: "unwritable",
@@ -555,7 +558,7 @@ def test_model_metadata_over_the_cap_is_refused_without_loading_it(
     assert 0 < model_checks.metadata_bytes(small) < 5_000  # the contract itself
     monkeypatch.setattr(model_checks, "MAX_METADATA_BYTES", 100_000)
     loaded: list[Path] = []
-    monkeypatch.setattr("desktop.core.models.create_session", lambda p, *a, **k: loaded.append(p))
+    monkeypatch.setattr("desktop.core.models.detector.create_session", lambda p, *a, **k: loaded.append(p))
     assert main(_scan(pics, model)) == 1
     assert "metadata takes 0.3 MB" in _one_line(capsys.readouterr().err)
     assert loaded == []  # onnxruntime never saw the file

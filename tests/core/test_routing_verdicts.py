@@ -12,16 +12,17 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from desktop.core.contract import ContractError, Domain, contract_from_dict
-from desktop.core.decode import load_image, preprocess
-from desktop.core.events import RowsReady, ScanRow
-from desktop.core.evidence import C2paInfo, Evidence
-from desktop.core.export import RowWriter
-from desktop.core.models import Detector, inspect_model
-from desktop.core.routing import Router, choose
-from desktop.core.scan import scan
-from desktop.core.store import ResultStore
-from desktop.core.verdicts import Finding, assess
+from desktop.core.models.catalog import inspect_model
+from desktop.core.models.contract import ContractError, Domain, contract_from_dict
+from desktop.core.models.detector import Detector
+from desktop.core.models.routing import Router, choose
+from desktop.core.scan.decode import load_image, preprocess
+from desktop.core.scan.engine import scan
+from desktop.core.scan.events import RowsReady, ScanRow
+from desktop.core.scan.evidence import C2paInfo, Evidence
+from desktop.core.scan.export import RowWriter
+from desktop.core.scan.store import ResultStore
+from desktop.core.scan.verdicts import Finding, assess
 from tests.helpers import tiny_models
 
 THUMBS = {"long_side": [1, 64], "description": "thumbnails"}

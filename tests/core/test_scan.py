@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop.core import scan as scan_module
-from desktop.core.decode import Decoded, load_image
-from desktop.core.events import RowsReady, ScanEvent, ScanFinished, ScanOptions, ScanRow, ScanStarted
-from desktop.core.models import Detector
-from desktop.core.scan import scan
-from desktop.core.store import ResultStore
+from desktop.core.models.detector import Detector
+from desktop.core.scan import engine as scan_module
+from desktop.core.scan.decode import Decoded, load_image
+from desktop.core.scan.engine import scan
+from desktop.core.scan.events import RowsReady, ScanEvent, ScanFinished, ScanOptions, ScanRow, ScanStarted
+from desktop.core.scan.store import ResultStore
 from tests.helpers import images
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core import walk
-from desktop.core.walk import iter_image_files
+from desktop.core.scan import walk as walk
+from desktop.core.scan.walk import iter_image_files
 
 
 def _touch(path: Path) -> Path:

@@ -53,7 +53,8 @@ def build_tiny_classifier(path: Path, size: int = 16) -> Path:
 
 def build_tiny_generator(path: Path, size: int = 16) -> Path:
     from training.gan.export import generator_contract, generator_function
-    from training.gan.model import GanSpec, GanTrainer, TrainSpec, fixed_latents
+    from training.gan.images import fixed_latents
+    from training.gan.model import GanSpec, GanTrainer, TrainSpec
     from training.ship.onnx import export_function
 
     spec = GanSpec(image_size=size, latent_dim=8, num_classes=len(CLASSES), g_width=2, d_width=2)

@@ -15,7 +15,7 @@ def test_the_app_can_scan_every_kind_of_file_the_trainer_reads() -> None:
 
 
 def test_walk_picks_up_each_scan_extension_in_any_case() -> None:
-    from desktop.core.walk import is_image_name
+    from desktop.core.scan.walk import is_image_name
 
     for ext in SCAN_EXTENSIONS:
         assert is_image_name("photo" + ext) and is_image_name("photo" + ext.upper())

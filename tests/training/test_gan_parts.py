@@ -18,7 +18,8 @@ from training.gan.export import (
     generator_contract,
     generator_function,
 )
-from training.gan.model import GanSpec, GanTrainer, TrainSpec, fixed_latents, grid_inputs, to_gan_range
+from training.gan.images import fixed_latents, grid_inputs, to_gan_range
+from training.gan.model import GanSpec, GanTrainer, TrainSpec
 from training.gan.train import GanData, Progress, restore_state, train_gan, write_grid
 from training.ship.onnx import export_function
 

@@ -105,8 +105,8 @@ def test_pack_train_resume_finish_and_the_engine_scores_as_training_does(packed:
     pytest.importorskip("tensorflow")
     import keras
 
-    from desktop.core.decode import load_image
-    from desktop.core.models import Detector
+    from desktop.core.models.detector import Detector
+    from desktop.core.scan.decode import load_image
     from training.data.preprocess import FeedSpec
     from training.realworld import finish as finish_module
     from training.realworld.train import train
@@ -143,7 +143,7 @@ def test_pack_train_resume_finish_and_the_engine_scores_as_training_does(packed:
 
 def test_quantized_export_keeps_the_contract_and_scores_close(packed: Path, tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
-    from desktop.core.models import Detector
+    from desktop.core.models.detector import Detector
     from training.realworld import finish as finish_module
     from training.realworld.net import build
     from training.realworld.quantize import quantize
@@ -170,7 +170,7 @@ def test_quantized_export_keeps_the_contract_and_scores_close(packed: Path, tmp_
 def test_realworld_recipe_trains_from_two_folders_with_the_run_protocol(tmp_path: Path,
                                                                        capfd: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tensorflow")
-    from desktop.core.models import Detector
+    from desktop.core.models.detector import Detector
     from training.cli import main
 
     root = _fixture(tmp_path / "data", n=40)

@@ -19,7 +19,8 @@ from training.gan.export import (
     generator_contract,
     generator_function,
 )
-from training.gan.model import GanTrainer, fixed_latents
+from training.gan.images import fixed_latents
+from training.gan.model import GanTrainer
 from training.gan.recipe import (
     GanConfig,
     GanDataset,

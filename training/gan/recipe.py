@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from training.gan.model import GanSpec, GanTrainer, TrainSpec, fixed_latents
+from training.gan.images import fixed_latents
+from training.gan.model import GanSpec, GanTrainer, TrainSpec
 from training.gan.train import GanData
 
 log = logging.getLogger(__name__)

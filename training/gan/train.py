@@ -18,7 +18,8 @@ from typing import Protocol
 
 import numpy as np
 
-from training.gan.model import GanTrainer, grid_inputs, save_grid, to_gan_range
+from training.gan.images import grid_inputs, save_grid, to_gan_range
+from training.gan.model import GanTrainer
 
 CHECKPOINT = "gan_state.npz"
 PROGRESS = "gan_progress.json"

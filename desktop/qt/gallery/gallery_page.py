@@ -141,7 +141,7 @@ class GalleryPage(QWidget):
         if not path:
             return
         try:
-            from desktop.core.generate import Generator
+            from desktop.core.models.generate import Generator
 
             gen = Generator.load(path, device="cpu")
         except Exception as exc:
@@ -197,7 +197,7 @@ class GalleryPage(QWidget):
         return dialog
 
     def save(self, folder: str | Path, selected_only: bool) -> list[Path]:
-        from desktop.core.generate import save_images
+        from desktop.core.models.generate import save_images
 
         rows = sorted(i.row() for i in self.view.selectionModel().selectedIndexes()) if selected_only \
             else range(len(self.model.items))

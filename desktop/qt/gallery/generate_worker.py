@@ -40,8 +40,8 @@ def judge(items: list[Any], discriminator: Any, detector: Any) -> list[str]:
     """One line per image, in words: 'discriminator: 38 % real · detector: 83 % AI (likely AI)'."""
     from PIL import Image
 
-    from desktop.core.contract import verdict_for
-    from desktop.core.decode import preprocess
+    from desktop.core.models.contract import verdict_for
+    from desktop.core.scan.decode import preprocess
 
     parts: list[list[str]] = [[] for _ in items]
     for model, tag in ((discriminator, "D"), (detector, "AI")):
@@ -68,13 +68,13 @@ class GenerateTask(QRunnable):
             try:
                 self._run()
             except Exception as exc:
-                from desktop.core.models import first_line  # loaded already: _run imports it
+                from desktop.core.models.detector import first_line  # loaded already: _run imports it
 
                 self.relay.failed.emit(first_line(exc))
 
     def _run(self) -> None:
-        from desktop.core.generate import Generator
-        from desktop.core.models import Detector
+        from desktop.core.models.detector import Detector
+        from desktop.core.models.generate import Generator
 
         r = self.request
         gen = Generator.load(r.generator, device="cpu")

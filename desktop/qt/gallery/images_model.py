@@ -9,7 +9,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QImage, QPixmap, QPixmapCache
 
 if TYPE_CHECKING:  # onnxruntime stays unloaded until a generator is used
-    from desktop.core.generate import GeneratedImage
+    from desktop.core.models.generate import GeneratedImage
 
 THUMB = 96
 Index = QModelIndex | QPersistentModelIndex

@@ -1,6 +1,6 @@
 """The app's one live model registry, off the GUI thread (onnxruntime is imported only here, lazily).
 
-Adapter over `desktop.core.models` and `desktop.core.registry`: listing, adding and removing models.
+Adapter over `desktop.core.models` and `desktop.core.models.registry`: listing, adding and removing models.
 Every change lists the models again and emits `models_listed`, which the Scan model menu, the Models
 tab and the Gallery all follow, so a model registered from Training is scannable at once. Loaded
 detectors are cached by the digest of the file's content, never by its path: a file replaced at the
@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-AUTO = "auto"  # the default scan: per-image routing (desktop.core.routing)
+AUTO = "auto"  # the default scan: per-image routing (desktop.core.models.routing)
 AUTO_LABEL = "Automatic — the right model for each image"
 
 
@@ -52,7 +52,7 @@ def choice_from_entry(entry: Any) -> ModelChoice:
 
 
 def list_choices() -> list[ModelChoice]:
-    from desktop.core.models import list_models
+    from desktop.core.models.catalog import list_models
 
     return [choice_from_entry(e) for e in list_models()]
 
@@ -66,7 +66,7 @@ def device_text(probe_model: Path | None = None) -> str:
         return _DEVICE[0]
     if probe_model is None:
         return "not probed yet"
-    from desktop.core.models import create_session
+    from desktop.core.models.detector import create_session
 
     try:
         _session, used, reason = create_session(probe_model, "auto")
@@ -85,7 +85,8 @@ class DetectorCache:
         self._auto: tuple[tuple[str, ...], Any] | None = None
 
     def get(self, ref: str) -> Any:
-        from desktop.core.models import Detector, file_digest, resolve_model
+        from desktop.core.models.catalog import resolve_model
+        from desktop.core.models.detector import Detector, file_digest
 
         if not ref:
             raise ValueError("no model chosen: put a .onnx model in the models folder (see the Models tab)")
@@ -108,8 +109,9 @@ class DetectorCache:
 
     def _get_auto(self) -> Any:
         """The default scan's router, loaded again whenever the routable models change (by content)."""
-        from desktop.core.models import file_digest, list_models
-        from desktop.core.routing import load_for_scan, routable
+        from desktop.core.models.catalog import list_models
+        from desktop.core.models.detector import file_digest
+        from desktop.core.models.routing import load_for_scan, routable
 
         key = tuple(sorted(file_digest(e.path) for e in routable(list_models())))
         with self._lock:
@@ -189,9 +191,9 @@ class ModelService(QObject):
     def add(self, path: str | Path, name: str | None = None) -> Any:
         """Register a model file (a copy in the user's models folder); every view is refreshed.
 
-        Returns `desktop.core.registry.Added`; raises `ModelError` with the reason it cannot be added.
+        Returns `desktop.core.models.registry.Added`; raises `ModelError` with the reason it cannot be added.
         """
-        from desktop.core.registry import add_model
+        from desktop.core.models.registry import add_model
 
         added = add_model(Path(path), name)
         self.refresh()
@@ -199,7 +201,7 @@ class ModelService(QObject):
 
     def remove(self, path: str | Path) -> Path:
         """Delete one of the user's models; its sessions are dropped and every view is refreshed."""
-        from desktop.core.registry import remove_model
+        from desktop.core.models.registry import remove_model
 
         removed = remove_model(Path(path))
         self.cache.forget(removed)
@@ -214,7 +216,7 @@ class ModelService(QObject):
             try:
                 relay.loaded.emit(ref, cache.get(ref))
             except Exception as exc:
-                from desktop.core.models import first_line  # loaded already: cache.get imports it
+                from desktop.core.models.detector import first_line  # loaded already: cache.get imports it
 
                 relay.failed.emit(ref, first_line(exc))
 

@@ -35,8 +35,8 @@ def import_model(source: Path, name: str | None = None) -> tuple[Path | None, st
 
     Kept for callers without the app's registry; the window uses `ModelService.add`.
     """
-    from desktop.core.models import ModelError
-    from desktop.core.registry import add_model
+    from desktop.core.models.detector import ModelError
+    from desktop.core.models.registry import add_model
 
     try:
         return add_model(source, name).path, None
@@ -160,7 +160,7 @@ class ModelsManagePage(QWidget):
             self.card.setHtml(card_html(entry))
 
     def import_file(self, path: Path, name: str | None = None) -> bool:
-        from desktop.core.models import ModelError
+        from desktop.core.models.detector import ModelError
 
         try:
             added = self.models.add(path, name)
@@ -187,7 +187,7 @@ class ModelsManagePage(QWidget):
         if confirm and QMessageBox.question(self, "Remove model", f"Delete {entry.path.name} from your "
                                             "models folder?") != QMessageBox.StandardButton.Yes:
             return False
-        from desktop.core.models import ModelError
+        from desktop.core.models.detector import ModelError
 
         try:
             self.models.remove(entry.path)

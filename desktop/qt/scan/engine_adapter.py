@@ -59,7 +59,7 @@ def _failures(log_path: Path, key: str) -> list[str]:
 
 
 def transfer_files(paths: Sequence[str], target: str, move: bool) -> TransferOutcome:
-    from desktop.core.actions import transfer_files as engine_transfer
+    from desktop.core.scan.actions import transfer_files as engine_transfer
 
     result = engine_transfer(list(paths), target, "move" if move else "copy")
     moved = moved_paths(result.log_path) if move else {}
@@ -68,7 +68,7 @@ def transfer_files(paths: Sequence[str], target: str, move: bool) -> TransferOut
 
 def undo_transfer(log_path: Path) -> tuple[int, list[str], dict[str, str]]:
     """(files put back, failures, new path -> restored path)."""
-    from desktop.core.actions import undo
+    from desktop.core.scan.actions import undo
 
     result = undo(log_path)
     return result.done, _failures(log_path, "undo"), moved_paths(log_path, undone=True)
@@ -76,7 +76,7 @@ def undo_transfer(log_path: Path) -> tuple[int, list[str], dict[str, str]]:
 
 def export_rows(rows: Sequence[Any], verdicts: Sequence[str], path: Path) -> Path:
     """Write rows with the verdicts shown on screen (the user's threshold), via the engine's writer."""
-    from desktop.core.export import write_rows
+    from desktop.core.scan.export import write_rows
 
     relabelled = [
         row
@@ -89,7 +89,7 @@ def export_rows(rows: Sequence[Any], verdicts: Sequence[str], path: Path) -> Pat
 
 
 def list_scans() -> list[Any]:
-    from desktop.core.store import ResultStore
+    from desktop.core.scan.store import ResultStore
 
     store = ResultStore()
     try:
@@ -100,7 +100,7 @@ def list_scans() -> list[Any]:
 
 def load_scan(scan_id: int) -> tuple[Any, list[Any]]:
     """(ScanRecord | None, rows) of one stored scan."""
-    from desktop.core.store import ResultStore
+    from desktop.core.scan.store import ResultStore
 
     store = ResultStore()
     try:
@@ -110,7 +110,7 @@ def load_scan(scan_id: int) -> tuple[Any, list[Any]]:
 
 
 def delete_scan(scan_id: int) -> None:
-    from desktop.core.store import ResultStore
+    from desktop.core.scan.store import ResultStore
 
     store = ResultStore()
     try:

@@ -1,6 +1,6 @@
 """What the user can do with result rows: open, reveal, copy paths, copy/move flagged (with undo), export.
 
-File operations go through the engine (`desktop.core.actions`, `desktop.core.export`); this class only
+File operations go through the engine (`desktop.core.scan.actions`, `desktop.core.scan.export`); this class only
 asks the questions and reports the outcome. The dialog functions are attributes so tests can answer them.
 """
 

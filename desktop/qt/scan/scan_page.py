@@ -56,7 +56,7 @@ class ScanPage(QWidget):
         self._waiting: list[tuple[list[str], int | None]] = []
         self._last_paths: list[str] = []  # what the rows on screen scanned (for "Rescan with the new model")
         self.results_stale = False  # the rows on screen were scored by another model than the chosen one
-        self.skipped: Any = None  # desktop.core.walk.Skipped of the scans on screen
+        self.skipped: Any = None  # desktop.core.scan.walk.Skipped of the scans on screen
 
         layout = QVBoxLayout(self)
         self.toolbar = ScanToolbarWidget()
@@ -212,7 +212,10 @@ class ScanPage(QWidget):
             self.toolbar.set_device(detector.device.upper(), detector.device_reason)
         if not self._rows_model or ref == self._rows_model:
             self._rows_model = ref
-            from desktop.core.routing import trust_for_row, trust_summary  # onnxruntime: imported lazily
+            from desktop.core.models.routing import (  # onnxruntime: imported lazily
+                trust_for_row,
+                trust_summary,
+            )
 
             self._detector = detector
             self._contract_thresholds = detector.thresholds
@@ -235,7 +238,7 @@ class ScanPage(QWidget):
         self._apply_threshold()
 
     def _apply_threshold(self) -> None:
-        from desktop.core.contract import remap_thresholds, verdict_for
+        from desktop.core.models.contract import remap_thresholds, verdict_for
 
         thresholds = self._contract_thresholds
         value = self.results.filter_bar.threshold()
@@ -248,7 +251,7 @@ class ScanPage(QWidget):
             self.results.set_labeller(lambda row: verdict_for(float(row.score), remapped), value,
                                       lambda s: verdict_for(s, remapped))
         else:
-            from desktop.core.routing import relabel
+            from desktop.core.scan.verdicts import relabel
 
             self.results.set_labeller(
                 lambda row: relabel(detector, float(row.score), row.model, row.width, row.height, row.reason,

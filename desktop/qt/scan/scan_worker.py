@@ -40,7 +40,7 @@ class _ScanThread(QThread):
         self._running.set()
         self.holding = threading.Event()
         self.failure: str | None = None
-        self.skipped: Any = None  # desktop.core.walk.Skipped, counted after a scan that was not cancelled
+        self.skipped: Any = None  # desktop.core.scan.walk.Skipped, counted after a scan that was not cancelled
 
     def take(self) -> list[Any]:
         with self._lock:
@@ -58,10 +58,10 @@ class _ScanThread(QThread):
         self._running.set()  # wake a paused loop so it can see the request
 
     def run(self) -> None:
-        from desktop.core.events import ScanOptions
-        from desktop.core.models import first_line
-        from desktop.core.scan import scan
-        from desktop.core.store import ResultStore
+        from desktop.core.models.detector import first_line
+        from desktop.core.scan.engine import scan
+        from desktop.core.scan.events import ScanOptions
+        from desktop.core.scan.store import ResultStore
 
         req = self.request
         store: ResultStore | None = None
@@ -88,7 +88,7 @@ class _ScanThread(QThread):
                     self._running.wait()
                     self.holding.clear()
             if not self.isInterruptionRequested():
-                from desktop.core.walk import skipped_files
+                from desktop.core.scan.walk import skipped_files
 
                 # a second listing (no decoding): what the scan passed over, by reason, for the summary
                 self.skipped = skipped_files(req.paths, req.recursive, should_stop=self.isInterruptionRequested)
@@ -110,7 +110,7 @@ class ScanWorker(QObject):
     finished = Signal(object)  # ScanFinished
     failed = Signal(str)  # could not scan at all (bad model, missing folder): one clear line
     paused_changed = Signal(bool)
-    skipped_counted = Signal(object)  # desktop.core.walk.Skipped, just before `finished`
+    skipped_counted = Signal(object)  # desktop.core.scan.walk.Skipped, just before `finished`
 
     def __init__(self, load_detector: Callable[[str], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -170,7 +170,7 @@ class ScanWorker(QObject):
         self._emit(self._thread.take())
 
     def _emit(self, events: Sequence[Any]) -> None:
-        from desktop.core.events import Progress, RowsReady, ScanFinished, ScanStarted, TotalCounted
+        from desktop.core.scan.events import Progress, RowsReady, ScanFinished, ScanStarted, TotalCounted
 
         rows: list[Any] = []
         progress = None

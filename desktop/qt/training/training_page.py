@@ -297,7 +297,7 @@ class TrainingPage(QWidget):
 
     def register_model(self, onnx: str | Path, name: str | None = None) -> bool:
         """Copy the run's model into the user's models folder under its own (unique) name."""
-        from desktop.core.models import ModelError
+        from desktop.core.models.detector import ModelError
 
         try:
             added = self.models.add(Path(onnx), name or None)

@@ -14,7 +14,7 @@ from PIL import Image
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QLabel
 
-from desktop.core.generate import Generator
+from desktop.core.models.generate import Generator
 from desktop.core.paths import user_models_dir
 from desktop.qt.gallery.epoch_grids import EpochGridsWidget
 from desktop.qt.gallery.gallery_page import GalleryPage

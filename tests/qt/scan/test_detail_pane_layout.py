@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtGui import QColor, QImage
 
-from desktop.core.events import ScanRow
+from desktop.core.scan.events import ScanRow
 from desktop.qt.scan.detail.detail_pane import DetailPaneWidget
 from desktop.qt.scan.detail.preview import HeatmapLegendWidget
 from desktop.qt.scan.thumbnails import ThumbnailLoader

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from desktop.core.events import ScanFinished
-from desktop.core.models import Detector
-from desktop.core.scan import scan
-from desktop.core.store import ResultStore
+from desktop.core.models.detector import Detector
+from desktop.core.scan.engine import scan
+from desktop.core.scan.events import ScanFinished
+from desktop.core.scan.store import ResultStore
 from desktop.qt.common.settings import AppSettings
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window, table_rows

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.core.contract import verdict_for
-from desktop.core.events import ScanRow
+from desktop.core.models.contract import verdict_for
+from desktop.core.scan.events import ScanRow
 from desktop.qt.scan.results.results_model import Column, ResultsModel
 from desktop.qt.scan.results.results_proxy import ResultsFilterProxy
 from desktop.qt.scan.results.results_summary import SLIDER_STEPS
@@ -133,7 +133,7 @@ def test_a_discriminator_is_relabelled_with_its_default_bands(qtbot: Any, tmp_pa
                                                               ) -> None:
     """A discriminator's contract has no thresholds: the slider must use the detector's own (default) bands,
     not fall back to no relabelling (the bug: scan_page read contract.thresholds)."""
-    from desktop.core.models import DEFAULT_THRESHOLDS, Detector
+    from desktop.core.models.detector import DEFAULT_THRESHOLDS, Detector
     from tests.helpers import tiny_models
 
     contract = tiny_models.detector_contract("tiny-disc", kind="discriminator")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from desktop.core.contract import verdict_for
+from desktop.core.models.contract import verdict_for
 from tests.qt.conftest import write_gray_images
 from tests.qt.helpers import SCAN_TIMEOUT_MS, drop_paths, open_window
 

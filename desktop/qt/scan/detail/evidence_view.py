@@ -1,4 +1,4 @@
-"""Formats the engine's evidence for one file (`desktop.core.evidence.read_evidence`) as HTML."""
+"""Formats the engine's evidence for one file (`desktop.core.scan.evidence.read_evidence`) as HTML."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def render_evidence(ev: Any) -> str:
 
 def evidence_html(path: str) -> str:
     try:
-        from desktop.core.evidence import read_evidence
+        from desktop.core.scan.evidence import read_evidence
 
         return render_evidence(read_evidence(path))
     except Exception as exc:

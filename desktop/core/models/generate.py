@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from desktop.core.contract import ContractError, ModelContract, check_against_graph, parse_contract
-from desktop.core.models import ModelError, create_session, first_line
+from desktop.core.models.contract import ContractError, ModelContract, check_against_graph, parse_contract
+from desktop.core.models.detector import ModelError, create_session, first_line
 
 MANIFEST = "pixelpatrol-generated.jsonl"
 

@@ -18,7 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
-from desktop.core.events import ScanRow
+from desktop.core.scan.events import ScanRow
 
 
 def readable(text: str) -> str:

@@ -21,10 +21,11 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from desktop.core.contract import CAPPED, Thresholds, Trust, verdict_for
+from desktop.core.models.contract import CAPPED, Thresholds, Trust, remap_thresholds, verdict_for
 
 if TYPE_CHECKING:
-    from desktop.core.evidence import Evidence
+    from desktop.core.models.routing import AnyDetector
+    from desktop.core.scan.evidence import Evidence
 
 # Failure codes that mean the manifest or the content was altered after signing (see evidence.C2paInfo).
 INTEGRITY_FAILURE_PREFIXES = ("assertion.", "claimSignature.", "claim.", "manifest.", "general.",
@@ -142,3 +143,13 @@ def finding_from_row(reason: str | None, evidence: str | None) -> Finding:
     decided = bool(reason) and not str(reason).startswith(MODEL)
     return Finding("ai" if decided else None, reason if decided else None, evidence or "",
                    "EXIF camera:" in (evidence or ""))
+
+
+def relabel(detector: AnyDetector, score: float, model: str | None, width: int | None, height: int | None,
+            reason: str | None, evidence: str | None, user_threshold: float | None) -> tuple[str, str]:
+    """A stored row's (verdict, reason) at another user threshold: the row's own model, trust, domain and
+    evidence, as the scan decided them (the app's threshold slider)."""
+    member = detector.member(model)
+    in_domain = width is None or height is None or member.in_domain(width, height)
+    return decide(score, remap_thresholds(member.thresholds, user_threshold), member.contract.trust, in_domain,
+                  finding_from_row(reason, evidence))

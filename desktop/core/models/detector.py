@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.core import paths
-from desktop.core.contract import (
+from desktop.core.models.checks import input_dtype_problem, metadata_problem
+from desktop.core.models.contract import (
     ContractError,
+    InputSpec,
     ModelContract,
     Thresholds,
     check_against_graph,
     parse_contract,
 )
-from desktop.core.model_checks import input_dtype_problem, metadata_problem
-from desktop.core.runtime import model_index
-from desktop.core.runtime.device import CPU as CPU
-from desktop.core.runtime.device import CUDA as CUDA
-from desktop.core.runtime.device import DEVICES as DEVICES
-from desktop.core.runtime.device import cpu_reason, cpu_session
-from desktop.core.runtime.device import create_session as create_session
-from desktop.core.runtime.device import first_line as first_line
-from desktop.core.runtime.model_index import ModelFacts
-from desktop.core.runtime.model_index import file_digest as file_digest
+from desktop.core.models.runtime import model_index
+from desktop.core.models.runtime.device import CPU as CPU
+from desktop.core.models.runtime.device import CUDA as CUDA
+from desktop.core.models.runtime.device import DEVICES as DEVICES
+from desktop.core.models.runtime.device import cpu_reason, cpu_session
+from desktop.core.models.runtime.device import create_session as create_session
+from desktop.core.models.runtime.device import first_line as first_line
+from desktop.core.models.runtime.model_index import ModelFacts
+from desktop.core.models.runtime.model_index import file_digest as file_digest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +33,20 @@ if TYPE_CHECKING:
 
 # Bands for models whose contract has none (discriminators): symmetric around 0.5.
 DEFAULT_THRESHOLDS = Thresholds(decision=0.5, real=0.05, likely_real=0.3, likely_ai=0.7, ai=0.95)
+
+
+def scale_pixels(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """uint8 NHWC -> the graph's dtype and value range (e.g. float32 [0, 255] or [-1, 1])."""
+    import numpy as np
+
+    lo, hi = spec.value_range
+    if spec.dtype == "uint8":
+        return np.ascontiguousarray(batch, dtype=np.uint8)
+    x = batch.astype(np.float32)
+    if (lo, hi) != (0.0, 255.0):
+        x *= np.float32((hi - lo) / 255.0)
+        x += np.float32(lo)
+    return x
 
 
 class ModelError(Exception):
@@ -58,7 +71,7 @@ def _facts(p: Path, device: str, threads: int | None
     return facts, model_index.record(p, facts), session, used, reason
 
 
-def _checked_contract(p: Path, facts: ModelFacts) -> ModelContract:
+def checked_contract(p: Path, facts: ModelFacts) -> ModelContract:
     """The model's contract, checked against its graph; ModelError (one line) when it does not hold."""
     try:
         contract = parse_contract(facts.metadata)
@@ -118,7 +131,7 @@ class Detector:
         if (problem := metadata_problem(p)) is not None:  # before onnxruntime reads it all
             raise ModelError(f"{p}: {problem}")
         facts, digest, session, used, reason = _facts(p, device, threads)
-        contract = _checked_contract(p, facts)
+        contract = checked_contract(p, facts)
         if contract.kind not in ("detector", "discriminator") or contract.input is None:
             raise ModelError(f"{p}: a {contract.kind} model cannot score images (need a detector)")
         spec = contract.input
@@ -183,8 +196,6 @@ class Detector:
         """
         import numpy as np
 
-        from desktop.core.decode import scale_pixels
-
         spec = self.contract.input
         assert spec is not None
         feed = {spec.name: scale_pixels(batch, spec)}
@@ -238,85 +249,3 @@ class Detector:
                 out.append((float(part[0]), maps[offset] if maps is not None else None))
             offset += n
         return out
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    """A model file found on disk; `error` says why it cannot be used (then `contract` is None)."""
-
-    path: Path
-    source: str  # "bundled" | "user"
-    contract: ModelContract | None
-    error: str | None
-
-    @property
-    def name(self) -> str:
-        return self.contract.name if self.contract else self.path.stem
-
-
-def inspect_model(path: Path, source: str = "user") -> ModelEntry:
-    """Read and check a model's contract on the CPU (cheap; no device probing; no onnxruntime at all for a
-    file the model index knows)."""
-    if (problem := metadata_problem(path)) is not None:
-        return ModelEntry(path, source, None, f"{path}: {problem}")
-    known = model_index.lookup(path)
-    if known is None:
-        try:
-            facts = ModelFacts.from_session(cpu_session(path, 1))
-        except Exception as exc:
-            return ModelEntry(path, source, None, f"{path}: not a loadable ONNX model ({first_line(exc)})")
-        model_index.record(path, facts)
-    else:
-        facts = known[0]
-    try:
-        return ModelEntry(path, source, _checked_contract(path, facts), None)
-    except ModelError as exc:
-        return ModelEntry(path, source, None, str(exc))
-
-
-def list_models() -> list[ModelEntry]:
-    """Bundled models first, then the user's models folder; broken files are listed with their error."""
-    entries: list[ModelEntry] = []
-    for source, folder in (("bundled", paths.bundled_models_dir()), ("user", paths.user_models_dir())):
-        if folder.is_dir():
-            entries += [inspect_model(p, source) for p in sorted(folder.glob("*.onnx"))]
-    return entries
-
-
-def default_model(entries: Sequence[ModelEntry] | None = None) -> ModelEntry | None:
-    """The bundled `cifake-cnn` detector if present, else the first usable detector."""
-    entries = list_models() if entries is None else entries
-    detectors = [e for e in entries if e.contract is not None and e.contract.kind == "detector"]
-    for e in detectors:
-        if e.source == "bundled" and e.name == "cifake-cnn":
-            return e
-    bundled = [e for e in detectors if e.source == "bundled"]
-    candidates = bundled or detectors
-    return candidates[0] if candidates else None
-
-
-def resolve_model(name_or_path: str | Path | None) -> Path:
-    """A model file from a path, a contract name or a file stem; None means the default model."""
-    if name_or_path is None:
-        entry = default_model()
-        if entry is None:
-            raise ModelError(
-                "no detector model installed: pass --model FILE.onnx (or put one in "
-                f"{paths.user_models_dir()})"
-            )
-        return entry.path
-    text = str(name_or_path)
-    candidate = Path(text).expanduser()
-    if candidate.is_file():
-        return candidate
-    if candidate.suffix.lower() == ".onnx" or os.sep in text or (os.altsep and os.altsep in text):
-        raise ModelError(f"{candidate}: model file not found")
-    entries = list_models()
-    for entry in entries:
-        if entry.contract is not None and entry.contract.name == text:
-            return entry.path
-    for entry in entries:
-        if entry.path.stem == text:
-            return entry.path
-    known = ", ".join(sorted({e.name for e in entries if e.contract})) or "none installed"
-    raise ModelError(f"no model named '{text}' (available: {known})")

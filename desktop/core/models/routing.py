@@ -5,7 +5,7 @@ For an image of a given size the router picks, among the detectors whose domain 
 the narrowest domain (the most specific); if none contains it, the one with the widest domain, and the
 row says the image is outside that model's domain. No model is named in code.
 
-A :class:`Router` has the same face as a :class:`~desktop.core.models.Detector` where the scan engine
+A :class:`Router` has the same face as a :class:`~desktop.core.models.detector.Detector` where the scan engine
 needs it (name, digest, device, batch size, how to feed a file), plus `member(name)` for the detector
 that scored a row.
 """
@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.core.contract import ModelContract, Thresholds
-from desktop.core.models import Detector, ModelEntry, ModelError, list_models
+from desktop.core.models.catalog import ModelEntry, list_models
+from desktop.core.models.contract import ModelContract, Thresholds
+from desktop.core.models.detector import Detector, ModelError
 
 AUTO = "auto"
 
@@ -135,7 +136,7 @@ AnyDetector = Detector | Router
 def load_for_scan(ref: str | Path | None, device: str = "auto", threads: int | None = None) -> AnyDetector:
     """What a scan runs: `None` or "auto" = per-image routing over the installed detectors that declare
     a domain (the default model alone when none does); anything else = that model (`resolve_model`)."""
-    from desktop.core.models import resolve_model
+    from desktop.core.models.catalog import resolve_model
 
     if ref is None or str(ref) == AUTO:
         entries = list_models()
@@ -173,15 +174,3 @@ def trust_lines(detector: AnyDetector) -> list[str]:
         lines.append(f"{m.name}: for {where}; {m.contract.trust.text()}")
     return lines
 
-
-def relabel(detector: AnyDetector, score: float, model: str | None, width: int | None, height: int | None,
-            reason: str | None, evidence: str | None, user_threshold: float | None) -> tuple[str, str]:
-    """A stored row's (verdict, reason) at another user threshold: the row's own model, trust, domain and
-    evidence, as the scan decided them (the app's threshold slider)."""
-    from desktop.core.contract import remap_thresholds
-    from desktop.core.verdicts import decide, finding_from_row
-
-    member = detector.member(model)
-    in_domain = width is None or height is None or member.in_domain(width, height)
-    return decide(score, remap_thresholds(member.thresholds, user_threshold), member.contract.trust, in_domain,
-                  finding_from_row(reason, evidence))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from desktop.core.contract import ModelContract
+from desktop.core.models.contract import ModelContract
 
 MAX_METADATA_BYTES = 16 << 20
 # ModelProto fields that hold free text rather than the graph: doc_string (6), metadata_props (14).

@@ -2,7 +2,8 @@
 
 `preprocess` is the ONE scan-side preprocessing function; it must give the same arrays as the
 training side's `training/data/preprocess.py:fit_image` for the same decoded pixels (same resize filter,
-same patch grid). `scale_pixels` maps uint8 to the contract's value range just before inference.
+same patch grid).
+The model's own input scaling (`desktop.core.models.detector.scale_pixels`) happens just before inference.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from desktop.core.contract import FeedSpec, InputSpec, ModelContract
-from desktop.core.verdicts import Finding
+from desktop.core.models.contract import FeedSpec, ModelContract
+from desktop.core.scan.verdicts import Finding
 
 try:  # HEIC/HEIF through the maintained plugin; AVIF is native in Pillow >= 11.2 when built with it.
     from pillow_heif import register_heif_opener
@@ -128,18 +129,6 @@ def _native_crops(rgb: Image.Image, boxes: list[tuple[int, int, int, int]]) -> n
     """The boxes' pixels, unchanged, as uint8 [P, H, W, 3]; only the boxes become arrays, never the whole
     image (a 12 MP photo would be a 36 MB copy for a few 112 px crops)."""
     return np.stack([np.asarray(rgb.crop(box), dtype=np.uint8) for box in boxes])
-
-
-def scale_pixels(batch: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """uint8 NHWC -> the graph's dtype and value range (e.g. float32 [0, 255] or [-1, 1])."""
-    lo, hi = spec.value_range
-    if spec.dtype == "uint8":
-        return np.ascontiguousarray(batch, dtype=np.uint8)
-    x = batch.astype(np.float32)
-    if (lo, hi) != (0.0, 255.0):
-        x *= np.float32((hi - lo) / 255.0)
-        x += np.float32(lo)
-    return x
 
 
 # ---------------------------------------------------------------------------- decoding

@@ -27,8 +27,10 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from desktop.core.contract import ModelContract, Thresholds, remap_thresholds
-from desktop.core.events import (
+from desktop.core.models.contract import ModelContract, Thresholds, remap_thresholds
+from desktop.core.models.detector import Detector, first_line
+from desktop.core.models.routing import AnyDetector
+from desktop.core.scan.events import (
     Progress,
     RowsReady,
     ScanEvent,
@@ -38,11 +40,10 @@ from desktop.core.events import (
     ScanStarted,
     TotalCounted,
 )
-from desktop.core.models import Detector, first_line
-from desktop.core.routing import AnyDetector
-from desktop.core.store import CachedResult, ResultStore
-from desktop.core.verdicts import Finding, assess, decide
-from desktop.core.walk import BackgroundCount, Skipped, iter_image_files
+from desktop.core.scan.store import ResultStore
+from desktop.core.scan.store_rows import CachedResult
+from desktop.core.scan.verdicts import Finding, assess, decide
+from desktop.core.scan.walk import BackgroundCount, Skipped, iter_image_files
 
 if TYPE_CHECKING:  # decoding (Pillow, numpy) and the pool come with the first file to decode, not in a cached rescan
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,7 +51,7 @@ if TYPE_CHECKING:  # decoding (Pillow, numpy) and the pool come with the first f
     import numpy as np
     from PIL import Image
 
-    from desktop.core.decode import Chooser, Decoded
+    from desktop.core.scan.decode import Chooser, Decoded
 
 LOOKUP_CHUNK = 500  # files stat'ed and looked up in the cache per query (store._IN_CHUNK)
 CACHED_ROWS_PER_EVENT = 512
@@ -71,7 +72,7 @@ _Done = tuple[list["Decoded"], list[Scored] | None, float]  # a pool task's resu
 
 def _finding(path: Path, img: Image.Image, info: dict[Any, Any], fh: IO[bytes]) -> Finding | None:
     """The file's evidence (metadata only), read from the file decode has open."""
-    from desktop.core.evidence import evidence_of_open_file
+    from desktop.core.scan.evidence import evidence_of_open_file
 
     return assess(evidence_of_open_file(path, img, info, fh))
 
@@ -79,7 +80,7 @@ def _finding(path: Path, img: Image.Image, info: dict[Any, Any], fh: IO[bytes]) 
 def load_image(path: str, contract: ModelContract | Chooser) -> Decoded:
     """`decode.load_image` with the file's evidence, from one open file; imported with the first file to
     decode (a cached rescan needs no image library)."""
-    from desktop.core.decode import load_image as load
+    from desktop.core.scan.decode import load_image as load
 
     return load(path, contract, _finding)
 

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from PIL import Image
 
-from desktop.core import decode as _decode  # noqa: F401  (registers the HEIF opener)
+from desktop.core.scan import decode as _decode  # noqa: F401  (registers the HEIF opener)
 
 _EXIF_MAKE, _EXIF_MODEL, _EXIF_SOFTWARE, _EXIF_DATETIME = 0x010F, 0x0110, 0x0131, 0x0132
 # PNG text keys written by popular generators: SD web UI ("parameters"), ComfyUI ("prompt",
@@ -34,7 +34,7 @@ TEXT_LIMIT = 4000
 
 # Signer-credential codes (untrusted, expired, missing EKU) are not integrity failures: offline there is
 # no trust list to check a signer against, so those say "signer not verified", not "tampered".
-from desktop.core.verdicts import INTEGRITY_FAILURE_PREFIXES  # noqa: E402
+from desktop.core.scan.verdicts import INTEGRITY_FAILURE_PREFIXES  # noqa: E402
 
 
 @dataclass(frozen=True)

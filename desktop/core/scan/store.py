@@ -23,113 +23,31 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from desktop.core import paths as user_paths
-from desktop.core.events import ScanRow
-from desktop.core.export import readable
+from desktop.core.scan.events import ScanRow
+from desktop.core.scan.store_errors import BUSY_TIMEOUT_S, StoreError, is_busy, is_damage, store_error
+from desktop.core.scan.store_rows import (
+    ADDED_COLUMNS,
+    SCHEMA,
+    CachedResult,
+    ScanRecord,
+    db_path,
+    pack_patch_map,
+    py_path,
+    storable_text,
+    unpack_patch_map,
+)
 
-if TYPE_CHECKING:  # imported where a patch map is packed or unpacked: most rows have none
-    import numpy as np
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS scans (
-    id INTEGER PRIMARY KEY,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    status TEXT NOT NULL,            -- running | finished | cancelled | interrupted
-    paths TEXT NOT NULL,             -- JSON list
-    model_name TEXT NOT NULL,
-    model_path TEXT NOT NULL,
-    model_digest TEXT NOT NULL,
-    device TEXT NOT NULL,
-    options TEXT NOT NULL,           -- JSON object
-    done INTEGER NOT NULL DEFAULT 0,
-    errors INTEGER NOT NULL DEFAULT 0,
-    pid INTEGER
-);
-CREATE TABLE IF NOT EXISTS results (
-    id INTEGER PRIMARY KEY,
-    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
-    path TEXT NOT NULL,
-    score REAL, verdict TEXT, width INTEGER, height INTEGER, format TEXT,
-    size INTEGER, mtime_ns INTEGER, error TEXT,
-    patch_map BLOB, patch_rows INTEGER, patch_cols INTEGER,
-    cached INTEGER NOT NULL DEFAULT 0,
-    model TEXT, evidence TEXT, reason TEXT
-);
--- Rows of a scan are appended in order (scan_id and id both grow), so this index stays cheap;
--- a path is never inserted twice into one scan because a resumed scan skips the paths it has.
-CREATE INDEX IF NOT EXISTS results_by_scan ON results (scan_id);
-CREATE TABLE IF NOT EXISTS cache (
-    path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, model_digest TEXT NOT NULL,
-    score REAL, width INTEGER, height INTEGER, format TEXT, error TEXT,
-    patch_map BLOB, patch_rows INTEGER, patch_cols INTEGER,
-    finding TEXT,
-    PRIMARY KEY (model_digest, path, size, mtime_ns)
-) WITHOUT ROWID;
-"""
-# Columns added after the first release: (table, column, type), added to older databases on open.
-ADDED_COLUMNS = (("results", "model", "TEXT"), ("results", "evidence", "TEXT"), ("results", "reason", "TEXT"),
-                 ("cache", "finding", "TEXT"))
 _IN_CHUNK = 500  # bound on SQL parameters per query
-BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's lock before giving up
 # A quick check at open reads every page (about 0.2 s for 100,000 rows); above this size it is left to the
 # statements themselves, whose CORRUPT errors start the same recovery.
 QUICK_CHECK_MAX_BYTES = 256 << 20
 
 _CHECKED: set[tuple[str, int, int, int]] = set()  # (path, inode, size, mtime_ns) quick-checked and ok
-
-# SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF)
-_PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 13, 14, 26
-
-
-class StoreError(Exception):
-    """The result database cannot be used right now; the message is one line saying what to do.
-
-    `kind`: "busy" (another process holds the lock), "full" (no space left), "unwritable" (a read-only
-    folder or file system, a folder that cannot be created), "damaged" (damage found while reading rows).
-    """
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-def _code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return None if code is None else int(code) & 0xFF
-
-
-def is_damage(exc: BaseException) -> bool:
-    """Whether SQLite says the file itself is damaged (not busy, not read-only)."""
-    if not isinstance(exc, sqlite3.DatabaseError):
-        return False
-    code = _code(exc)
-    if code is not None:
-        return code in (_CORRUPT, _NOTADB)
-    text = str(exc)
-    return "malformed" in text or "not a database" in text
-
-
-def store_error(exc: sqlite3.Error, path: Path) -> StoreError | None:
-    """The one-line error for an environment problem, or None when `exc` is something else."""
-    code = _code(exc)
-    text = str(exc)
-    if code in (_BUSY, _LOCKED) or "locked" in text:
-        return StoreError(f"the result database {path} is busy: another process has held it for more than "
-                          f"{BUSY_TIMEOUT_S:g} s; wait for it to finish, then run again (add --resume to continue)",
-                          "busy")
-    if code == _FULL or "disk is full" in text:
-        return StoreError(f"no space left for the result database {path}; rows written so far are kept: "
-                          "free some space, then run the same command with --resume", "full")
-    if code in (_READONLY, _CANTOPEN, _PERM, _IOERR) or "readonly" in text or "unable to open" in text:
-        return StoreError(f"cannot write the result database {path} ({text}): make {path.parent} writable, "
-                          "or set PIXELPATROL_HOME to a writable folder", "unwritable")
-    return None
-
 
 _T = TypeVar("_T")
 
@@ -152,70 +70,6 @@ def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
             raise self._translated(exc) from None
 
     return wrapper
-
-
-def db_path(path: str) -> str | bytes:
-    """A path as the store keeps it: text when it is valid UTF-8, else its raw bytes."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(path)
-    return path
-
-
-def py_path(value: str | bytes) -> str:
-    """A stored path back as Python's str (undecodable bytes as surrogate escapes, like os.listdir)."""
-    return os.fsdecode(value) if isinstance(value, bytes) else value
-
-
-def _text(value: str | None) -> str | None:
-    """Free text (an error message may quote a file name) made storable: undecodable bytes as \\xNN."""
-    return None if value is None else readable(value)
-
-
-@dataclass(frozen=True)
-class ScanRecord:
-    id: int
-    started_at: float
-    finished_at: float | None
-    status: str
-    paths: list[str]
-    model_name: str
-    model_path: str
-    model_digest: str
-    device: str
-    options: dict[str, Any]
-    done: int
-    errors: int
-    pid: int | None
-
-
-class CachedResult(NamedTuple):  # a tuple: a rescan makes one per file, a frozen dataclass costs 5x more
-    score: float | None
-    width: int | None
-    height: int | None
-    format: str | None
-    error: str | None
-    patch_map: np.ndarray | None
-    finding: str | None = None  # the file's evidence (desktop.core.verdicts.Finding as JSON)
-
-
-def pack_patch_map(patch_map: np.ndarray | None) -> tuple[bytes | None, int | None, int | None]:
-    if patch_map is None:
-        return None, None, None
-    import numpy as np
-
-    arr = np.asarray(patch_map, dtype=np.float16)
-    arr = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr.reshape(1, -1)
-    return arr.tobytes(), int(arr.shape[0]), int(arr.shape[1])
-
-
-def unpack_patch_map(blob: bytes | None, rows: int | None, cols: int | None) -> np.ndarray | None:
-    if blob is None or rows is None or cols is None:
-        return None
-    import numpy as np
-
-    return np.frombuffer(blob, dtype=np.float16).reshape(rows, cols).astype(np.float32)
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -344,7 +198,7 @@ class ResultStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 return
             except sqlite3.OperationalError as exc:
-                if _code(exc) not in (_BUSY, _LOCKED) or time.monotonic() >= deadline:
+                if not is_busy(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.02)
 
@@ -438,8 +292,8 @@ class ResultStore:
         for r in rows:
             blob, pr, pc = (None, None, None) if r.patch_map is None else pack_patch_map(r.patch_map)
             result_values.append((scan_id, db_path(r.path), r.score, r.verdict, r.width, r.height, r.format,
-                                  r.size, r.mtime_ns, r.error and _text(r.error), blob, pr, pc, int(r.cached),
-                                  r.model, r.evidence and _text(r.evidence), r.reason and _text(r.reason)))
+                                  r.size, r.mtime_ns, r.error and storable_text(r.error), blob, pr, pc, int(r.cached),
+                                  r.model, r.evidence and storable_text(r.evidence), r.reason and storable_text(r.reason)))
         with self._db as db:
             db.executemany(
                 "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
@@ -483,7 +337,7 @@ class ResultStore:
                 continue
             blob, pr, pc = pack_patch_map(r.patch_map)
             values.append((db_path(r.path), r.size, r.mtime_ns, digest, r.score, r.width, r.height, r.format,
-                           _text(r.error), blob, pr, pc, (findings or {}).get(r.path)))
+                           storable_text(r.error), blob, pr, pc, (findings or {}).get(r.path)))
         db.executemany("INSERT OR REPLACE INTO cache (path, size, mtime_ns, model_digest, score, width, height,"
                        " format, error, patch_map, patch_rows, patch_cols, finding)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)

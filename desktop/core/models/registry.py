@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core import paths
-from desktop.core.models import ModelEntry, ModelError, file_digest, inspect_model, list_models
+from desktop.core.models.catalog import ModelEntry, inspect_model, list_models
+from desktop.core.models.detector import ModelError, file_digest
 from spec.contract import CONTRACT_KEY
 
 _METADATA_PROPS = 14  # ModelProto.metadata_props (StringStringEntryProto: key = 1, value = 2)

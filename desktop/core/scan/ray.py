@@ -28,16 +28,16 @@ from itertools import repeat
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from desktop.core.events import ScanRow
-from desktop.core.export import COLUMNS, readable, row_dict
-from desktop.core.models import ModelError
+from desktop.core.models.detector import ModelError
 from desktop.core.paths import BUNDLED_MODELS_ENV, HOME_ENV
-from desktop.core.walk import Skipped, iter_image_files
+from desktop.core.scan.events import ScanRow
+from desktop.core.scan.export import COLUMNS, readable, row_dict
+from desktop.core.scan.walk import Skipped, iter_image_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from desktop.core.routing import AnyDetector
+    from desktop.core.models.routing import AnyDetector
 
 MISSING_EXTRA = ("--engine ray needs the cluster extra, which is not installed: "
                  "pip install 'pixelpatrol[cluster]' (Ray Data and pyarrow)")
@@ -122,8 +122,8 @@ class ScoreActor:
 
     def __init__(self, plan: ActorPlan) -> None:
         os.environ.update(plan.env)  # this actor's own worker process: the driver's model folders
-        from desktop.core.routing import load_for_scan
-        from desktop.core.scan import member_thresholds
+        from desktop.core.models.routing import load_for_scan
+        from desktop.core.scan.engine import member_thresholds
 
         self.detector = load_for_scan(plan.model_ref, device=plan.device, threads=plan.threads)
         if self.detector.digest != plan.digest:
@@ -137,7 +137,7 @@ class ScoreActor:
         self.pool = ThreadPoolExecutor(plan.threads, "pixelpatrol-decode") if plan.threads > 1 else None
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from desktop.core.scan import decode_file, rows_from_decoded
+        from desktop.core.scan.engine import decode_file, rows_from_decoded
 
         paths = [os.fsdecode(p) for p in batch.column("path").to_pylist()]
         if self.pool is not None:
@@ -246,7 +246,7 @@ def ray_scan(
     import ray
     import ray.data
 
-    from desktop.core.routing import AUTO, load_for_scan
+    from desktop.core.models.routing import AUTO, load_for_scan
 
     run = run if run is not None else RayRun()
     # On the driver, on the CPU: checks the model before the cluster is asked for anything, and gives
