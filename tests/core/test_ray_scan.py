@@ -203,7 +203,7 @@ def test_the_command_starts_its_own_local_instance_and_says_how_many_rows_it_wro
 
 
 def test_the_core_and_the_command_line_do_not_import_ray_until_the_ray_engine_runs() -> None:
-    code = ("import sys, desktop.cli, desktop.cli_scan, desktop.core.scan.ray, desktop.core.scan.engine; "
+    code = ("import sys, desktop.cli, desktop.cli.scan, desktop.core.scan.ray, desktop.core.scan.engine; "
             "print(sorted(m for m in ('ray', 'pyarrow') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

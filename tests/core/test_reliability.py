@@ -207,7 +207,7 @@ def test_ctrl_c_writes_a_complete_file_of_the_rows_so_far(
     pics: Path, tiny_detector_path: Path, pixelpatrol_home: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import desktop.cli_scan as cli_scan
+    import desktop.cli.scan as cli_scan
 
     real = cli_scan._scan_events
     out = tmp_path / "results.json"

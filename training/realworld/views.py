@@ -2,7 +2,7 @@
 
 At scan time an image becomes ``max_patches`` native-resolution crops on an evenly spread grid plus one
 *whole-image view* (the central square, side = the shorter side, resized to the crop size). The scan
-engine's ``desktop/core/decode.py:preprocess`` ("multiscale" feed) and :func:`inference_views` here must
+engine's ``desktop/core/scan/decode.py:preprocess`` ("multiscale" feed) and :func:`inference_views` here must
 give the same arrays for the same decoded pixels; a test checks it.
 
 Training sees the same two kinds of view, made from a randomly *processed* copy of each image:
@@ -72,7 +72,7 @@ def global_view(img: Image.Image, size: int, resample: str, rng: np.random.Gener
         y0 = int(rng.integers(0, h - side + 1))
     square = img.crop((x0, y0, x0 + side, y0 + side))
     if side != size:
-        # scan time: the engine's call exactly (desktop/core/decode.py:whole_view, REDUCING_GAP)
+        # scan time: the engine's call exactly (desktop/core/scan/decode.py:whole_view, REDUCING_GAP)
         square = square.resize((size, size), RESAMPLE[resample], reducing_gap=None if rng is not None else 2.0)
     return np.asarray(square, dtype=np.uint8)
 

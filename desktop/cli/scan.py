@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from desktop.cli_common import (
+from desktop.cli.common import (
     EXIT_BUSY,
     EXIT_CANNOT_WRITE,
     EXIT_FAILED,
@@ -124,7 +124,7 @@ def _store_failed(exc: StoreError) -> int:
 
 def run_scan(ns: argparse.Namespace) -> int:
     if getattr(ns, "engine", "local") == "ray":
-        from desktop.cli_ray import run_ray_scan
+        from desktop.cli.ray import run_ray_scan
 
         return run_ray_scan(ns)
     if getattr(ns, "ray_address", None):

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import IO, TYPE_CHECKING, TextIO, cast
 
-from desktop.cli_common import (
+from desktop.cli.common import (
     EXIT_CANNOT_WRITE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,

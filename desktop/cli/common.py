@@ -1,6 +1,6 @@
 """What every `pixelpatrol` subcommand shares: the program name, the exit codes, the one-line error
 and the summary count of a scan (both engines print it). Imports nothing of the other CLI modules,
-so `cli` -> `cli_scan` -> `cli_ray` only ever import downwards.
+so `desktop.cli` -> `desktop.cli.scan` -> `desktop.cli.ray` only ever import downwards.
 
 Exit codes: 0 the command completed (a scan with unreadable files still completes: they are rows
 with an error); 1 a model could not be used or the scan failed; 2 usage errors (bad option,

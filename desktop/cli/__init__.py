@@ -1,6 +1,6 @@
 """`pixelpatrol`: the desktop app (no arguments), `scan` and `models` on the command line.
 
-Exit codes and the one-line error: desktop/cli_common.py (README "Exit codes" lists them too).
+Exit codes and the one-line error: desktop/cli/common.py (README "Exit codes" lists them too).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from desktop.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, fail
+from desktop.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, PROG, fail
 
 
 def _fraction(text: str) -> float:
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse already printed usage and the reason
         return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
     if ns.command == "scan":
-        from desktop.cli_scan import run_scan
+        from desktop.cli.scan import run_scan
 
         return run_scan(ns)
     if ns.command == "models":

@@ -167,7 +167,7 @@ def test_python_dash_m_desktop_runs_the_cli(tmp_path: Path) -> None:
 
 
 def test_progress_bar_shows_rate_and_eta_on_a_terminal_only() -> None:
-    from desktop.cli_scan import ProgressBar
+    from desktop.cli.scan import ProgressBar
     from desktop.core.scan.events import Progress
 
     tty = io.StringIO()
