@@ -12,11 +12,14 @@ later); 130 interrupted with Ctrl-C (the scan can be resumed). README "Exit code
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from desktop.core.scan.events import ScanRow
+from desktop.core.scan.export import AtomicFile, OutputError
 
 PROG = "pixelpatrol"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -27,6 +30,30 @@ def fail(message: str, code: int) -> int:
     """Print `pixelpatrol: error: MESSAGE` on stderr (one line, never a traceback) and return `code`."""
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return code
+
+
+def run_with_output(ns: argparse.Namespace, output_format: Callable[[argparse.Namespace], str],
+                    run: Callable[[argparse.Namespace, list[str], str, AtomicFile | None], int]) -> int:
+    """What both scan engines do before and after scanning: every path must exist, the output format must
+    be known and the output file writable (checked before anything slow starts), and a run that fails
+    leaves the previous output file as it was."""
+    paths = [os.path.abspath(p) for p in ns.paths]
+    for raw, path in zip(ns.paths, paths, strict=True):
+        if not os.path.lexists(path):
+            return fail(f"path not found: {raw}", EXIT_USAGE)
+    try:
+        fmt = output_format(ns)
+    except ValueError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    try:
+        out_file = AtomicFile(ns.out) if ns.out else None
+    except OutputError as exc:
+        return fail(str(exc), EXIT_CANNOT_WRITE)
+    try:
+        return run(ns, paths, fmt, out_file)
+    finally:
+        if out_file is not None:
+            out_file.discard()  # nothing when committed; a failed run leaves the old file as it was
 
 
 class Tally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import IO, TYPE_CHECKING, TextIO, cast
@@ -17,9 +16,10 @@ from desktop.cli.common import (
     PROG,
     Tally,
     fail,
+    run_with_output,
 )
 from desktop.core.models.contract import VERDICTS
-from desktop.core.scan.export import AtomicFile, OutputError, RowWriter, format_for
+from desktop.core.scan.export import AtomicFile, RowWriter, format_for
 
 if TYPE_CHECKING:
     from desktop.core.scan.ray import ParquetRowWriter, RayRun
@@ -44,25 +44,14 @@ def run_ray_scan(ns: argparse.Namespace) -> int:
     if ns.resume:
         return fail("--resume works with the local engine only (the Ray engine keeps no result database)",
                     EXIT_USAGE)
-    paths = [os.path.abspath(p) for p in ns.paths]
-    for raw, path in zip(ns.paths, paths, strict=True):
-        if not os.path.lexists(path):
-            return fail(f"path not found: {raw}", EXIT_USAGE)
-    try:
-        fmt = output_format(ns)
-    except ValueError as exc:
-        return fail(str(exc), EXIT_USAGE)
+    return run_with_output(ns, _checked_format, _run)
+
+
+def _checked_format(ns: argparse.Namespace) -> str:
+    fmt = output_format(ns)
     if fmt == "parquet" and not ns.out:
-        return fail("Parquet is written to a file: pass --out FILE.parquet", EXIT_USAGE)
-    try:  # before the cluster is asked for anything
-        out_file = AtomicFile(ns.out) if ns.out else None
-    except OutputError as exc:
-        return fail(str(exc), EXIT_CANNOT_WRITE)
-    try:
-        return _run(ns, paths, fmt, out_file)
-    finally:
-        if out_file is not None:
-            out_file.discard()  # nothing when committed; a failed run leaves the old file as it was
+        raise ValueError("Parquet is written to a file: pass --out FILE.parquet")
+    return fmt
 
 
 def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFile | None) -> int:

@@ -23,6 +23,7 @@ from desktop.cli.common import (
     PROG,
     Tally,
     fail,
+    run_with_output,
 )
 from desktop.core.models.contract import VERDICTS
 from desktop.core.models.detector import ModelError
@@ -37,7 +38,7 @@ from desktop.core.scan.events import (
     ScanStarted,
     TotalCounted,
 )
-from desktop.core.scan.export import AtomicFile, OutputError, RowWriter, format_for
+from desktop.core.scan.export import AtomicFile, RowWriter, format_for
 from desktop.core.scan.store import ResultStore
 from desktop.core.scan.store_errors import StoreError
 from desktop.core.scan.walk import Skipped
@@ -129,23 +130,7 @@ def run_scan(ns: argparse.Namespace) -> int:
         return run_ray_scan(ns)
     if getattr(ns, "ray_address", None):
         return fail("--ray-address needs --engine ray", EXIT_USAGE)
-    paths = [os.path.abspath(p) for p in ns.paths]
-    for raw, path in zip(ns.paths, paths, strict=True):
-        if not os.path.lexists(path):
-            return fail(f"path not found: {raw}", EXIT_USAGE)
-    try:
-        fmt = ns.format or (format_for(ns.out) if ns.out else "csv")
-    except ValueError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    try:  # before anything slow: a scan that cannot write its results should not start
-        out_file = AtomicFile(ns.out) if ns.out else None
-    except OutputError as exc:
-        return fail(str(exc), EXIT_CANNOT_WRITE)
-    try:
-        return _run(ns, paths, fmt, out_file)
-    finally:
-        if out_file is not None:
-            out_file.discard()  # nothing when committed; a failed run leaves the old file as it was
+    return run_with_output(ns, lambda ns: str(ns.format or (format_for(ns.out) if ns.out else "csv")), _run)
 
 
 def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFile | None) -> int:
