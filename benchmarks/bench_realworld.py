@@ -33,25 +33,34 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+sys.path.insert(0, str(REPO))
+from spec.images import SCAN_EXTENSIONS  # noqa: E402  (the checkout, not an installed copy)
 
-ENGINE = """
-import json, sys, time
+# What the engine and decode-only scripts share: imports that a scan makes lazily, made before timing (as the
+# minimal script imports onnxruntime before its clock starts), and the model, loaded and timed as load_s.
+IMPORTS = """
+import json, os, sys, time
 sys.path.insert(0, {repo!r})
-from desktop.core.scan.events import RowsReady, ScanOptions
 from desktop.core.models.routing import load_for_scan
-from desktop.core.scan.engine import scan
-from desktop.core.scan.store import ResultStore
-import tempfile, os
-import onnxruntime, desktop.core.scan.decode, desktop.core.scan.evidence  # imported lazily by a scan; imports are not timed
+import onnxruntime, desktop.core.scan.decode, desktop.core.scan.evidence  # imported lazily by a scan; not timed
 try:
     import c2pa  # the C2PA reader, imported by the first file that may hold a manifest
 except ImportError:
     pass
+"""
+LOAD = """
 files = json.loads(sys.argv[1]); model = sys.argv[2] or None
 t0 = time.perf_counter()
 det = load_for_scan(model, device="cpu")
 t1 = time.perf_counter()
+"""
+
+ENGINE = IMPORTS + """
+from desktop.core.scan.events import RowsReady, ScanOptions
+from desktop.core.scan.engine import scan
+from desktop.core.scan.store import ResultStore
+import tempfile
+""" + LOAD + """
 with tempfile.TemporaryDirectory() as d:
     store = ResultStore(os.path.join(d, "s.sqlite3"))
     n = err = 0
@@ -91,21 +100,10 @@ t2 = time.perf_counter()
 print(json.dumps({"images": n, "errors": 0, "load_s": t1 - t0, "scan_s": t2 - t1}))
 """
 
-DECODE = """
-import json, os, sys, time
+DECODE = IMPORTS + """
 from concurrent.futures import ThreadPoolExecutor
-sys.path.insert(0, {repo!r})
-from desktop.core.models.routing import load_for_scan
 from desktop.core.scan.engine import decode_file
-import desktop.core.scan.decode, desktop.core.scan.evidence  # imported lazily by decode_file; imports are not timed
-try:
-    import c2pa  # the C2PA reader, imported by the first file that may hold a manifest
-except ImportError:
-    pass
-files = json.loads(sys.argv[1]); model = sys.argv[2] or None
-t0 = time.perf_counter()
-det = load_for_scan(model, device="cpu")
-t1 = time.perf_counter()
+""" + LOAD + """
 groups = [files[i : i + 8] for i in range(0, len(files), 8)]
 with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
     decoded = [d for group in pool.map(lambda g: [decode_file(f, det) for f in g], groups) for d in group]
@@ -128,7 +126,7 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=300)
     p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args()
-    files = sorted(str(f) for f in a.folder.rglob("*") if f.suffix.lower() in EXTS)
+    files = sorted(str(f) for f in a.folder.rglob("*") if f.suffix.lower() in SCAN_EXTENSIONS)
     if a.limit and len(files) > a.limit:
         step = len(files) / a.limit
         files = [files[int(i * step)] for i in range(a.limit)]
