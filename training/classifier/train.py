@@ -53,7 +53,7 @@ class ClassifierData:
 
 
 def load_data(cfg: ClassifierConfig) -> ClassifierData:
-    from training.data.loading import load_labeled, split_train_val, subsample
+    from training.data.loading import labelled_split, load_labeled
     from training.data.preprocess import FeedSpec
 
     if not cfg.data:
@@ -61,16 +61,7 @@ def load_data(cfg: ClassifierConfig) -> ClassifierData:
             "no training data: pass --data PATH (CIFAR-10 class folders, a zip of them or the pickles)"
         )
     ds = load_labeled(cfg.data, FeedSpec(32, 32))
-    tr, va = split_train_val(ds, cfg.val_fraction, cfg.seed)
-    tr = subsample(tr, cfg.limit, cfg.seed)
-    info = {
-        "sources": [str(s) for s in cfg.data],
-        "val_fraction": cfg.val_fraction,
-        "seed": cfg.seed,
-        "train_images": len(tr),
-        "val_images": len(va),
-        "duplicates_dropped": ds.info.get("duplicates_dropped"),
-    }
+    tr, va, info = labelled_split(ds, cfg.data, cfg.val_fraction, cfg.seed, cfg.limit)
     return ClassifierData(
         np.asarray(ds.images[tr]),
         ds.labels[tr],

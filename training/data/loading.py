@@ -24,6 +24,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -308,6 +309,23 @@ def subsample(
     if limit is None or len(indices) <= limit:
         return indices
     return np.sort(np.random.default_rng(seed + 1).choice(indices, size=limit, replace=False))
+
+
+def labelled_split(data: ImageData, sources: Sequence[str], val_fraction: float, seed: int,
+                   limit: int | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Train and validation indices (training subsampled to ``limit``) and what a card says about them."""
+    train, val = split_train_val(data, val_fraction, seed)
+    train = subsample(train, limit, seed)
+    info = {
+        "sources": [str(s) for s in sources],
+        "val_fraction": val_fraction,
+        "seed": seed,
+        "train_images": len(train),
+        "val_images": len(val),
+        "duplicates_dropped": data.info.get("duplicates_dropped"),
+        "unreadable": data.info.get("unreadable"),
+    }
+    return train, val, info
 
 
 Loader = Callable[..., ImageData]

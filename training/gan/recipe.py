@@ -98,25 +98,15 @@ class GanDataset:
 
 
 def load_gan_data(cfg: GanConfig) -> GanDataset:
-    from training.data.loading import load_images, load_labeled, split_train_val, subsample
+    from training.data.loading import labelled_split, load_images, load_labeled
     from training.data.preprocess import FeedSpec
 
     if not cfg.data:
         raise ValueError("no training data: pass --data PATH (a folder or zip of images)")
     feed = FeedSpec(cfg.image_size, cfg.image_size)
     ds = load_labeled(cfg.data, feed) if cfg.conditional else load_images(cfg.data, feed)
-    train_idx, val_idx = split_train_val(ds, cfg.val_fraction, cfg.seed)
-    train_idx = subsample(train_idx, cfg.limit, cfg.seed)
+    train_idx, val_idx, info = labelled_split(ds, cfg.data, cfg.val_fraction, cfg.seed, cfg.limit)
     labels = ds.labels[train_idx] if cfg.conditional else None
-    info = {
-        "sources": [str(s) for s in cfg.data],
-        "val_fraction": cfg.val_fraction,
-        "seed": cfg.seed,
-        "train_images": len(train_idx),
-        "val_images": len(val_idx),
-        "duplicates_dropped": ds.info.get("duplicates_dropped"),
-        "unreadable": ds.info.get("unreadable"),
-    }
     return GanDataset(
         GanData(np.asarray(ds.images[train_idx]), labels),
         np.asarray(ds.images[val_idx]),
