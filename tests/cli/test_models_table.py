@@ -43,3 +43,23 @@ def test_models_name_prints_the_full_card(listed: Path, capsys: pytest.CaptureFi
     assert "faces-generator" not in out
     assert main(["models", "nope"]) == 2
     assert "no model named 'nope'" in capsys.readouterr().err
+
+
+def test_models_table_shows_the_domain_figures_not_those_lifted_by_an_easier_second_kind(
+    pixelpatrol_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A detector validated on CIFAKE plus easy GAN samples: all together it measures higher than on CIFAKE
+    # alone; the table shows the contract's trust AUROC and the first kind's (CIFAKE's) balanced accuracy.
+    bundled = tmp_path / "pp_bundled_models"
+    contract = tiny_models.detector_contract("cifake-cnn")
+    contract["card"]["validation"]["metrics"] = {"roc_auc": 0.9981, "accuracy": 0.981, "balanced_accuracy": 0.979}
+    contract["card"]["validation"]["per_kind"] = {
+        "cifake": {"balanced_accuracy": 0.977, "accuracy": 0.9773, "roc_auc": 0.99744},
+        "gan_fakes": {"samples": 2000, "flagged_at_decision": 0.998},
+    }
+    contract["trust"] = {"auroc": 0.99744, "measured_on": "CIFAKE validation"}
+    tiny_models.build_model_with_contract(bundled / "cnn.onnx", contract)
+    assert main(["models"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("cifake-cnn"))
+    assert "AUROC 0.997, balanced acc. 97.7 %" in line
+    assert "0.998" not in line and "98.1" not in line
