@@ -75,7 +75,9 @@ def test_list_and_resolve_models_from_bundled_and_user_dirs(
 ) -> None:
     bundled = tmp_path / "pp_bundled_models"
     tiny_models.build_detector(bundled / "a.onnx", name="zeta")
-    tiny_models.build_detector(bundled / "b.onnx", name="cifake-cnn")
+    measured = tiny_models.detector_contract("cifake-cnn")
+    measured["trust"] = {"auroc": 0.99, "measured_on": "its validation"}  # the best measured: the default
+    tiny_models.build_model_with_contract(bundled / "b.onnx", measured)
     (bundled / "broken.onnx").write_bytes(b"junk")
     user = pixelpatrol_home / "data" / "models"
     tiny_models.build_detector(user / "mine.onnx", name="mine")

@@ -61,15 +61,20 @@ def list_models() -> list[ModelEntry]:
 
 
 def default_model(entries: Sequence[ModelEntry] | None = None) -> ModelEntry | None:
-    """The bundled `cifake-cnn` detector if present, else the first usable detector."""
+    """The detector to use when one model must be named and none was: among usable detectors (bundled ones
+    first), the one whose contract declares the highest measured trust AUROC; no model is named in code."""
     entries = list_models() if entries is None else entries
     detectors = [e for e in entries if e.contract is not None and e.contract.kind == "detector"]
-    for e in detectors:
-        if e.source == "bundled" and e.name == "cifake-cnn":
-            return e
     bundled = [e for e in detectors if e.source == "bundled"]
     candidates = bundled or detectors
-    return candidates[0] if candidates else None
+    if not candidates:
+        return None
+
+    def measured(e: ModelEntry) -> float:
+        auroc = e.contract.trust.auroc if e.contract is not None else None
+        return -1.0 if auroc is None else auroc
+
+    return max(candidates, key=measured)  # the first listed among equals
 
 
 def resolve_model(name_or_path: str | Path | None) -> Path:
