@@ -4,6 +4,7 @@ card. The recipe ``cifar10-classifier`` (``training/recipes/cifar10_classifier.p
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 import math
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.ship.card import reproduce_lines, write_markdown
+from training.ship.card import card_head, limits_lines, write_markdown
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "cifar10-classifier"  # the exported file and the model inside it
@@ -180,6 +181,7 @@ def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, comm
         },
         "command": command,
         "commit": git_commit(),
+        "date": _dt.date.today().isoformat(),
         "device": device_description(),
         "params": int(trainer.model.count_params()),
         "config": asdict(trainer.cfg),
@@ -194,31 +196,27 @@ def export(trainer: ClassifierTrainer, data: ClassifierData, run_dir: Path, comm
 
 def write_card(path: Path, card: dict[str, Any], result: dict[str, Any]) -> Path:
     per_class = " | ".join(f"{k} {v:.1%}" for k, v in result["per_class_accuracy"].items())
-    lines = [
-        "# CIFAR-10 classifier",
-        "",
-        card["summary"],
-        "",
+    intro = [
         "Kind `classifier`: input `image` float32 RGB [0, 255] NHWC 32x32 (scaling inside the graph); outputs "
-        "`probs` [N, 10] softmax over the CIFAR-10 classes and `features` [N, 128] (penultimate layer).",
-        "",
-        f"- **Intended use:** {card['intended_use']}",
-        f"- **Not for:** {card['not_for']}",
-        f"- **Training data:** {card['training_data']} ({card['data']['train_images']:,} train / "
-        f"{card['data']['val_images']:,} validation images). CIFAR-10 has no formal licence; cite Krizhevsky 2009.",
-        f"- **Parameters:** {card['params']:,}",
-        f"- **Device:** {card['device']}; commit {card['commit']}",
-        "",
+        "`probs` [N, 10] softmax over the CIFAR-10 classes and `features` [N, 128] (penultimate layer)."
+    ]
+    facts = [
+        ("Training data", f"{card['training_data']} ({card['data']['train_images']:,} train / "
+                          f"{card['data']['val_images']:,} validation images). CIFAR-10 has no formal licence; cite "
+                          "Krizhevsky 2009."),
+        ("Parameters", f"{card['params']:,}"),
+    ]
+    lines = [
+        *card_head("CIFAR-10 classifier", card, facts, intro),
         "## Measured on the validation split",
         "",
         f"- **Accuracy:** {result['val_accuracy']:.2%}",
         f"- **Per class:** {per_class}",
         f"- **ONNX parity** (max abs diff of probs/features, Keras vs onnxruntime, 64 validation images): "
         f"{result['parity_max_abs_diff']:.2e}",
-        "- The validation images are JPEG q75 copies like the training images; accuracy on the project's held-out "
-        "test set or on other image sources was not measured.",
         "",
-        *reproduce_lines(card["command"]),
+        *limits_lines("The validation images are JPEG q75 copies like the training images; accuracy on the project's "
+                      "held-out test set or on other image sources was not measured."),
     ]
     return write_markdown(path, lines)
 

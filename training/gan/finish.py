@@ -28,7 +28,7 @@ from training.gan.recipe import (
     make_measure,
     resolve_classifier,
 )
-from training.ship.card import reproduce_lines, write_markdown
+from training.ship.card import card_head, write_markdown
 from training.ship.onnx import export_function
 from training.ship.provenance import device_description, git_commit
 
@@ -131,10 +131,7 @@ def write_card_markdown(
     extra: list[str],
     grid: Path | None,
 ) -> Path:
-    lines = [f"# {title}", "", card["summary"], "", f"- **Intended use:** {card['intended_use']}"]
-    lines += [f"- **Not for:** {card['not_for']}", f"- **Training data:** {card['training_data']}"]
-    lines += [f"- **Device:** {card['device']}", f"- **Commit:** {card['commit']}, {card['date']}", ""]
-    lines += reproduce_lines(card["command"])
+    lines = card_head(title, card, [("Training data", card["training_data"])])
     if measures:
         lines += ["## Measured (validation images the GAN never trained on)", ""]
         shipped = card.get("shipped_weights", "ema")
@@ -165,26 +162,27 @@ def write_discriminator_card(
     path: Path, title: str, card: dict[str, Any], exported: dict[str, Any], licence: str
 ) -> Path:
     t = exported["discriminator_thresholds"]
-    lines = [
-        f"# {title}",
-        "",
+    own = {
+        **card,
+        "intended_use": f"{card['intended_use']} Inspecting what the GAN's critic found real.",
+        "not_for": "detecting AI-generated photos in general; it has only ever seen the GAN's training images "
+        "and this one generator's samples.",
+    }
+    intro = [
         "The discriminator trained together with the generator, exported like a detector: input `image` float32 RGB "
         "in [0, 255] (NHWC, scaling inside the graph); `class_scores` [N, C] = sigmoid of the projection logit under "
         "each class; `score` [N, 1] = their maximum = a probability-like score that the image is a REAL training-style "
-        "image (hinge loss: not calibrated). Note the direction: high = real, unlike the detectors' P(AI).",
-        "",
-        f"- **Intended use:** {card['intended_use']} Inspecting what the GAN's critic found real.",
-        "- **Not for:** detecting AI-generated photos in general; it has only ever seen CIFAR-10-style training images "
-        "and this one generator's samples.",
-        f"- **Training data:** {card['training_data']}. {licence}",
-        f"- **Device:** {card['device']}; commit {card['commit']}, {card['date']}",
-        f"- **Measured:** balanced accuracy {exported['discriminator_balanced_accuracy']:.1%} telling real validation "
-        f"images from the shipped generator's samples at the decision threshold {t['decision']:.3f} on `score`.",
-        f"- **Thresholds (on P(real)):** {json.dumps({k: round(v, 4) for k, v in t.items()})}",
-        f"- **ONNX parity:** max abs diff {exported['parity_max_abs_diff']['discriminator']:.2e}",
-        "",
-        *reproduce_lines(card["command"]),
+        "image (hinge loss: not calibrated). Note the direction: high = real, unlike the detectors' P(AI)."
     ]
+    facts = [
+        ("Training data", f"{card['training_data']}. {licence}"),
+        ("Measured", f"balanced accuracy {exported['discriminator_balanced_accuracy']:.1%} telling real validation "
+                     f"images from the shipped generator's samples at the decision threshold {t['decision']:.3f} on "
+                     "`score`."),
+        ("Thresholds (on P(real))", json.dumps({k: round(v, 4) for k, v in t.items()})),
+        ("ONNX parity", f"max abs diff {exported['parity_max_abs_diff']['discriminator']:.2e}"),
+    ]
+    lines = card_head(title, own, facts, intro)
     return write_markdown(path, lines)
 
 

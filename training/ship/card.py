@@ -1,9 +1,33 @@
-"""Model card markdown (``<name>.md``) from the contract and the evaluation; only measured numbers."""
+"""Model card markdown (``<name>.md``) from the contract and the evaluation; only measured numbers.
+
+Every kind of model (detector, discriminator, generator, classifier) renders the same card: :func:`card_head`
+(title, summary, what it is for and not for, the facts of its kind, device, commit and date, the command that
+made it), then the measured sections of its kind, then :func:`limits_lines`; :func:`write_markdown` writes it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+
+def card_head(title: str, card: dict[str, Any], facts: Sequence[tuple[str, str]] = (),
+              intro: Sequence[str] = ()) -> list[str]:
+    """The top of every card: title, summary (and an ``intro`` paragraph), **For** / **Not for**, the
+    ``facts`` of its kind as (label, text), **Device**, **Commit / date**, then ## Reproduce."""
+    lines = [f"# {title}", "", card.get("summary", ""), ""]
+    if intro:
+        lines += [*intro, ""]
+    lines += [f"- **For:** {card.get('intended_use', '')}", f"- **Not for:** {card.get('not_for', '')}"]
+    lines += [f"- **{label}:** {text}" for label, text in facts]
+    lines += [f"- **Device:** {card.get('device')}", f"- **Commit / date:** {card.get('commit')} / {card.get('date')}", ""]
+    return [*lines, *reproduce_lines(card.get("command", ""))]
+
+
+def limits_lines(text: str) -> list[str]:
+    """The section every card ends with: what was not measured or cannot be claimed."""
+    return ["## Honest limits", "", text, ""]
 
 
 def _held_out_lines(h: dict[str, Any] | None) -> list[str]:
@@ -96,26 +120,20 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
     cm = m["confusion"]["matrix"]
     r = evaluation["robustness"]
     outs = ", ".join(f"`{o['name']}` {o.get('shape')}: {o['meaning']}" for o in contract["outputs"].values())
+    data = evaluation["data"]
+    facts = [
+        ("Input", f"`{contract['input']['name']}` float32 NHWC {contract['input']['height']}x"
+                  f"{contract['input']['width']}x3 RGB in [0, 255] (scaling is inside the graph); larger images: "
+                  f"feed mode `{contract['feed']['mode']}` ({contract['feed'].get('resample', '')})."),
+        ("Outputs", outs),
+        ("Training data", f"{card.get('training_data', '')} — {data.get('files', '?')} files, "
+                          f"{data.get('duplicates_dropped', 0)} byte-duplicates dropped before the split; "
+                          f"{data.get('train_samples')} training / {data.get('val_samples')} validation."),
+        ("Parameters", f"{card.get('params'):,}; epochs run: {card.get('epochs')} (best checkpoint: epoch "
+                       f"{card.get('best_epoch')})"),
+    ]
     lines = [
-        f"# {contract['title']} (`{contract['name']}.onnx`)",
-        "",
-        card.get("summary", ""),
-        "",
-        f"- **For:** {card.get('intended_use', '')}",
-        f"- **Not for:** {card.get('not_for', '')}",
-        f"- **Input:** `{contract['input']['name']}` float32 NHWC {contract['input']['height']}x"
-        f"{contract['input']['width']}x3 RGB in [0, 255] (scaling is inside the graph); larger images: "
-        f"feed mode `{contract['feed']['mode']}` ({contract['feed'].get('resample', '')}).",
-        f"- **Outputs:** {outs}",
-        f"- **Training data:** {card.get('training_data', '')} — {evaluation['data'].get('files', '?')} files, "
-        f"{evaluation['data'].get('duplicates_dropped', 0)} byte-duplicates dropped before the split; "
-        f"{evaluation['data'].get('train_samples')} training / {evaluation['data'].get('val_samples')} validation.",
-        f"- **Device:** {card.get('device')}",
-        f"- **Parameters:** {card.get('params'):,}; epochs run: {card.get('epochs')} (best checkpoint: epoch "
-        f"{card.get('best_epoch')})",
-        f"- **Commit / date:** {card.get('commit')} / {card.get('date')}",
-        "",
-        *reproduce_lines(card.get("command", "")),
+        *card_head(f"{contract['title']} (`{contract['name']}.onnx`)", card, facts),
         *_lineage_lines(evaluation.get("lineage")),
         f"## Validation ({evaluation['split']})",
         "",
@@ -157,12 +175,8 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         f"| JPEG q60 | {_pct(r['jpeg_q60']['accuracy'])} | {100 * r['jpeg_q60']['accuracy_drop']:+.2f} pt "
         f"| {r['jpeg_q60']['roc_auc']:.5f} |",
         "",
-        "## Honest limits",
-        "",
-        limits,
-        "",
+        *limits_lines(limits),
         "Plots: " + ", ".join(f"`{p}`" for p in plots),
         "",
     ]
-    path.write_text("\n".join(lines))
-    return path
+    return write_markdown(path, lines)
