@@ -55,14 +55,13 @@ class ScanPageThresholds(ScanPageLayout):
         remapped = remap_thresholds(thresholds, value)  # once, not per row
         detector = self._detector
         if detector is None:
-            self.results.set_labeller(lambda row: verdict_for(float(row.score), remapped), value,
-                                      lambda s: verdict_for(s, remapped))
+            self.results.set_labeller(lambda row: verdict_for(float(row.score), remapped), value)
         else:
             from desktop.core.scan.verdicts import relabel
 
             self.results.set_labeller(
                 lambda row: relabel(detector, float(row.score), row.model, row.width, row.height, row.reason,
-                                    row.evidence, value)[0], value, lambda s: verdict_for(s, remapped))
+                                    row.evidence, value)[0], value)
         self.detail.set_verdict(self._current_verdict())
 
     def _current_verdict(self) -> str:

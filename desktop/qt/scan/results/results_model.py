@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -83,9 +83,8 @@ class ResultsModel(QAbstractTableModel):
         self._row_of_path: dict[str, int] | None = None
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._sorted_state: tuple[Any, ...] | None = None
-        self._relabels = 0
+        self._relabels = 0  # bumps on every relabel, so a verdict sort knows it is stale
         self._counts: Counter[str] = Counter()
-        self._scores: list[float] = []  # bumps on every relabel, so a verdict sort knows it is stale
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnails_thumbnail_ready)
 
@@ -169,7 +168,7 @@ class ResultsModel(QAbstractTableModel):
         self.beginResetModel()
         # the sort column stays (the header still shows it) and applies again when this scan finishes
         self._rows, self._verdicts, self._row_of_path, self._sorted_state = [], [], None, None
-        self._counts, self._scores = Counter(), []
+        self._counts = Counter()
         self.endResetModel()
         self.counts_changed.emit()
 
@@ -182,7 +181,6 @@ class ResultsModel(QAbstractTableModel):
         new_verdicts = [self._verdict_of(row) for row in rows]
         self._verdicts.extend(new_verdicts)
         self._counts.update(new_verdicts)
-        self._scores.extend(float(r.score) for r in rows if r.score is not None)
         if self._row_of_path is not None:
             for i, row in enumerate(rows, first):
                 self._row_of_path[row.path] = i
@@ -235,9 +233,15 @@ class ResultsModel(QAbstractTableModel):
         out.update(self._counts)
         return out
 
-    def scores(self) -> list[float]:
-        """Scores in arrival order (kept as rows come: the histogram asks often during a scan)."""
-        return self._scores
+    def scores_by_verdict(self, rows: Iterable[int] | None = None) -> dict[str, list[float]]:
+        """The scores of the rows (all, or those numbered), grouped by the verdict each row shows: the
+        histogram's stacked bars. Rows without a score are left out."""
+        out: dict[str, list[float]] = {}
+        for i in range(len(self._rows)) if rows is None else rows:
+            score = self._rows[i].score
+            if score is not None:
+                out.setdefault(self._verdicts[i], []).append(float(score))
+        return out
 
     # --- sorting -------------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

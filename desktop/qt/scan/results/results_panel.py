@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -183,12 +182,9 @@ class ResultsPanelWidget(QWidget):
             self._summary_timer.start()
 
     # --- content -------------------------------------------------------------------------------
-    def set_labeller(self, labeller: Labeller | None, threshold: float,
-                     band_of: Callable[[float], str] | None = None) -> None:
-        """`labeller(row)` relabels the rows; `band_of(score)` colours the histogram's bars (the bands of the
-        model most rows go to)."""
+    def set_labeller(self, labeller: Labeller | None, threshold: float) -> None:
+        """`labeller(row)` relabels the rows (the histogram's bars follow: they stack the rows' own verdicts)."""
         self._threshold = threshold
-        self._band_of = band_of
         self.model.set_labeller(labeller)
         self.proxy.refilter()
         self.refresh_summary()
@@ -200,10 +196,10 @@ class ResultsPanelWidget(QWidget):
             counts, scores = self.proxy.shown_counts_and_scores()
             self.counts.set_counts(counts, of=self.model.rowCount())
         else:
-            counts, scores = self.model.counts(), self.model.scores()
+            counts, scores = self.model.counts(), self.model.scores_by_verdict()
             self.counts.set_counts(counts)
         if self.histogram.isVisible() or self.model.rowCount():
-            self.histogram.set_scores(scores, self._threshold, getattr(self, "_band_of", None))
+            self.histogram.set_scores(scores, self._threshold)
 
     # --- selection -----------------------------------------------------------------------------
     def selected_rows(self) -> list[tuple[Any, str]]:

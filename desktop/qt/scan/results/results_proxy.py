@@ -51,19 +51,15 @@ class ResultsFilterProxy(QSortFilterProxyModel):
     def filtering(self) -> bool:
         return self._verdicts is not None or bool(self._text)
 
-    def shown_counts_and_scores(self) -> tuple[dict[str, int], list[float]]:
-        """Verdict counts and scores of the rows the filter shows (for the summary beside the table)."""
-        counts: dict[str, int] = {}
-        scores: list[float] = []
+    def shown_counts_and_scores(self) -> tuple[dict[str, int], dict[str, list[float]]]:
+        """Verdict counts, and scores grouped by verdict, of the rows the filter shows (for the summary)."""
         parent = QModelIndex()
-        for r in range(self._source.rowCount()):
-            if self.filterAcceptsRow(r, parent):
-                verdict = self._source.verdict_at(r)
-                counts[verdict] = counts.get(verdict, 0) + 1
-                score = self._source.row_at(r).score
-                if score is not None:
-                    scores.append(float(score))
-        return counts, scores
+        shown = [r for r in range(self._source.rowCount()) if self.filterAcceptsRow(r, parent)]
+        counts: dict[str, int] = {}
+        for r in shown:
+            verdict = self._source.verdict_at(r)
+            counts[verdict] = counts.get(verdict, 0) + 1
+        return counts, self._source.scores_by_verdict(shown)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if self._verdicts is not None and self._source.verdict_at(source_row) not in self._verdicts:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -140,16 +140,20 @@ class VerdictCountsWidget(QWidget):
 
 
 class ScoreHistogramWidget(QWidget):
-    """Score distribution (pyqtgraph, imported on first use); one bar item updated in place."""
+    """Score distribution (pyqtgraph, imported on first use): per bin, the rows stacked by the verdict each
+    row shows, in the verdicts' colours. Where rows come from several models (the Automatic scan), one score
+    can be "likely real" for one model and "AI" for another: the bars show what the table shows, never one
+    model's bands applied to all. One bar item per verdict, updated in place."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._plot: Any = None
-        self._bars: Any = None
+        self._bars: dict[str, Any] = {}
         self._line: Any = None
-        self.counts = np.zeros(BINS, dtype=np.int64)
+        self.counts = np.zeros(BINS, dtype=np.int64)  # all verdicts together, per bin
+        self.stacks: dict[str, np.ndarray] = {}  # per verdict, per bin
         self._pending: tuple[Any, ...] | None = None
         self.setMinimumHeight(110)
 
@@ -171,40 +175,34 @@ class ScoreHistogramWidget(QWidget):
         plot.setLabel("bottom", "score (P AI)")
         edges = np.linspace(0, 1, BINS + 1)
         centres = (edges[:-1] + edges[1:]) / 2
-        brushes = [verdict_style.colour(_band_of_centre(c)) for c in centres]
-        self._bars = pg.BarGraphItem(
-            x=centres, height=np.zeros(BINS), width=1.0 / BINS * 0.9, brushes=brushes, pen=None
-        )
-        plot.addItem(self._bars)
+        for verdict in verdict_style.ORDER:
+            self._bars[verdict] = pg.BarGraphItem(x=centres, height=np.zeros(BINS), width=1.0 / BINS * 0.9,
+                                                  brush=verdict_style.colour(verdict), pen=None)
+            plot.addItem(self._bars[verdict])
         self._line = pg.InfiniteLine(pos=0.5, angle=90, pen=pg.mkPen(text, style=Qt.PenStyle.DashLine))
         plot.addItem(self._line)
         self._layout.addWidget(plot)
         self._plot = plot
 
-    def set_scores(
-        self, scores: list[float], threshold: float, band_of: Callable[[float], str] | None = None
-    ) -> None:
-        """Bars coloured by the verdict band their centre falls in (`band_of`: the table's labeller)."""
-        self.counts, edges = np.histogram(np.asarray(scores, dtype=np.float64), bins=BINS, range=(0.0, 1.0))
+    def set_scores(self, scores_by_verdict: Mapping[str, Sequence[float]], threshold: float) -> None:
+        """Scores grouped by the verdict their row shows; bars stacked real (bottom) to AI (top)."""
+        self.stacks = {
+            v: np.histogram(np.asarray(scores_by_verdict.get(v, ()), dtype=np.float64), bins=BINS, range=(0.0, 1.0))[0]
+            for v in verdict_style.ORDER
+        }
+        self.counts = np.sum(list(self.stacks.values()), axis=0).astype(np.int64)
         if not warm_up.ready("pyqtgraph"):  # draw when the background import is done, never wait for it
-            self._pending = (scores, threshold, band_of)
+            self._pending = (scores_by_verdict, threshold)
             QTimer.singleShot(200, self._draw_pending)
             return
         self._ensure_plot()
-        centres = (edges[:-1] + edges[1:]) / 2
-        band = band_of or _band_of_centre
-        self._bars.setOpts(
-            height=self.counts, brushes=[verdict_style.colour(band(float(c))) for c in centres]
-        )
+        base = np.zeros(BINS)
+        for verdict in verdict_style.ORDER:
+            self._bars[verdict].setOpts(y0=base.copy(), height=self.stacks[verdict])
+            base = base + self.stacks[verdict]
         self._line.setValue(threshold)
 
     def _draw_pending(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             self.set_scores(*pending)
-
-
-def _band_of_centre(centre: float) -> str:
-    # before a model's thresholds are known: colours only, left (real, green) to right (AI, red)
-    order = verdict_style.ORDER
-    return order[min(len(order) - 1, int(centre * len(order)))]
