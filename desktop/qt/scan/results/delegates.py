@@ -16,6 +16,16 @@ def _text_colour_on(background: QColor) -> QColor:
     return QColor("#111111") if background.lightnessF() > 0.55 else QColor("#ffffff")
 
 
+def paint_badge(painter: QPainter, rect: QRect, colour: QColor, text: str) -> None:
+    """A verdict badge: ``text`` centred on a rounded rectangle of ``colour`` (the table and the grid)."""
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawRoundedRect(rect, 6, 6)
+    painter.setPen(_text_colour_on(colour))
+    painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+
+
 class ScoreBarDelegate(QStyledItemDelegate):
     """A horizontal bar whose length is P(AI) and whose colour is the row's verdict band."""
 
@@ -57,10 +67,5 @@ class VerdictDelegate(QStyledItemDelegate):
         colour = verdict_style.colour(index.data(VERDICT_ROLE))
         rect = option.rect.adjusted(3, 5, -3, -5)
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawRoundedRect(rect, 6, 6)
-        painter.setPen(_text_colour_on(colour))
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+        paint_badge(painter, rect, colour, text)
         painter.restore()

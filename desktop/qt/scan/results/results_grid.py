@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.qt.common import verdict_style
-from desktop.qt.scan.results.delegates import _text_colour_on
+from desktop.qt.scan.results.delegates import paint_badge
 from desktop.qt.scan.results.results_model import ROW_ROLE, VERDICT_ROLE, Column
 from desktop.qt.scan.thumbnails import GRID_SIZE, ThumbnailLoader
 
@@ -61,12 +61,7 @@ class ResultsGridDelegate(QStyledItemDelegate):
         text = verdict_style.label(verdict) + score
         fm = option.fontMetrics
         badge = QRect(box.left() + 4, box.bottom() - fm.height() - 6, fm.horizontalAdvance(text) + 12, fm.height() + 4)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(colour)
-        painter.drawRoundedRect(badge, 6, 6)
-        painter.setPen(_text_colour_on(colour))
-        painter.drawText(badge, int(Qt.AlignmentFlag.AlignCenter), text)
+        paint_badge(painter, badge, colour, text)
         name_rect = QRect(rect.left() + 2, box.bottom() + 4, rect.width() - 4, fm.height() + 2)
         painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
         name = fm.elidedText(os.path.basename(row.path), Qt.TextElideMode.ElideMiddle, name_rect.width())
