@@ -216,3 +216,53 @@ def test_zero_epochs_ships_the_start_model_as_it_is(cifake_zip: Path, tmp_path: 
         from training.detector.fit import DetectorConfig
 
         DetectorConfig(epochs=0)
+
+
+def test_weight_average_follows_the_exponential_rule_and_survives_a_resume(tmp_path: Path) -> None:
+    import keras
+
+    from training.detector.ema import EMA_STATE, WeightAverage
+
+    inp = keras.Input((2,))
+    model = keras.Model(inp, keras.layers.Dense(1, name="score")(inp))
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    y = (x @ np.array([[2.0], [-1.0]], np.float32)).astype(np.float32)
+    history: list[list[np.ndarray]] = []
+
+    class Record(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            history.append([w.copy() for w in self.model.get_weights()])
+
+    start = [w.copy() for w in model.get_weights()]
+    avg_cb = WeightAverage(tmp_path, 0.9, (x, y), resume=False)
+    model.fit(x, y, batch_size=16, epochs=2, validation_data=(x, y), callbacks=[avg_cb, Record()], verbose=0)
+    expected = [w.astype(np.float64) for w in start]
+    for n, weights in enumerate(history, 1):
+        d = min(0.9, (1 + n) / (10 + n))
+        expected = [d * e + (1 - d) * w for e, w in zip(expected, weights, strict=True)]
+    assert all(np.allclose(a, e) for a, e in zip(avg_cb.average, expected, strict=True))
+    assert not np.allclose(avg_cb.average[0], model.get_weights()[0])  # an average, not the last weights
+    state = json.loads((tmp_path / EMA_STATE).read_text())
+    assert state["updates"] == len(history) == 8 and state["epoch"] == 2 and "val_loss" in state
+    again = WeightAverage(tmp_path, 0.9, (x, y), resume=True)
+    again.set_model(model)
+    again.on_train_begin()
+    assert again.updates == 8 and all(np.allclose(a, e, atol=1e-6) for a, e in zip(again.average, expected, strict=True))
+
+
+@pytest.mark.slow  # one training of the CNN recipe
+def test_recipe_ships_the_weight_average_when_it_measures_at_least_as_well(cifake_zip: Path, tmp_path: Path) -> None:
+    from tests.training.test_recipes import train
+    from training.cli import EXIT_OK
+
+    rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--epochs", "2",
+                    "--set", "ema_decay=0.9", "--set", "train_seed=5")
+    assert rc == EXIT_OK, evs[-3:]
+    evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    avg = evaluation["weight_average"]
+    assert avg["monitor"] == "val_auc" and avg["updates"] > 0
+    shipped_average = avg["weight_average"] >= avg["best_epoch"]
+    assert evaluation["checkpoint"] == ("ema.keras" if shipped_average else "best.keras")
+    assert avg["shipped"] == ("weight average" if shipped_average else "best epoch")
+    assert "exponential moving average" in (tmp_path / "run" / "cifake-cnn.md").read_text()

@@ -239,6 +239,11 @@ def finish_detector(
 
     run_dir = ctx.run.dir
     ckpt = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
+    averaged = None
+    if cfg.ema_decay is not None:
+        from training.detector.ema import choose_checkpoint
+
+        ckpt, averaged = choose_checkpoint(run_dir, ckpt, cfg.monitor, cfg.monitor_mode)
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
     model, calibration = final_model(cfg, load_checkpoint(ckpt), val_images, y)
@@ -265,6 +270,7 @@ def finish_detector(
         "tuned": tuned,
         "data": split.info,
         "calibration": calibration,
+        "weight_average": averaged,
         "per_kind": kinds,
         "ensemble_with": cfg.ensemble_paths or None,
         "ensemble_combine": cfg.ensemble_combine if cfg.ensemble_paths else None,
@@ -290,6 +296,7 @@ def finish_detector(
         "robustness_accuracy_drop": {k: round(v["accuracy_drop"], 5) for k, v in robust.items() if k != "original"},
         **({"per_kind": kinds} if kinds else {}),
         **({"calibration": calibration} if calibration else {}),
+        **({"weight_average": averaged} if averaged else {}),
     }
     card_fields = {
         **{k: v for k, v in card.items() if k != "title"},

@@ -71,6 +71,11 @@ class DetectorConfig:
     # run's best model into one exported graph (training/detector/calibrate.py: ensemble_logits).
     ensemble_with: str | None = None
     ensemble_combine: str = "mean"  # "mean" of the logits, or "max": AI when any member says AI
+    # Training (training/detector/ema.py): an exponential moving average of the weights, shipped when it measures
+    # at least as well as the best epoch; and the seed of the initial weights, shuffling and augmentation when it
+    # should differ from ``seed`` (which also draws the validation split: ensemble members must share it).
+    ema_decay: float | None = None
+    train_seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -85,6 +90,13 @@ class DetectorConfig:
             raise ValueError(f"ensemble_combine must be mean or max, got {self.ensemble_combine!r}")
         if self.gan_fake_count < 0:
             raise ValueError("gan_fake_count cannot be negative")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+
+    @property
+    def fit_seed(self) -> int:
+        """The seed of initial weights, shuffling and augmentation (``train_seed``, else ``seed``)."""
+        return self.seed if self.train_seed is None else self.train_seed
 
     @property
     def ensemble_paths(self) -> list[str]:
@@ -171,6 +183,9 @@ def fit_detector(
         model = load_checkpoint(last)
         log.info("resumed from %s after %d epoch(s)", last, initial_epoch)
     else:
+        import keras
+
+        keras.utils.set_random_seed(cfg.fit_seed)  # the initial weights
         model = build()
     train_ds = make_dataset(
         split.images,
@@ -178,7 +193,7 @@ def fit_detector(
         split.train,
         cfg.batch_size,
         augment=cfg.augment,
-        seed=cfg.seed + initial_epoch,
+        seed=cfg.fit_seed + initial_epoch,
         shuffle=True,
         targets=targets,
     )
@@ -204,12 +219,17 @@ def fit_detector(
     if finished and not last.exists():  # epochs=0: the start model (init_from) is the model to ship
         model.save(last)
     if not finished:
+        callbacks: list[Any] = [cb]
+        if cfg.ema_decay is not None:
+            from training.detector.ema import WeightAverage
+
+            callbacks.insert(0, WeightAverage(run.dir, cfg.ema_decay, val_ds, run.resume))  # saved before `cb`
         model.fit(
             train_ds,
             validation_data=val_ds,
             epochs=cfg.epochs,
             initial_epoch=initial_epoch,
-            callbacks=[cb],
+            callbacks=callbacks,
             verbose=0,
         )
         cb.save_final()

@@ -68,6 +68,20 @@ def _lineage_lines(lineage: list[dict[str, Any]] | None) -> list[str]:
     return [*lines, ""]
 
 
+def _average_lines(avg: dict[str, Any] | None) -> list[str]:
+    if not avg:
+        return []
+    best = avg.get("best_epoch")
+    compared = (f", the best epoch ({avg.get('best_epoch_number')}) {best:.5f}"
+                if isinstance(best, (int, float)) else "")
+    return [
+        f"Weights: an exponential moving average of the weights during training (decay {avg.get('decay')}, "
+        f"{avg.get('updates') or 0:,} updates) measured {avg['monitor']} {avg['weight_average']:.5f} on validation"
+        f"{compared}; shipped: the {avg['shipped']}.",
+        "",
+    ]
+
+
 def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
     if not cal:
         return []
@@ -157,6 +171,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         "",
         *_held_out_lines(evaluation.get("threshold_held_out")),
         *_kind_lines(evaluation.get("per_kind")),
+        *_average_lines(evaluation.get("weight_average")),
         *_calibration_lines(evaluation.get("calibration")),
         *([f"One graph taking the {'maximum' if evaluation.get('ensemble_combine') == 'max' else 'mean'} of the "
            f"logits of this run's model and {', '.join(evaluation['ensemble_with'])}.", ""]
