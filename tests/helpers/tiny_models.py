@@ -170,7 +170,7 @@ def build_cnn_detector(path: Path, name: str = "tiny-cnn", seed: int = 0) -> Pat
 
 
 def build_generator(path: Path, name: str = "tiny-generator", latent_dim: int = 16,
-                    classes: int = 10) -> Path:
+                    classes: int = 10, card: dict[str, Any] | None = None) -> Path:
     """z[N, latent_dim] + label[N] int64 -> image[N, 32, 32, 3] in [-1, 1] (tanh), deterministic."""
     rng = np.random.default_rng(1)
     pixels = 32 * 32 * 3
@@ -196,7 +196,7 @@ def build_generator(path: Path, name: str = "tiny-generator", latent_dim: int = 
         "outputs": {"image": {"name": "image", "layout": "NHWC", "height": 32, "width": 32, "channels": 3,
                               "value_range": [-1, 1], "shape": [None, 32, 32, 3]}},
         "labels": labels,
-        "card": {"summary": "Linear map + tanh with fixed weights; for tests only.", "params": 0},
+        "card": {"summary": "Linear map + tanh with fixed weights; for tests only.", "params": 0, **(card or {})},
     }
     return _save(model, path, contract)
 

@@ -190,3 +190,27 @@ def _free_path(path: Path) -> Path:
         if not candidate.exists():
             return candidate
     raise FileExistsError(f"{path}: no free file name")
+
+
+def provenance_text(contract: ModelContract, path: str | Path) -> str:
+    """Which generator and which of its checkpoints makes the images, from its contract's card: the file, the
+    weights shipped (EMA or raw) after how many epochs and steps, the commit and date, and what was measured."""
+    card = contract.card if isinstance(contract.card, dict) else {}
+    parts = [Path(path).name]
+    weights = {"ema": "EMA weights", "raw": "raw weights"}.get(str(card.get("shipped_weights")), "weights")
+    if isinstance(card.get("epochs"), int):
+        steps = f", {card['steps']:,} steps" if isinstance(card.get("steps"), int) else ""
+        parts.append(f"{weights} after {card['epochs']} epochs{steps}")
+    if card.get("commit"):
+        parts.append(f"commit {str(card['commit'])[:7]}" + (f", {card['date']}" if card.get("date") else ""))
+    measures = card.get("measures") if isinstance(card.get("measures"), dict) else {}
+    shipped = measures.get(str(card.get("shipped_weights", "ema"))) if measures else None
+    if isinstance(shipped, dict):
+        figures = []
+        if isinstance(shipped.get("frechet"), (int, float)):
+            figures.append(f"Fréchet {shipped['frechet']:.1f}")
+        if isinstance(shipped.get("class_acc"), (int, float)):
+            figures.append(f"class accuracy {100 * shipped['class_acc']:.0f} %")
+        if figures:
+            parts.append("measured " + ", ".join(figures))
+    return " · ".join(parts)

@@ -53,6 +53,10 @@ class GalleryPage(QWidget):
         controls = QFormLayout()
         self.generator, self.discriminator, self.detector = QComboBox(), QComboBox(), QComboBox()
         controls.addRow("Generator", self.generator)
+        self.provenance = QLabel()  # which generator and checkpoint makes the images (from its card)
+        self.provenance.setWordWrap(True)
+        self.provenance.setStyleSheet("color: palette(placeholder-text)")
+        controls.addRow(self.provenance)
         controls.addRow("Discriminator", self.discriminator)
         controls.addRow("AI-image detector", self.detector)
         self.count = QSpinBox(minimum=1, maximum=100_000, value=64)
@@ -138,15 +142,17 @@ class GalleryPage(QWidget):
         path = self.generator.currentData()
         self.label.clear()
         self.label.addItem("cycle through classes", None)
+        self.provenance.setText("")
         if not path:
             return
         try:
-            from desktop.core.models.generate import Generator
+            from desktop.core.models.generate import Generator, provenance_text
 
             gen = Generator.load(path, device="cpu")
         except Exception as exc:
             self.status.setText(str(exc))
             return
+        self.provenance.setText(provenance_text(gen.contract, path))
         for i, name in enumerate(gen.class_names if gen.conditional else ()):
             self.label.addItem(name, i)
         self.label.setEnabled(gen.conditional)

@@ -152,3 +152,18 @@ def test_double_click_enlarges_an_image_with_its_verdicts(
     labels = dialog.findChildren(QLabel)
     assert labels[0].pixmap().width() == 384
     assert labels[1].text().startswith("discriminator: ")
+
+
+def test_gallery_says_which_generator_and_checkpoint_makes_the_images(
+        qtbot: Any, tmp_path: Path, tiny_discriminator_path: Path, tiny_detector_path: Path) -> None:
+    from tests.helpers import tiny_models
+
+    card = {"epochs": 40, "steps": 28120, "shipped_weights": "ema", "commit": "0123456789ab", "date": "2026-12-04",
+            "measures": {"ema": {"frechet": 14.25, "class_acc": 0.684}, "raw": {"frechet": 15.0, "class_acc": 0.6}}}
+    generator = tiny_models.build_generator(tmp_path / "tiny-generator.onnx", card=card)
+    page = _gallery(qtbot, generator, tiny_discriminator_path, tiny_detector_path)
+    text = page.provenance.text()
+    assert text == ("tiny-generator.onnx · EMA weights after 40 epochs, 28,120 steps · commit 0123456, 2026-12-04 · "
+                    "measured Fréchet 14.2, class accuracy 68 %")
+    page.generator.setCurrentIndex(-1)
+    assert page.provenance.text() == ""
