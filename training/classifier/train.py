@@ -225,15 +225,7 @@ METRIC_NAMES = ["loss", "accuracy", "val_accuracy"]
 
 
 def apply_context(cfg: ClassifierConfig, ctx: Any) -> ClassifierConfig:
-    import dataclasses
+    from training.recipes.options import apply_flat
 
-    from training.recipes.options import flat_options
-
-    changes: dict[str, Any] = {"seed": ctx.seed}
-    if ctx.data:
-        changes["data"] = list(ctx.data)
-    for key in ("epochs", "batch_size", "lr", "limit"):
-        if getattr(ctx, key) is not None:
-            changes[key] = getattr(ctx, key)
-    changes.update(flat_options(cfg, ctx.options))
-    return dataclasses.replace(cfg, **changes)
+    result: ClassifierConfig = apply_flat(cfg, ctx)
+    return result

@@ -173,20 +173,10 @@ def discriminator_thresholds(
 def apply_context(cfg: GanConfig, ctx: Any) -> GanConfig:
     """CLI flags (``--data/--epochs/--batch-size/--limit/--seed``; ``--lr`` sets both learning rates)
     and ``--set key=value`` for any :class:`GanConfig` field."""
-    import dataclasses
+    from training.recipes.options import apply_flat
 
-    from training.recipes.options import flat_options
-
-    changes: dict[str, Any] = {"seed": ctx.seed}
-    if ctx.data:
-        changes["data"] = list(ctx.data)
-    for key in ("epochs", "batch_size", "limit"):
-        if getattr(ctx, key) is not None:
-            changes[key] = getattr(ctx, key)
-    if ctx.lr is not None:
-        changes["lr_g"] = changes["lr_d"] = ctx.lr
-    changes.update(flat_options(cfg, ctx.options))
-    return dataclasses.replace(cfg, **changes)
+    result: GanConfig = apply_flat(cfg, ctx, ("lr_g", "lr_d"))
+    return result
 
 
 METRIC_NAMES = [

@@ -43,12 +43,29 @@ def _field_value(f: dataclasses.Field[Any], value: str, like: Any) -> Any:
     return _coerce(value, like)
 
 
-def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
-    """Context flags, then ``model.KEY``, ``augment.KEY``, ``feed.KEY`` and plain config keys."""
-    changes: dict[str, Any] = {"data": list(ctx.data) or cfg.data, "seed": ctx.seed, "tune": ctx.tune}
-    for key in ("epochs", "batch_size", "lr", "limit"):
+def context_changes(ctx: RecipeContext, lr_fields: tuple[str, ...] = ("lr",)) -> dict[str, Any]:
+    """What the command line's own flags change in any recipe's config: ``--data``, ``--seed``, ``--epochs``,
+    ``--batch-size``, ``--limit`` and ``--lr`` (into each of ``lr_fields``: a GAN has two rates)."""
+    changes: dict[str, Any] = {"seed": ctx.seed}
+    if ctx.data:
+        changes["data"] = list(ctx.data)
+    for key in ("epochs", "batch_size", "limit"):
         if getattr(ctx, key) is not None:
             changes[key] = getattr(ctx, key)
+    if ctx.lr is not None:
+        changes.update(dict.fromkeys(lr_fields, ctx.lr))
+    return changes
+
+
+def apply_flat(cfg: Any, ctx: RecipeContext, lr_fields: tuple[str, ...] = ("lr",)) -> Any:
+    """A flat config dataclass (GANs, the CIFAR-10 classifier) with the command line applied: its flags,
+    then ``--set key=value`` for any field."""
+    return dataclasses.replace(cfg, **{**context_changes(ctx, lr_fields), **flat_options(cfg, ctx.options)})
+
+
+def apply_options(cfg: DetectorConfig, ctx: RecipeContext) -> DetectorConfig:
+    """Context flags, then ``model.KEY``, ``augment.KEY``, ``feed.KEY`` and plain config keys."""
+    changes: dict[str, Any] = {**context_changes(ctx), "tune": ctx.tune}
     model = dict(cfg.model)
     aug: dict[str, Any] = {}
     feed: dict[str, Any] = {}
