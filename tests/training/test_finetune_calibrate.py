@@ -266,3 +266,23 @@ def test_recipe_ships_the_weight_average_when_it_measures_at_least_as_well(cifak
     assert evaluation["checkpoint"] == ("ema.keras" if shipped_average else "best.keras")
     assert avg["shipped"] == ("weight average" if shipped_average else "best epoch")
     assert "exponential moving average" in (tmp_path / "run" / "cifake-cnn.md").read_text()
+
+
+def test_experts_join_the_mean_ensemble_by_the_maximum_in_one_exported_graph(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from training.detector.calibrate import calibrate, ensemble_logits, logit_model, predict_logits
+    from training.recipes.cifake_cnn import build_model
+    from training.ship.onnx import export_keras
+
+    x = np.random.default_rng(6).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(32) % 2).astype(float)
+    a, b, c = (build_model({"width": w, "dense": 8}, 1e-3) for w in (8, 4, 6))
+    la, lb, lc = (predict_logits(logit_model(m), x, False) for m in (a, b, c))
+    nested = ensemble_logits([ensemble_logits([a, b], "mean"), c], "max")
+    assert np.allclose(predict_logits(nested, x, False), np.maximum((la + lb) / 2, lc), atol=1e-5)
+    scored, report = calibrate(nested, x, y, mirror=False, fit=True)
+    path = export_keras(scored, tmp_path / "n.onnx", detector_contract(), x[:16])["path"]
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x.astype(np.float32)})[0]
+    want = 1 / (1 + np.exp(-np.maximum((la + lb) / 2, lc)[:, 0, 0] / report["temperature"]))
+    assert np.allclose(got[:, 0], want, atol=1e-4)

@@ -153,10 +153,11 @@ def lineage(cfg: DetectorConfig) -> list[dict[str, Any]]:
         out.append({"role": "started from", "file": path.name,
                     "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
                     "command": card.get("command"), "commit": card.get("commit")})
-    for member in cfg.ensemble_paths:
-        config = Path(member).parent / "config.json"
-        command = json.loads(config.read_text()).get("command") if config.exists() else None
-        out.append({"role": "ensemble member", "file": str(member), "command": command})
+    for role, paths in (("ensemble member", cfg.ensemble_paths), ("expert (maximum of the logits)", cfg.expert_paths)):
+        for member in paths:
+            config = Path(member).parent / "config.json"
+            command = json.loads(config.read_text()).get("command") if config.exists() else None
+            out.append({"role": role, "file": str(member), "command": command})
     return out
 
 
@@ -165,10 +166,13 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
     and temperature-scaled when asked; and what calibration measured."""
     from training.keras_run import load_checkpoint
 
-    if cfg.ensemble_paths:
+    if cfg.ensemble_paths or cfg.expert_paths:
         from training.detector.calibrate import ensemble_logits
 
-        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)], cfg.ensemble_combine)
+        if cfg.ensemble_paths:
+            model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)], cfg.ensemble_combine)
+        if cfg.expert_paths:
+            model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.expert_paths)], "max")
     if not (cfg.tta_flip or cfg.calibrate):
         return model, None
     from training.detector.calibrate import calibrate
@@ -274,6 +278,7 @@ def finish_detector(
         "per_kind": kinds,
         "ensemble_with": cfg.ensemble_paths or None,
         "ensemble_combine": cfg.ensemble_combine if cfg.ensemble_paths else None,
+        "experts_with": cfg.expert_paths or None,
         "lineage": lineage(cfg),
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))

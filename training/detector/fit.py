@@ -71,6 +71,9 @@ class DetectorConfig:
     # run's best model into one exported graph (training/detector/calibrate.py: ensemble_logits).
     ensemble_with: str | None = None
     ensemble_combine: str = "mean"  # "mean" of the logits, or "max": AI when any member says AI
+    # Checkpoints (.keras, comma-separated) of experts for other kinds of fake, joined after the ensemble above by
+    # the maximum of the logits: max(mean(this run's model, ensemble_with...), experts_with...).
+    experts_with: str | None = None
     # Training (training/detector/ema.py): an exponential moving average of the weights, shipped when it measures
     # at least as well as the best epoch; and the seed of the initial weights, shuffling and augmentation when it
     # should differ from ``seed`` (which also draws the validation split: ensemble members must share it).
@@ -101,6 +104,10 @@ class DetectorConfig:
     @property
     def ensemble_paths(self) -> list[str]:
         return [p.strip() for p in (self.ensemble_with or "").split(",") if p.strip()]
+
+    @property
+    def expert_paths(self) -> list[str]:
+        return [p.strip() for p in (self.experts_with or "").split(",") if p.strip()]
 
     @property
     def gan_fake_paths(self) -> list[str]:
