@@ -222,3 +222,20 @@ def test_auxiliary_class_head_learns_real_classes_and_its_state_is_checkpointed(
 def test_auxiliary_class_weight_must_not_be_negative() -> None:
     with pytest.raises(ValueError, match="aux_class_weight"):
         TrainSpec(aux_class_weight=-1.0)
+
+
+def test_resize_conv_generator_has_no_transposed_conv_and_exports_with_parity(tmp_path: Path) -> None:
+    import keras
+
+    spec = GanSpec(image_size=16, latent_dim=4, num_classes=0, g_width=2, d_width=2, upsample="resize")
+    trainer = _trained(spec, steps=2)
+    kinds = {type(layer).__name__ for layer in trainer.generator.layers}
+    assert "UpSampling2D" in kinds and "Conv2DTranspose" not in kinds
+    assert trainer.generate(fixed_latents(3, 4, 0)).shape == (3, 16, 16, 3)
+    fn, signature = generator_function(trainer.ema_generator, spec)
+    path = tmp_path / "r.onnx"
+    assert export_function(fn, signature, generator_contract(spec, "r", "R", [], {}), path,
+                           {"z": fixed_latents(2, 4, 0)}) <= 1e-4
+    with pytest.raises(ValueError, match="upsample"):
+        GanSpec(upsample="bilinear")
+    assert isinstance(trainer.generator, keras.Model)

@@ -33,6 +33,7 @@ class Naming:
         """Fill ``{size}`` and ``{stabilisers}`` in the texts from the configuration actually trained."""
         parts = ["spectral-norm discriminator" if cfg.spectral_norm else "plain discriminator"]
         parts += ["DiffAugment"] if cfg.diffaugment else []
+        parts += ["resize-conv generator"] if cfg.upsample == "resize" else []
         parts += ["EMA generator"]
         values = {"size": cfg.image_size, "stabilisers": ", ".join(parts)}
         return replace(self, **{f.name: getattr(self, f.name).format(**values) for f in fields(self)})

@@ -47,8 +47,13 @@ class GanSpec:
     g_width: int = 32  # channels of G's last block; doubled per block towards 4x4
     d_width: int = 32  # channels of D's first block; doubled per downsampling
     spectral_norm: bool = True
+    # How G doubles the resolution: "transpose" (4x4 stride-2 transposed conv, the DCGAN default) or "resize"
+    # (nearest-neighbour upsampling, then a 3x3 conv: no checkerboard artefacts; Odena et al. 2016).
+    upsample: str = "transpose"
 
     def __post_init__(self) -> None:
+        if self.upsample not in ("transpose", "resize"):
+            raise ValueError(f"upsample must be 'transpose' or 'resize', got {self.upsample!r}")
         n = self.image_size
         if n < 8 or n & (n - 1):
             raise ValueError(f"image_size must be a power of two >= 8, got {n}")
@@ -84,7 +89,11 @@ def build_generator(spec: GanSpec, name: str = "generator") -> keras.Model:
     h = layers.Reshape((4, 4, top))(h)
     for i in range(spec.n_blocks):
         ch = spec.g_width * 2 ** (spec.n_blocks - 1 - i)
-        h = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False)(h)
+        if spec.upsample == "resize":
+            h = layers.UpSampling2D(2, interpolation="nearest")(h)
+            h = layers.Conv2D(ch, 3, padding="same", use_bias=False)(h)
+        else:
+            h = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False)(h)
         h = layers.BatchNormalization()(h)
         h = layers.ReLU()(h)
     out = layers.Conv2D(spec.channels, 3, padding="same", activation="tanh", name="image")(h)

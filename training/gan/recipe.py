@@ -37,6 +37,7 @@ class GanConfig:
     g_width: int = 16
     d_width: int = 16
     spectral_norm: bool = True
+    upsample: str = "transpose"  # or "resize": nearest upsampling + 3x3 conv in G (no checkerboard)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta_1: float = 0.5
@@ -70,6 +71,7 @@ class GanConfig:
             g_width=self.g_width,
             d_width=self.d_width,
             spectral_norm=self.spectral_norm,
+            upsample=self.upsample,
         )
 
     def train_spec(self) -> TrainSpec:
