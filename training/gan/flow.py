@@ -34,6 +34,7 @@ class Naming:
         parts = ["spectral-norm discriminator" if cfg.spectral_norm else "plain discriminator"]
         parts += ["DiffAugment"] if cfg.diffaugment else []
         parts += ["resize-conv generator"] if cfg.upsample == "resize" else []
+        parts += ["auxiliary class loss"] if cfg.conditional and cfg.aux_class_weight > 0 else []
         parts += ["EMA generator"]
         values = {"size": cfg.image_size, "stabilisers": ", ".join(parts)}
         return replace(self, **{f.name: getattr(self, f.name).format(**values) for f in fields(self)})

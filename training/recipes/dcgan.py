@@ -25,8 +25,8 @@ CIFAR_NAMING = Naming(
     discriminator="dcgan-cifar10-discriminator",
     generator_title="Class-conditional DCGAN, CIFAR-10 (generator)",
     discriminator_title="Class-conditional DCGAN, CIFAR-10 (discriminator)",
-    summary="Class-conditional DCGAN generating 32x32 CIFAR-10-like images of a requested class "
-    "(hinge loss, spectral-norm projection discriminator, EMA generator).",
+    summary="Class-conditional DCGAN generating {size}x{size} CIFAR-10-like images of a requested class "
+    "(hinge loss, projection discriminator; {stabilisers}).",
     intended_use="Making labelled synthetic CIFAR-10-like images for the gallery, demos and tests of detectors.",
     not_for="Realistic images of any kind; data augmentation of benchmarks; the discriminator is not an AI-image "
     "detector for photos (it only knows this generator and CIFAR-10).",
