@@ -281,6 +281,10 @@ def test_experts_join_the_mean_ensemble_by_the_maximum_in_one_exported_graph(tmp
     la, lb, lc = (predict_logits(logit_model(m), x, False) for m in (a, b, c))
     nested = ensemble_logits([ensemble_logits([a, b], "mean"), c], "max")
     assert np.allclose(predict_logits(nested, x, False), np.maximum((la + lb) / 2, lc), atol=1e-5)
+    from training.detector.calibrate import offset_logits
+
+    shifted = ensemble_logits([ensemble_logits([a, b], "mean"), offset_logits(c, -2.0)], "max")
+    assert np.allclose(predict_logits(shifted, x, False), np.maximum((la + lb) / 2, lc - 2.0), atol=1e-5)
     scored, report = calibrate(nested, x, y, mirror=False, fit=True)
     path = export_keras(scored, tmp_path / "n.onnx", detector_contract(), x[:16])["path"]
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x.astype(np.float32)})[0]

@@ -172,7 +172,12 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
         if cfg.ensemble_paths:
             model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)], cfg.ensemble_combine)
         if cfg.expert_paths:
-            model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.expert_paths)], "max")
+            from training.detector.calibrate import offset_logits
+
+            experts = [load_checkpoint(p) for p in cfg.expert_paths]
+            if cfg.experts_offset:
+                experts = [offset_logits(e, cfg.experts_offset) for e in experts]
+            model = ensemble_logits([model, *experts], "max")
     if not (cfg.tta_flip or cfg.calibrate):
         return model, None
     from training.detector.calibrate import calibrate
@@ -279,6 +284,7 @@ def finish_detector(
         "ensemble_with": cfg.ensemble_paths or None,
         "ensemble_combine": cfg.ensemble_combine if cfg.ensemble_paths else None,
         "experts_with": cfg.expert_paths or None,
+        "experts_offset": cfg.experts_offset if cfg.expert_paths else None,
         "lineage": lineage(cfg),
     }
     (run_dir / "evaluation.json").write_text(json.dumps(evaluation, indent=2, default=float))

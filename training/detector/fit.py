@@ -74,6 +74,7 @@ class DetectorConfig:
     # Checkpoints (.keras, comma-separated) of experts for other kinds of fake, joined after the ensemble above by
     # the maximum of the logits: max(mean(this run's model, ensemble_with...), experts_with...).
     experts_with: str | None = None
+    experts_offset: float = 0.0  # added to each expert's logit before the maximum (chosen on validation)
     # Training (training/detector/ema.py): an exponential moving average of the weights, shipped when it measures
     # at least as well as the best epoch; and the seed of the initial weights, shuffling and augmentation when it
     # should differ from ``seed`` (which also draws the validation split: ensemble members must share it).

@@ -177,7 +177,9 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
            f"logits of this run's model and {', '.join(evaluation['ensemble_with'])}.", ""]
           if evaluation.get("ensemble_with") else []),
         *([f"Then the maximum of that logit and the logits of {', '.join(evaluation['experts_with'])} (experts for "
-           "other kinds of fake: AI when any says so).", ""] if evaluation.get("experts_with") else []),
+           "other kinds of fake: AI when any says so)"
+           + (f", each expert's logit shifted by {evaluation['experts_offset']:+g} (chosen on validation)"
+              if evaluation.get("experts_offset") else "") + ".", ""] if evaluation.get("experts_with") else []),
         f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
         + " — " + card.get("thresholds_from", "chosen on validation") + " (docs/training.md).",
