@@ -17,6 +17,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import IO, Any
 
 from desktop.core.scan.events import ScanRow
 from desktop.core.scan.export import AtomicFile, OutputError
@@ -79,3 +80,22 @@ class Tally:
                 self.by_model[r.model] += 1
             if r.reason and not r.reason.startswith("model"):
                 self.by_evidence += 1
+
+    def print_summary(self, err: IO[str], head: str, out: str | None, trust: Iterable[str], skipped: Any) -> None:
+        """What both engines print when a scan ends: ``head`` (rows and time) with the verdict counts, the errors
+        and the output file; the models that scored the rows; each model's trust; what the walk passed over."""
+        from desktop.core.models.contract import VERDICTS
+
+        counts = ", ".join(f"{v} {self.verdicts[v]}" for v in VERDICTS if self.verdicts.get(v))
+        print(f"{PROG}: {head}: {counts or 'no scores'}"
+              + (f"; {self.errors:,} could not be analysed (see the error column)" if self.errors else "")
+              + (f"; written to {out}" if out else ""), file=err)
+        if self.by_model:
+            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in self.by_model.most_common())
+                  + (f"; {self.by_evidence:,} decided by the file's own provenance evidence (reason column)"
+                     if self.by_evidence else ""), file=err)
+        for line in trust:
+            print(f"{PROG}: trust: {line}", file=err)
+        if skipped is not None and skipped.text():
+            print(f"{PROG}: {skipped.text()}" + ("; --hidden includes hidden files" if skipped.hidden else ""),
+                  file=err)

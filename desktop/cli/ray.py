@@ -18,7 +18,6 @@ from desktop.cli.common import (
     fail,
     run_with_output,
 )
-from desktop.core.models.contract import VERDICTS
 from desktop.core.scan.export import AtomicFile, RowWriter, format_for
 
 if TYPE_CHECKING:
@@ -112,20 +111,8 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
     if talk:
         if not told_start:
             _say_started(run, err, ns.device, talk)
-        counts = ", ".join(f"{v} {tally.verdicts[v]}" for v in VERDICTS if tally.verdicts.get(v))
-        print(f"{PROG}: wrote {tally.rows:,} rows in {time.monotonic() - started:.1f} s: {counts or 'no scores'}"
-              + (f"; {tally.errors:,} could not be analysed (see the error column)" if tally.errors else "")
-              + (f"; written to {ns.out}" if ns.out else ""), file=err)
-        if tally.by_model:
-            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in tally.by_model.most_common())
-                  + (f"; {tally.by_evidence:,} decided by the file's own provenance evidence (reason column)"
-                     if tally.by_evidence else ""), file=err)
-        if run.detector is not None:
-            for line in trust_lines(run.detector):
-                print(f"{PROG}: trust: {line}", file=err)
-        if run.skipped.text():
-            print(f"{PROG}: {run.skipped.text()}" + ("; --hidden includes hidden files" if run.skipped.hidden else ""),
-                  file=err)
+        tally.print_summary(err, f"wrote {tally.rows:,} rows in {time.monotonic() - started:.1f} s", ns.out,
+                            trust_lines(run.detector) if run.detector is not None else (), run.skipped)
     return EXIT_OK
 
 

@@ -25,7 +25,6 @@ from desktop.cli.common import (
     fail,
     run_with_output,
 )
-from desktop.core.models.contract import VERDICTS
 from desktop.core.models.detector import ModelError
 from desktop.core.models.routing import AnyDetector, describe, load_for_scan, trust_lines
 from desktop.core.scan.events import (
@@ -226,19 +225,8 @@ def _run(ns: argparse.Namespace, paths: list[str], fmt: str, out_file: AtomicFil
         return fail("the scan ended without finishing", EXIT_FAILED)
     if talk:
         elapsed = time.monotonic() - started
-        counts = ", ".join(f"{v} {tally.verdicts[v]}" for v in VERDICTS if tally.verdicts.get(v))
-        print(f"{PROG}: {tally.rows:,} images in {elapsed:.1f} s ({tally.cached:,} from cache): {counts or 'no scores'}"
-              + (f"; {tally.errors:,} could not be analysed (see the error column)" if tally.errors else "")
-              + (f"; written to {ns.out}" if ns.out else ""), file=err)
-        if tally.by_model:
-            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in tally.by_model.most_common())
-                  + (f"; {tally.by_evidence:,} decided by the file's own provenance evidence (reason column)"
-                     if tally.by_evidence else ""), file=err)
-        for line in trust_lines(detector):
-            print(f"{PROG}: trust: {line}", file=err)
-        if skipped.text():
-            print(f"{PROG}: {skipped.text()}" + ("; --hidden includes hidden files" if skipped.hidden else ""),
-                  file=err)
+        tally.print_summary(err, f"{tally.rows:,} images in {elapsed:.1f} s ({tally.cached:,} from cache)", ns.out,
+                            trust_lines(detector), skipped)
     return EXIT_OK
 
 
