@@ -52,9 +52,9 @@ class ScanPageThresholds(ScanPageLayout):
         if thresholds is None:
             self.results.set_labeller(None, value)
             return
-        remapped = remap_thresholds(thresholds, value)  # once, not per row
         detector = self._detector
         if detector is None:
+            remapped = remap_thresholds(thresholds, value)  # once, not per row
             self.results.set_labeller(lambda row: verdict_for(float(row.score), remapped), value)
         else:
             from desktop.core.scan.verdicts import relabel

@@ -37,3 +37,17 @@ def test_bars_stack_the_rows_own_verdicts_when_two_models_label_one_score_differ
     panel.proxy.set_verdicts({"ai", "likely_ai"})
     panel.refresh_summary()
     assert int(hist.counts.sum()) == 1 and hist.stacks["ai"][b] == 1 and hist.stacks["likely_real"][b] == 0
+
+
+def test_bars_follow_a_relabel_and_more_rows(qtbot: Any) -> None:
+    panel = ResultsPanelWidget(ThumbnailLoader())
+    qtbot.addWidget(panel)
+    panel.model.append_rows([_row("a", 0.62, "ai", "cifake-cnn"), _row("b", 0.10, "real", "realworld-detector")])
+    panel.set_labeller(lambda row: "likely_ai" if row.score > 0.5 else "likely_real", 0.5)
+    hist = panel.histogram
+    b, r = min(int(0.62 * BINS), BINS - 1), min(int(0.10 * BINS), BINS - 1)
+    assert hist.stacks["likely_ai"][b] == 1 and hist.stacks["likely_real"][r] == 1
+    assert int(hist.stacks["ai"].sum()) == 0 and int(hist.stacks["real"].sum()) == 0
+    panel.model.append_rows([_row("c", 0.63, "ai", "cifake-cnn")])  # labelled by the labeller as it arrives
+    panel.refresh_summary()
+    assert hist.stacks["likely_ai"][b] == 2 and int(hist.counts.sum()) == 3

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import IntEnum
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -85,6 +86,7 @@ class ResultsModel(QAbstractTableModel):
         self._sorted_state: tuple[Any, ...] | None = None
         self._relabels = 0  # bumps on every relabel, so a verdict sort knows it is stale
         self._counts: Counter[str] = Counter()
+        self._bins: dict[str, np.ndarray] = {}  # per verdict, the histogram's counts (kept as rows come)
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnails_thumbnail_ready)
 
@@ -169,6 +171,7 @@ class ResultsModel(QAbstractTableModel):
         # the sort column stays (the header still shows it) and applies again when this scan finishes
         self._rows, self._verdicts, self._row_of_path, self._sorted_state = [], [], None, None
         self._counts = Counter()
+        self._bins = {}
         self.endResetModel()
         self.counts_changed.emit()
 
@@ -181,6 +184,8 @@ class ResultsModel(QAbstractTableModel):
         new_verdicts = [self._verdict_of(row) for row in rows]
         self._verdicts.extend(new_verdicts)
         self._counts.update(new_verdicts)
+        for verdict, bins in score_bins(rows, new_verdicts, range(len(rows))).items():
+            self._bins[verdict] = self._bins[verdict] + bins if verdict in self._bins else bins
         if self._row_of_path is not None:
             for i, row in enumerate(rows, first):
                 self._row_of_path[row.path] = i
@@ -214,6 +219,7 @@ class ResultsModel(QAbstractTableModel):
             return
         self._verdicts = [self._verdict_of(row) for row in self._rows]
         self._counts = Counter(self._verdicts)
+        self._bins = score_bins(self._rows, self._verdicts, range(len(self._rows)))
         self._relabels += 1
         # the score bar is drawn in the verdict's colour: both columns change
         self.dataChanged.emit(self.index(0, Column.SCORE), self.index(len(self._rows) - 1, Column.VERDICT))
@@ -233,15 +239,13 @@ class ResultsModel(QAbstractTableModel):
         out.update(self._counts)
         return out
 
-    def scores_by_verdict(self, rows: Iterable[int] | None = None) -> dict[str, list[float]]:
-        """The scores of the rows (all, or those numbered), grouped by the verdict each row shows: the
-        histogram's stacked bars. Rows without a score are left out."""
-        out: dict[str, list[float]] = {}
-        for i in range(len(self._rows)) if rows is None else rows:
-            score = self._rows[i].score
-            if score is not None:
-                out.setdefault(self._verdicts[i], []).append(float(score))
-        return out
+    def verdict_bins(self, rows: Iterable[int] | None = None) -> dict[str, np.ndarray]:
+        """Per verdict the rows show, how many scores fall in each of the histogram's BINS bins: of all rows
+        (kept up to date as rows come: the histogram asks every quarter second during a scan), or of the
+        numbered ones (a filter). Rows without a score are left out."""
+        if rows is None:
+            return dict(self._bins)
+        return score_bins(self._rows, self._verdicts, rows)
 
     # --- sorting -------------------------------------------------------------------------------
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -310,3 +314,16 @@ class ResultsModel(QAbstractTableModel):
         if r is not None:
             idx = self.index(r, Column.THUMB)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+BINS = 20  # the score histogram's bins over [0, 1]
+
+
+def score_bins(rows: Sequence[Any], verdicts: Sequence[str], indices: Iterable[int]) -> dict[str, np.ndarray]:
+    """For the rows numbered by ``indices``, per verdict, the count of scores in each of BINS bins over [0, 1]."""
+    grouped: dict[str, list[float]] = {}
+    for i in indices:
+        score = rows[i].score
+        if score is not None:
+            grouped.setdefault(verdicts[i], []).append(float(score))
+    return {v: np.histogram(np.asarray(s, np.float64), bins=BINS, range=(0.0, 1.0))[0] for v, s in grouped.items()}

@@ -193,13 +193,13 @@ class ResultsPanelWidget(QWidget):
     def refresh_summary(self) -> None:
         self._summary_timer.stop()
         if self.proxy.filtering:
-            counts, scores = self.proxy.shown_counts_and_scores()
+            counts, bins = self.proxy.shown_counts_and_bins()
             self.counts.set_counts(counts, of=self.model.rowCount())
         else:
-            counts, scores = self.model.counts(), self.model.scores_by_verdict()
+            counts, bins = self.model.counts(), self.model.verdict_bins()
             self.counts.set_counts(counts)
         if self.histogram.isVisible() or self.model.rowCount():
-            self.histogram.set_scores(scores, self._threshold)
+            self.histogram.set_bins(bins, self._threshold)
 
     # --- selection -----------------------------------------------------------------------------
     def selected_rows(self) -> list[tuple[Any, str]]:

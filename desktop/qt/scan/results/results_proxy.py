@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from desktop.qt.scan.results.results_model import ResultsModel
@@ -51,15 +52,15 @@ class ResultsFilterProxy(QSortFilterProxyModel):
     def filtering(self) -> bool:
         return self._verdicts is not None or bool(self._text)
 
-    def shown_counts_and_scores(self) -> tuple[dict[str, int], dict[str, list[float]]]:
-        """Verdict counts, and scores grouped by verdict, of the rows the filter shows (for the summary)."""
+    def shown_counts_and_bins(self) -> tuple[dict[str, int], dict[str, np.ndarray]]:
+        """Verdict counts, and the histogram's bins per verdict, of the rows the filter shows (for the summary)."""
         parent = QModelIndex()
         shown = [r for r in range(self._source.rowCount()) if self.filterAcceptsRow(r, parent)]
         counts: dict[str, int] = {}
         for r in shown:
             verdict = self._source.verdict_at(r)
             counts[verdict] = counts.get(verdict, 0) + 1
-        return counts, self._source.scores_by_verdict(shown)
+        return counts, self._source.verdict_bins(shown)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if self._verdicts is not None and self._source.verdict_at(source_row) not in self._verdicts:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -11,9 +11,9 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSlider, QVBoxLayout, QWidget
 
 from desktop.qt.common import verdict_style, warm_up
+from desktop.qt.scan.results.results_model import BINS
 
 SLIDER_STEPS = 1000
-BINS = 20
 
 # (label, verdict ids or None for all)
 FILTERS: list[tuple[str, frozenset[str] | None]] = [
@@ -184,15 +184,13 @@ class ScoreHistogramWidget(QWidget):
         self._layout.addWidget(plot)
         self._plot = plot
 
-    def set_scores(self, scores_by_verdict: Mapping[str, Sequence[float]], threshold: float) -> None:
-        """Scores grouped by the verdict their row shows; bars stacked real (bottom) to AI (top)."""
-        self.stacks = {
-            v: np.histogram(np.asarray(scores_by_verdict.get(v, ()), dtype=np.float64), bins=BINS, range=(0.0, 1.0))[0]
-            for v in verdict_style.ORDER
-        }
+    def set_bins(self, bins_by_verdict: Mapping[str, np.ndarray], threshold: float) -> None:
+        """Per verdict the rows show, their score counts in each bin (``score_bins``); bars stacked real
+        (bottom) to AI (top)."""
+        self.stacks = {v: np.asarray(bins_by_verdict.get(v, np.zeros(BINS)), np.int64) for v in verdict_style.ORDER}
         self.counts = np.sum(list(self.stacks.values()), axis=0).astype(np.int64)
         if not warm_up.ready("pyqtgraph"):  # draw when the background import is done, never wait for it
-            self._pending = (scores_by_verdict, threshold)
+            self._pending = (bins_by_verdict, threshold)
             QTimer.singleShot(200, self._draw_pending)
             return
         self._ensure_plot()
@@ -205,4 +203,4 @@ class ScoreHistogramWidget(QWidget):
     def _draw_pending(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            self.set_scores(*pending)
+            self.set_bins(*pending)
