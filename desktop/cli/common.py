@@ -17,10 +17,12 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO
 
+from desktop.core.models.contract import VERDICTS
 from desktop.core.scan.events import ScanRow
 from desktop.core.scan.export import AtomicFile, OutputError
+from desktop.core.scan.walk import Skipped
 
 PROG = "pixelpatrol"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -81,11 +83,9 @@ class Tally:
             if r.reason and not r.reason.startswith("model"):
                 self.by_evidence += 1
 
-    def print_summary(self, err: IO[str], head: str, out: str | None, trust: Iterable[str], skipped: Any) -> None:
+    def print_summary(self, err: IO[str], head: str, out: str | None, trust: Iterable[str], skipped: Skipped) -> None:
         """What both engines print when a scan ends: ``head`` (rows and time) with the verdict counts, the errors
         and the output file; the models that scored the rows; each model's trust; what the walk passed over."""
-        from desktop.core.models.contract import VERDICTS
-
         counts = ", ".join(f"{v} {self.verdicts[v]}" for v in VERDICTS if self.verdicts.get(v))
         print(f"{PROG}: {head}: {counts or 'no scores'}"
               + (f"; {self.errors:,} could not be analysed (see the error column)" if self.errors else "")
@@ -96,6 +96,6 @@ class Tally:
                      if self.by_evidence else ""), file=err)
         for line in trust:
             print(f"{PROG}: trust: {line}", file=err)
-        if skipped is not None and skipped.text():
+        if skipped.text():
             print(f"{PROG}: {skipped.text()}" + ("; --hidden includes hidden files" if skipped.hidden else ""),
                   file=err)

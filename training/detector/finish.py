@@ -162,25 +162,21 @@ def lineage(cfg: DetectorConfig) -> list[dict[str, Any]]:
 
 
 def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.ndarray) -> tuple[Any, dict[str, Any] | None]:
-    """The graph to export: the best checkpoint, averaged with ``cfg.ensemble_with``'s, then mirror-averaged
-    and temperature-scaled when asked; and what calibration measured."""
+    """The graph to export: the best checkpoint, combined with ``cfg.ensemble_with``'s, then joined to
+    ``cfg.experts_with`` by the maximum, then mirror-averaged and temperature-scaled when asked; and what
+    calibration measured."""
+    from training.detector.calibrate import calibrate, ensemble_logits, offset_logits
     from training.keras_run import load_checkpoint
 
-    if cfg.ensemble_paths or cfg.expert_paths:
-        from training.detector.calibrate import ensemble_logits
-
-        if cfg.ensemble_paths:
-            model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)], cfg.ensemble_combine)
-        if cfg.expert_paths:
-            from training.detector.calibrate import offset_logits
-
-            experts = [load_checkpoint(p) for p in cfg.expert_paths]
-            if cfg.experts_offset:
-                experts = [offset_logits(e, cfg.experts_offset) for e in experts]
-            model = ensemble_logits([model, *experts], "max")
+    if cfg.ensemble_paths:
+        model = ensemble_logits([model, *(load_checkpoint(p) for p in cfg.ensemble_paths)], cfg.ensemble_combine)
+    if cfg.expert_paths:
+        experts = [load_checkpoint(p) for p in cfg.expert_paths]
+        if cfg.experts_offset:
+            experts = [offset_logits(e, cfg.experts_offset) for e in experts]
+        model = ensemble_logits([model, *experts], "max")
     if not (cfg.tta_flip or cfg.calibrate):
         return model, None
-    from training.detector.calibrate import calibrate
 
     return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate)
 

@@ -39,6 +39,11 @@ def bn_momentum(option: Any, total_steps: int | None) -> float:
     return 0.99 if total_steps is not None and total_steps >= SHORT_RUN_STEPS else 0.9
 
 
+def _comma_list(text: str | None) -> list[str]:
+    """``--set key=a.keras,b.keras`` as a list of non-empty, stripped items."""
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
 @dataclass
 class DetectorConfig:
     data: list[str] = field(default_factory=list)
@@ -104,15 +109,15 @@ class DetectorConfig:
 
     @property
     def ensemble_paths(self) -> list[str]:
-        return [p.strip() for p in (self.ensemble_with or "").split(",") if p.strip()]
+        return _comma_list(self.ensemble_with)
 
     @property
     def expert_paths(self) -> list[str]:
-        return [p.strip() for p in (self.experts_with or "").split(",") if p.strip()]
+        return _comma_list(self.experts_with)
 
     @property
     def gan_fake_paths(self) -> list[str]:
-        return [p.strip() for p in (self.gan_fakes or "").split(",") if p.strip()]
+        return _comma_list(self.gan_fakes)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

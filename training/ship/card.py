@@ -82,6 +82,21 @@ def _average_lines(avg: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _combination_lines(evaluation: dict[str, Any]) -> list[str]:
+    """How the exported graph combines models: the ensemble, then the experts by the maximum."""
+    lines = []
+    if evaluation.get("ensemble_with"):
+        how = "maximum" if evaluation.get("ensemble_combine") == "max" else "mean"
+        lines += [f"One graph taking the {how} of the logits of this run's model and "
+                  f"{', '.join(evaluation['ensemble_with'])}.", ""]
+    if evaluation.get("experts_with"):
+        offset = evaluation.get("experts_offset")
+        shifted = f", each expert's logit shifted by {offset:+g} (chosen on validation)" if offset else ""
+        lines += [f"Then the maximum of that logit and the logits of {', '.join(evaluation['experts_with'])} "
+                  f"(experts for other kinds of fake: AI when any says so){shifted}.", ""]
+    return lines
+
+
 def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
     if not cal:
         return []
@@ -97,7 +112,7 @@ def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
 
 
 def reproduce_lines(command: str) -> list[str]:
-    """The card section every model kind ends with: the command(s) that made it."""
+    """The card section that closes every card's head: the command(s) that made it."""
     return ["## Reproduce", "", "```", command, "```", ""]
 
 
@@ -173,13 +188,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         *_kind_lines(evaluation.get("per_kind")),
         *_average_lines(evaluation.get("weight_average")),
         *_calibration_lines(evaluation.get("calibration")),
-        *([f"One graph taking the {'maximum' if evaluation.get('ensemble_combine') == 'max' else 'mean'} of the "
-           f"logits of this run's model and {', '.join(evaluation['ensemble_with'])}.", ""]
-          if evaluation.get("ensemble_with") else []),
-        *([f"Then the maximum of that logit and the logits of {', '.join(evaluation['experts_with'])} (experts for "
-           "other kinds of fake: AI when any says so)"
-           + (f", each expert's logit shifted by {evaluation['experts_offset']:+g} (chosen on validation)"
-              if evaluation.get("experts_offset") else "") + ".", ""] if evaluation.get("experts_with") else []),
+        *_combination_lines(evaluation),
         f"Verdict bands (score = {score_meaning}): "
         + ", ".join(f"{k} {t[k]:.4f}" for k in ("real", "likely_real", "decision", "likely_ai", "ai"))
         + " — " + card.get("thresholds_from", "chosen on validation") + " (docs/training.md).",

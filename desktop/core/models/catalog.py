@@ -11,9 +11,9 @@ from pathlib import Path
 from desktop.core import paths
 from desktop.core.models.checks import metadata_problem
 from desktop.core.models.contract import ModelContract
-from desktop.core.models.detector import ModelError, checked_contract, first_line
+from desktop.core.models.detector import ModelError, checked_contract
 from desktop.core.models.runtime import model_index
-from desktop.core.models.runtime.device import cpu_session
+from desktop.core.models.runtime.device import cpu_session, first_line
 from desktop.core.models.runtime.model_index import ModelFacts
 
 

@@ -1,4 +1,5 @@
-"""Loading ONNX models with their contract, choosing the device, and finding models on disk."""
+"""A detector (or discriminator) model: its file checked, its contract, its onnxruntime session on the chosen
+device, and scoring crops with it. Finding models on disk: ``catalog.py``."""
 
 from __future__ import annotations
 
@@ -18,9 +19,6 @@ from desktop.core.models.contract import (
     parse_contract,
 )
 from desktop.core.models.runtime import model_index
-from desktop.core.models.runtime.device import CPU as CPU
-from desktop.core.models.runtime.device import CUDA as CUDA
-from desktop.core.models.runtime.device import DEVICES as DEVICES
 from desktop.core.models.runtime.device import cpu_reason, cpu_session
 from desktop.core.models.runtime.device import create_session as create_session
 from desktop.core.models.runtime.device import first_line as first_line
