@@ -13,8 +13,7 @@ import contextlib
 import csv
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
-from operator import attrgetter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +22,8 @@ from desktop.core.scan.events import ScanRow
 
 def readable(text: str) -> str:
     """`text` as valid UTF-8: undecodable bytes (surrogate escapes, as from os.fsdecode) become `\\xNN`."""
+    if text.isascii():  # nearly every path and message; no encoding to try
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -39,6 +40,8 @@ def _escape(c: str) -> str:
 
 def path_hex(path: str) -> str:
     """The raw bytes of a path that is not valid UTF-8, in hex; "" for every other path."""
+    if path.isascii():
+        return ""
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
@@ -56,25 +59,20 @@ def _text(value: str | None) -> str | None:
     return None if value is None else readable(value)
 
 
-# The output columns, in order: name -> the value for a row (None is written as "" in CSV, null in JSON).
-# A new column is one entry here. (attrgetter for a plain field: a rescan writes every row of a tree.)
-FIELDS: dict[str, Callable[[ScanRow], Any]] = {
-    "path": lambda r: readable(r.path),
-    "score": lambda r: None if r.score is None else round(float(r.score), 6),
-    "verdict": attrgetter("verdict"),
-    "model": attrgetter("model"),
-    "reason": lambda r: _text(r.reason),
-    "evidence": lambda r: _text(r.evidence),
-    "error": lambda r: _text(r.error),
-    "width": attrgetter("width"),
-    "height": attrgetter("height"),
-    "format": attrgetter("format"),
-    "size": attrgetter("size"),
-    "mtime_ns": attrgetter("mtime_ns"),
-    "cached": attrgetter("cached"),
-    "path_hex": lambda r: path_hex(r.path) or None,
-}
-COLUMNS = tuple(FIELDS)
+# The output columns, in order; `row_values` gives a row's values in this order (None is written as "" in CSV,
+# null in JSON). A new column is one name here and one value there.
+COLUMNS = ("path", "score", "verdict", "model", "reason", "evidence", "error", "width", "height", "format", "size",
+           "mtime_ns", "cached", "path_hex")
+
+
+def row_values(r: ScanRow) -> tuple[Any, ...]:
+    """A row's output values, in COLUMNS order (one function, not one per column: a rescan writes every row of a
+    tree, and this is most of what it does per file)."""
+    return (readable(r.path), None if r.score is None else round(float(r.score), 6), r.verdict, r.model,
+            _text(r.reason), _text(r.evidence), _text(r.error), r.width, r.height, r.format, r.size, r.mtime_ns,
+            r.cached, path_hex(r.path) or None)
+
+
 FORMATS = ("csv", "json", "jsonl")
 
 
@@ -89,7 +87,7 @@ def format_for(path: str | Path) -> str:
 
 
 def row_dict(row: ScanRow) -> dict[str, Any]:
-    return {name: value(row) for name, value in FIELDS.items()}
+    return dict(zip(COLUMNS, row_values(row), strict=True))
 
 
 class RowWriter:
@@ -108,12 +106,13 @@ class RowWriter:
             stream.write("[")
 
     def write(self, rows: Iterable[ScanRow]) -> None:
-        getters = tuple(FIELDS.values())
+        if self._csv is not None:  # tuples, not a dict per row (csv writes None as "")
+            values = [row_values(row) for row in rows]
+            self._csv.writerows(values)
+            self.count += len(values)
+            self.stream.flush()
+            return
         for row in rows:
-            if self._csv is not None:  # a list, not a dict per row: a cached rescan writes little else
-                self._csv.writerow(["" if (v := f(row)) is None else v for f in getters])
-                self.count += 1
-                continue
             data = row_dict(row)
             if self.fmt == "jsonl":
                 self.stream.write(json.dumps(data, ensure_ascii=False) + "\n")
