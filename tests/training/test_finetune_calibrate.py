@@ -290,3 +290,25 @@ def test_experts_join_the_mean_ensemble_by_the_maximum_in_one_exported_graph(tmp
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x.astype(np.float32)})[0]
     want = 1 / (1 + np.exp(-np.maximum((la + lb) / 2, lc)[:, 0, 0] / report["temperature"]))
     assert np.allclose(got[:, 0], want, atol=1e-4)
+
+
+def test_a_patch_model_joined_by_cnns_keeps_its_heatmap_shifted_by_their_logits() -> None:
+    from training.detector.calibrate import calibrate, ensemble_logits, logit_model, offset_logits, predict_logits
+    from training.recipes.cifake_cnn import build_model as build_cnn
+    from training.recipes.cifake_patchgan import build_model as build_patch
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(32) % 2).astype(float)
+    patch, cnn, expert = build_patch({"width": 8}, 1e-3), build_cnn({"width": 8, "dense": 8}, 1e-3), build_cnn(
+        {"width": 4, "dense": 8}, 1e-3)
+    lp, lc, le = (predict_logits(logit_model(m), x, False) for m in (patch, cnn, expert))  # [N, 1, cells]
+    joined = ensemble_logits([ensemble_logits([patch, cnn], "mean"), offset_logits(expert, -2.0)], "max")
+    got = predict_logits(joined, x, False)
+    assert got.shape == lp.shape and lp.shape[2] > 1  # still a map, one logit per patch
+    assert np.allclose(got, np.maximum((lp + lc) / 2, le - 2.0), atol=1e-5)
+    scored, report = calibrate(joined, x, y, mirror=True, fit=True)
+    score, patch_map = (np.asarray(o) for o in scored(x.astype(np.float32), training=False))
+    _, mirror_map = (np.asarray(o) for o in scored(x[:, :, ::-1].astype(np.float32), training=False))
+    assert np.allclose(score[:, 0], patch_map.mean(axis=(1, 2, 3)), atol=1e-6)
+    assert np.allclose(patch_map[:, :, ::-1], mirror_map, atol=1e-5)

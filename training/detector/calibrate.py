@@ -62,9 +62,11 @@ def logit_model(model: Any) -> Any:
 
 
 def ensemble_logits(models: Sequence[Any], combine: str = "mean") -> Any:
-    """One graph combining the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head):
-    their mean, or their maximum (the image is as AI as its most suspicious member says: experts for
-    different kinds of fake)."""
+    """One graph combining the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head, or a
+    patch model's logit map): their mean, or their maximum (the image is as AI as its most suspicious member
+    says: experts for different kinds of fake). When a patch model is among them, the result is a logit map:
+    each image-level logit is added to every patch (a PatchGAN joined by CNNs keeps its heatmap, shifted by
+    what the CNNs say about the whole image)."""
     import keras
 
     if len(models) < 2:
@@ -73,11 +75,18 @@ def ensemble_logits(models: Sequence[Any], combine: str = "mean") -> Any:
     shape = tuple(members[0].inputs[0].shape[1:])
     if any(tuple(m.inputs[0].shape[1:]) != shape for m in members):
         raise ValueError("ensemble members take different input shapes")
+    maps = {tuple(m.outputs[0].shape[1:]) for m in members if len(m.outputs[0].shape) == 4}
+    if len(maps) > 1:
+        raise ValueError(f"ensemble members give patch maps of different shapes: {sorted(maps)}")
     for i, m in enumerate(members):
         m.name = f"member_{i}"  # unique sub-model names in one graph
     inp = keras.Input(shape, name="image")
+    outs = [m(inp) for m in members]
+    if maps:  # [N, 1] logits as [N, 1, 1, 1], broadcast over the map's patches
+        outs = [o if len(o.shape) == 4 else keras.layers.Reshape((1, 1, 1), name=f"member_{i}_per_patch")(o)
+                for i, o in enumerate(outs)]
     layer = keras.layers.Maximum if combine == "max" else keras.layers.Average
-    return keras.Model(inp, layer(name="logit")([m(inp) for m in members]), name="ensemble")
+    return keras.Model(inp, layer(name="logit")(outs), name="ensemble")
 
 
 def offset_logits(model: Any, offset: float) -> Any:

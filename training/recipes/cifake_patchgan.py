@@ -28,17 +28,20 @@ DEFAULT_MODEL: dict[str, Any] = {
 }
 CARD = {
     "title": "CIFAKE PatchGAN",
-    "summary": "PatchGAN-style classifier: scores each part of a 32x32 image as real photo (CIFAR-10) vs Stable "
-    "Diffusion 1.4 (CIFAKE) and averages the patch scores into the image score.",
+    "summary": "PatchGAN-style classifier: scores each part of a 32x32 image as real photo (CIFAR-10) vs AI "
+    "(Stable Diffusion 1.4 as in CIFAKE; the project's GANs when trained with gan_fakes) and averages the patch "
+    "scores into the image score. Joined by whole-image CNNs (ensemble_with, experts_with), each CNN's logit is "
+    "combined with every patch's logit, so the heatmap keeps the PatchGAN's pattern, shifted by what the CNNs say.",
     "intended_use": "Scoring CIFAKE-like small images and showing where in the image the AI evidence sits "
     "(patch_map heatmap).",
     "not_for": "Decisions about people or evidence; localising edits in large photos (a large photo is resized "
     "to 32x32, so each patch covers a big region); other generators - not measured.",
-    "limits": "Measured only on CIFAKE-style 32x32 images (CIFAR-10 photos vs Stable Diffusion 1.4); other "
-    "generators (including the project's own GANs) were not measured and may be missed. Validation has flattered "
-    "held-out data before: the previous PatchGAN measured 97.10 % balanced accuracy here and 96.65 % on the "
-    "project's held-out set (CIFAR-10 test photos + held-out CIFAKE fakes), so expect about half a point less on "
-    "unseen CIFAKE-like images.",
+    "limits": "Measured on CIFAKE-style 32x32 images (CIFAR-10 photos vs Stable Diffusion 1.4) and, when trained "
+    "with gan_fakes, on samples of the project's own conditional GAN (latents never trained on); other generators "
+    "were not measured and may be missed. Validation has flattered held-out data before: the PatchGAN alone "
+    "measured 97.10 % balanced accuracy here and 96.65 % on the project's held-out set (CIFAR-10 test photos + "
+    "held-out CIFAKE fakes), so expect about half a point less on unseen CIFAKE-like images. JPEG re-encoding "
+    "costs much more than that (the robustness table).",
 }
 
 
