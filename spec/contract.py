@@ -70,6 +70,12 @@ class Domain:
         return (float("inf") if hi is None else hi) - (lo or 0)
 
 
+def auroc_text(auroc: float) -> str:
+    """An AUROC for people: four decimals from 0.99 up, where models differ in the fourth (0.9976 is not 0.998,
+    and a goal of 0.998 is not met by it), three below."""
+    return f"{auroc:.4f}" if auroc >= 0.99 else f"{auroc:.3f}"
+
+
 @dataclass(frozen=True)
 class Trust:
     """How far the model's verdicts can be trusted on the images of its domain (contract ``trust``).
@@ -87,7 +93,7 @@ class Trust:
         if self.auroc is None:
             return "no measured accuracy on images like this"
         cap = "; verdicts capped at 'likely'" if self.max_band == "likely" else ""
-        return f"measured AUROC {self.auroc:.3f} on {self.measured_on or 'its validation data'}{cap}"
+        return f"measured AUROC {auroc_text(self.auroc)} on {self.measured_on or 'its validation data'}{cap}"
 
 
 @dataclass(frozen=True)

@@ -164,9 +164,11 @@ def _model_card(name: str) -> int:
 
 
 def measured_text(contract: Any) -> str:
-    """The card's headline measurement, short: 'AUROC 0.997, balanced acc. 97.7 %'. Where the validation
+    """The card's headline measurement, short: 'AUROC 0.9974, balanced acc. 97.7 %'. Where the validation
     mixes kinds of image (CIFAKE and GAN samples), the figures of the model's first kind (its domain: what
     the contract's trust is measured on), never the all-together ones, which a second, easier kind lifts."""
+    from desktop.core.models.contract import auroc_text
+
     def section(parent: Any, key: str) -> dict[str, Any]:
         value = parent.get(key) if isinstance(parent, dict) else None
         return value if isinstance(value, dict) else {}
@@ -180,7 +182,7 @@ def measured_text(contract: Any) -> str:
     auroc = trust.auroc if trust is not None and trust.auroc is not None else metrics.get("roc_auc")
     parts = []
     if isinstance(auroc, (int, float)):
-        parts.append(f"AUROC {auroc:.3f}")
+        parts.append(f"AUROC {auroc_text(auroc)}")
     for key, label in (("balanced_accuracy", "balanced acc."), ("accuracy", "accuracy"), ("val_accuracy", "accuracy")):
         if isinstance(metrics.get(key), (int, float)):
             parts.append(f"{label} {100 * metrics[key]:.1f} %")

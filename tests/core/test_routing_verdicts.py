@@ -197,3 +197,23 @@ def test_multiscale_feed_gives_native_crops_and_one_whole_view(tmp_path: Path) -
     decoded = load_image(path, contract)
     assert decoded.model == "m" and decoded.crops is not None and np.array_equal(decoded.crops, crops)
     assert Domain((None, 64)).contains(64, 10) and not Domain((None, 64)).contains(65, 10)
+
+
+def test_trust_lines_never_say_a_model_without_a_domain_is_made_for_every_image() -> None:
+    from types import SimpleNamespace
+
+    from desktop.core.models.contract import Domain, Trust
+    from desktop.core.models.routing import trust_lines
+
+    def member(name: str, domain: Domain | None) -> SimpleNamespace:
+        return SimpleNamespace(name=name, contract=SimpleNamespace(domain=domain, trust=Trust(0.99766, "CIFAKE")))
+
+    lines = trust_lines(SimpleNamespace(members=[
+        member("a", None), member("b", Domain((1, 64))), member("c", Domain((65, None))),
+        member("d", Domain((1, 64), "small thumbnails"))]))
+    assert lines == [
+        "a: for images of any size (it declares no domain); measured AUROC 0.9977 on CIFAKE",
+        "b: for images whose longer side is 1-64 px; measured AUROC 0.9977 on CIFAKE",
+        "c: for images whose longer side is at least 65 px; measured AUROC 0.9977 on CIFAKE",
+        "d: for small thumbnails; measured AUROC 0.9977 on CIFAKE",
+    ]

@@ -293,7 +293,13 @@ def test_experts_join_the_mean_ensemble_by_the_maximum_in_one_exported_graph(tmp
 
 
 def test_a_patch_model_joined_by_cnns_keeps_its_heatmap_shifted_by_their_logits() -> None:
-    from training.detector.calibrate import calibrate, ensemble_logits, logit_model, offset_logits, predict_logits
+    from training.detector.calibrate import (
+        calibrate,
+        ensemble_logits,
+        logit_model,
+        offset_logits,
+        predict_logits,
+    )
     from training.recipes.cifake_cnn import build_model as build_cnn
     from training.recipes.cifake_patchgan import build_model as build_patch
 
@@ -312,3 +318,4 @@ def test_a_patch_model_joined_by_cnns_keeps_its_heatmap_shifted_by_their_logits(
     _, mirror_map = (np.asarray(o) for o in scored(x[:, :, ::-1].astype(np.float32), training=False))
     assert np.allclose(score[:, 0], patch_map.mean(axis=(1, 2, 3)), atol=1e-6)
     assert np.allclose(patch_map[:, :, ::-1], mirror_map, atol=1e-5)
+    assert 0.2 <= report["temperature"] <= 5.0

@@ -22,6 +22,7 @@ from spec.contract import (
     OutputSpec,
     Thresholds,
     Trust,
+    auroc_text,
 )
 from spec.contract_parse import check_against_graph, contract_from_dict, parse_contract
 
@@ -43,6 +44,7 @@ __all__ = [
     "OutputSpec",
     "Thresholds",
     "Trust",
+    "auroc_text",
     "cap_verdict",
     "check_against_graph",
     "contract_from_dict",

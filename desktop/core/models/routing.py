@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core.models.catalog import ModelEntry, list_models
-from desktop.core.models.contract import ModelContract, Thresholds
+from desktop.core.models.contract import Domain, ModelContract, Thresholds
 from desktop.core.models.detector import Detector, ModelError
 
 AUTO = "auto"
@@ -169,8 +169,19 @@ def trust_lines(detector: AnyDetector) -> list[str]:
     """One line per model: what it is for and how far its verdicts can be trusted (CLI summary, app)."""
     lines = []
     for m in detector.members:
-        domain = m.contract.domain
-        where = domain.description if domain is not None and domain.description else "all images"
-        lines.append(f"{m.name}: for {where}; {m.contract.trust.text()}")
+        lines.append(f"{m.name}: for {_made_for(m.contract.domain)}; {m.contract.trust.text()}")
     return lines
+
+
+def _made_for(domain: Domain | None) -> str:
+    """What images a model says it is made for, in words; a model that declares nothing is not said to be
+    made for every image."""
+    if domain is None:
+        return "images of any size (it declares no domain)"
+    if domain.description:
+        return domain.description
+    lo, hi = domain.long_side
+    if hi is None:
+        return f"images whose longer side is at least {lo or 1} px"
+    return f"images whose longer side is {lo or 1}-{hi} px"
 
