@@ -90,6 +90,32 @@ def test_warm_start_reproduces_the_file_in_inference_and_in_training_mode(tmp_pa
         warm_start(build_model({"width": 8, "dense": 16, "convs": "2,2"}, 1e-3), path, x)
 
 
+def test_a_fraction_of_gan_fakes_is_stored_as_jpeg_the_same_samples_whatever_the_count() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from training.data.gan_fakes import JPEG_QUALITY, as_jpeg, generator_samples, with_gan_fakes
+
+    clean, _ = generator_samples(GENERATOR, 200)
+    out, qualities = as_jpeg(clean, 0.5)
+    picked = qualities > 0
+    assert 70 <= picked.sum() <= 130 and ((qualities[picked] >= JPEG_QUALITY[0]) & (qualities[picked] <= JPEG_QUALITY[1])).all()
+    assert np.array_equal(out[~picked], clean[~picked])  # the others untouched
+    i = int(np.flatnonzero(picked)[0])
+    buf = BytesIO()
+    Image.fromarray(clean[i]).save(buf, "JPEG", quality=int(qualities[i]))
+    assert np.array_equal(out[i], np.asarray(Image.open(BytesIO(buf.getvalue())).convert("RGB")))  # a real JPEG round trip
+    fewer, q_fewer = as_jpeg(clean[:50], 0.5)
+    assert np.array_equal(q_fewer, qualities[:50]) and np.array_equal(fewer, out[:50])  # by position, not by count
+    assert (as_jpeg(clean, 0.0)[1] == 0).all() and (as_jpeg(clean, 1.0)[1] > 0).all()
+    base = ImageData(images=clean[:20], labels=np.zeros(20, np.int64), groups=np.zeros(20, np.int64),
+                     origins=np.arange(20, dtype=np.int64), label_names=["real", "fake"])
+    mixed = with_gan_fakes(base, [str(GENERATOR)], 40, jpeg_fraction=0.5)
+    assert np.array_equal(mixed.images[20:], as_jpeg(generator_samples(GENERATOR, 40)[0], 0.5)[0])
+    assert mixed.info["gan_fakes"]["jpeg_fraction"] == 0.5
+
+
 def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, tmp_path: Path) -> None:
     import onnxruntime as ort
 
@@ -99,14 +125,18 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
     from training.data.preprocess import FeedSpec
 
     rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--set", f"gan_fakes={GENERATOR}",
-                    "--set", "gan_fake_count=40", "--set", "tta_flip=true", "--set", "calibrate=true")
+                    "--set", "gan_fake_count=40", "--set", "gan_fake_jpeg=0.5", "--set", "tta_flip=true",
+                    "--set", "calibrate=true")
     assert rc == EXIT_OK, evs[-3:]
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     cal, kinds = evaluation["calibration"], evaluation["per_kind"]
     assert cal["mirror_average"] and 0.2 <= cal["temperature"] <= 5.0
     assert kinds["gan_fakes"]["samples"] > 0 and kinds["cifake"]["samples"] > 0
     card = (tmp_path / "run" / "cifake-cnn.md").read_text()
-    assert "flagged AI" in card and "temperature" in card
+    assert "flagged AI" in card and "temperature" in card and "of them stored as JPEG" in card
+    assert "Per kind (as stored / PNG / JPEG q60): CIFAKE alone balanced accuracy" in card  # what the mix hides
+    per_kind_q60 = evaluation["robustness"]["jpeg_q60"]["per_kind"]
+    assert 0.0 <= per_kind_q60["gan_fakes_flagged"] <= 1.0 and 0.0 <= per_kind_q60["cifake_balanced_accuracy"] <= 1.0
     sess = ort.InferenceSession(str(tmp_path / "run" / "cifake-cnn.onnx"), providers=["CPUExecutionProvider"])
     images = np.asarray(load_real_fake([str(cifake_zip)], FeedSpec()).images[:8]).astype(np.float32)
     a = sess.run(None, {"image": images})[0]

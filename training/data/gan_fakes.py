@@ -77,8 +77,34 @@ def generator_samples(path: str | Path, count: int, index: int = 0, batch: int =
     return np.concatenate(images), np.concatenate(classes).astype(np.int64)
 
 
-def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int) -> ImageData:
-    """``data`` plus ``count`` samples split evenly over the generators in ``paths``, as label 1."""
+JPEG_QUALITY = (60, 95)
+
+
+def as_jpeg(images: np.ndarray, fraction: float, index: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` with a ``fraction`` of them JPEG-encoded and decoded again, and each one's quality (0: left as it
+    was). Which samples and at what quality follow from the position in the stream and the generator index (sample
+    k is treated the same whatever the count), as the split does."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    u = np.random.default_rng([STREAM, index, 1]).random((len(images), 2))  # row k: sample k's draw, any count
+    lo, hi = JPEG_QUALITY
+    qualities = np.where(u[:, 0] < fraction, lo + np.floor(u[:, 1] * (hi - lo + 1)).astype(np.int64), 0)
+    pick = qualities > 0
+    out = images.copy()
+    for i in np.flatnonzero(pick):
+        buf = BytesIO()
+        Image.fromarray(images[i]).save(buf, "JPEG", quality=int(qualities[i]))
+        buf.seek(0)
+        with Image.open(buf) as im:
+            out[i] = np.asarray(im.convert("RGB"))
+    return out, qualities
+
+
+def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int, jpeg_fraction: float = 0.0) -> ImageData:
+    """``data`` plus ``count`` samples split evenly over the generators in ``paths``, as label 1; ``jpeg_fraction``
+    of them stored as JPEG (:func:`as_jpeg`)."""
     if not paths:
         return data
     if "fake" not in data.label_names:
@@ -87,6 +113,8 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int) -> ImageDa
     parts, groups = [], []
     for i, (path, n) in enumerate(zip(paths, per, strict=True)):
         imgs, cls = generator_samples(path, n, index=i)
+        if jpeg_fraction > 0:
+            imgs, _ = as_jpeg(imgs, jpeg_fraction, index=i)
         h, w = data.images.shape[1:3]
         if imgs.shape[1:3] != (h, w):
             raise ValueError(f"{path}: makes {imgs.shape[1]}x{imgs.shape[2]} images, the detector takes {h}x{w}")
@@ -100,7 +128,8 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int) -> ImageDa
 
     digests = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in paths]
     info = {**data.info, "gan_fakes": {"generators": [str(p) for p in paths], "sha256": digests, "samples": per,
-                                       "latent_stream": STREAM}}
+                                       "latent_stream": STREAM, "jpeg_fraction": jpeg_fraction,
+                                       "jpeg_quality": list(JPEG_QUALITY) if jpeg_fraction else None}}
     sides = [np.where((np.arange(n) // 10) % 10 == 0, 1, 0).astype(np.int8) for n in per]
     own = data.fixed_side if data.fixed_side is not None else np.full(len(data), -1, np.int8)
     return ImageData(

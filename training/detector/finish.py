@@ -107,16 +107,21 @@ def make_predict(model: Any) -> Any:
     return predict
 
 
+def kind_masks_of(split: Split, y: np.ndarray) -> dict[str, np.ndarray]:
+    from training.data.gan_fakes import kind_masks
+
+    assert split.groups is not None
+    return kind_masks(split.groups[np.sort(split.val)], y)
+
+
 def per_kind(split: Split, y: np.ndarray, scores: np.ndarray, thresholds: dict[str, Any]) -> dict[str, Any] | None:
     """Validation figures per kind of fake when the project's GAN samples trained beside CIFAKE: the CIFAKE
     images alone (what the held-out bar measures), and the share of GAN fakes flagged."""
     if split.groups is None:
         return None
-    from training.data.gan_fakes import kind_masks
     from training.ship.evaluate import binary_metrics
 
-    groups = split.groups[np.sort(split.val)]
-    masks = kind_masks(groups, y)
+    masks = kind_masks_of(split, y)
     if masks["cifake"].all():
         return None
     c = masks["cifake"]
@@ -257,7 +262,9 @@ def finish_detector(
     thresholds, thresholds_from = choose_bands(y, scores)
     metrics = binary_metrics(y, scores, thresholds["decision"])
     kinds = per_kind(split, y, scores, thresholds)
-    robust = robustness(predict, val_images, y, thresholds["decision"])
+    if kinds and cfg.gan_fake_jpeg:
+        kinds["gan_fakes"]["jpeg_fraction"] = cfg.gan_fake_jpeg
+    robust = robustness(predict, val_images, y, thresholds["decision"], kind_masks_of(split, y) if kinds else None)
     file_stem = name  # run-folder files keep the recipe's name; the model inside gets its own
     name, title = model_identity(ctx, name, card.get("title", name))
     plots = _plots(run_dir, file_stem, title, list(labels), y, scores, metrics, thresholds["decision"])

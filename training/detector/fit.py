@@ -68,6 +68,9 @@ class DetectorConfig:
     init_from: str | None = None  # an exported ONNX of the same architecture to start from
     gan_fakes: str | None = None  # generator ONNX files (comma-separated) whose samples are extra fakes
     gan_fake_count: int = 20000
+    # The fraction of those samples stored as JPEG (quality 60-95, fixed per sample): the photos are all JPEGs and the
+    # samples PNG-clean, so without it "no JPEG traces" is a shortcut to "GAN", and a GAN image saved as JPEG is missed.
+    gan_fake_jpeg: float = 0.0
     # Export (training/detector/calibrate.py): average the logits of the image and its mirror image inside the
     # graph, and divide them by a temperature fitted on validation so that the score is a probability.
     tta_flip: bool = False
@@ -99,6 +102,8 @@ class DetectorConfig:
             raise ValueError(f"ensemble_combine must be mean or max, got {self.ensemble_combine!r}")
         if self.gan_fake_count < 0:
             raise ValueError("gan_fake_count cannot be negative")
+        if not 0.0 <= self.gan_fake_jpeg <= 1.0:
+            raise ValueError(f"gan_fake_jpeg must be a fraction in [0, 1], got {self.gan_fake_jpeg}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
 

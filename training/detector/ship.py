@@ -65,7 +65,7 @@ def train_and_ship(
     if cfg.gan_fake_paths and cfg.gan_fake_count:
         from training.data.gan_fakes import with_gan_fakes
 
-        data = with_gan_fakes(data, cfg.gan_fake_paths, cfg.gan_fake_count)
+        data = with_gan_fakes(data, cfg.gan_fake_paths, cfg.gan_fake_count, cfg.gan_fake_jpeg)
     split = make_split(cfg, data)
     steps = math.ceil(len(split.train) / cfg.batch_size)
     model_opts, lr = dict(cfg.model), cfg.lr

@@ -51,10 +51,28 @@ def _kind_lines(kinds: dict[str, Any] | None) -> list[str]:
     )
     return [
         f"Per kind of fake, same threshold: {cifake}the project's GAN samples ({g['samples']:,}, latents never used "
-        f"for training) flagged AI {_pct(g['flagged_at_decision'])} (likely AI or more: "
+        f"for training{_jpeg_share(g)}) flagged AI {_pct(g['flagged_at_decision'])} (likely AI or more: "
         f"{_pct(g['flagged_likely_ai_or_more'])}).",
         "",
     ]
+
+
+def _jpeg_share(g: dict[str, Any]) -> str:
+    share = g.get("jpeg_fraction")
+    return f"; {_pct(share)} of them stored as JPEG at quality 60-95, as in training" if share else ""
+
+
+def _robust_kind_lines(r: dict[str, Any]) -> list[str]:
+    """Per kind of fake, as stored / PNG / JPEG q60 (the table above mixes them)."""
+    kinds = [r[v].get("per_kind") for v in ("original", "png", "jpeg_q60")]
+    if not all(kinds):
+        return []
+    parts = []
+    if all("cifake_balanced_accuracy" in k for k in kinds):
+        parts.append("CIFAKE alone balanced accuracy " + " / ".join(_pct(k["cifake_balanced_accuracy"]) for k in kinds))
+    if all(k.get("gan_fakes_flagged") is not None for k in kinds):
+        parts.append("the project's GAN samples flagged AI " + " / ".join(_pct(k["gan_fakes_flagged"]) for k in kinds))
+    return [f"Per kind (as stored / PNG / JPEG q60): {'; '.join(parts)}.", ""] if parts else []
 
 
 def _lineage_lines(lineage: list[dict[str, Any]] | None) -> list[str]:
@@ -203,6 +221,7 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         f"| JPEG q60 | {_pct(r['jpeg_q60']['accuracy'])} | {100 * r['jpeg_q60']['accuracy_drop']:+.2f} pt "
         f"| {r['jpeg_q60']['roc_auc']:.5f} |",
         "",
+        *_robust_kind_lines(r),
         *limits_lines(limits),
         "Plots: " + ", ".join(f"`{p}`" for p in plots),
         "",

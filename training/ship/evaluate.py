@@ -199,16 +199,29 @@ def reencode(images: np.ndarray, fmt: str, quality: int = 60) -> np.ndarray:
     return out
 
 
-def robustness(predict: Any, images: np.ndarray, y: np.ndarray, threshold: float) -> dict[str, Any]:
-    """Accuracy on validation images as they are, re-encoded as PNG and as JPEG q60; the drops."""
-    base = binary_metrics(y, predict(images), threshold)
-    out: dict[str, Any] = {"original": {"accuracy": base["accuracy"], "roc_auc": base["roc_auc"]}}
-    for name, imgs in (("png", reencode(images, "png")), ("jpeg_q60", reencode(images, "jpeg", 60))):
-        m = binary_metrics(y, predict(imgs), threshold)
-        out[name] = {
-            "accuracy": m["accuracy"],
-            "roc_auc": m["roc_auc"],
-            "balanced_accuracy": m["balanced_accuracy"],
-            "accuracy_drop": base["accuracy"] - m["accuracy"],
-        }
+def robustness(predict: Any, images: np.ndarray, y: np.ndarray, threshold: float,
+               kinds: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Accuracy on validation images as they are, re-encoded as PNG and as JPEG q60; the drops. ``kinds``: sample
+    masks of the kinds of fake (``gan_fakes.kind_masks``); each variant then also has ``per_kind``: the CIFAKE images'
+    balanced accuracy and ROC AUC, and the share of GAN fakes flagged (a mix of kinds hides which one breaks)."""
+    out: dict[str, Any] = {}
+    base: dict[str, Any] | None = None
+    for name, imgs in (("original", images), ("png", reencode(images, "png")), ("jpeg_q60", reencode(images, "jpeg", 60))):
+        scores = predict(imgs)
+        m = binary_metrics(y, scores, threshold)
+        base = base or m
+        out[name] = {"accuracy": m["accuracy"], "roc_auc": m["roc_auc"]}
+        if name != "original":
+            out[name] |= {"balanced_accuracy": m["balanced_accuracy"], "accuracy_drop": base["accuracy"] - m["accuracy"]}
+        if kinds is not None:
+            out[name]["per_kind"] = _robust_kinds(kinds, y, scores, threshold)
     return out
+
+
+def _robust_kinds(kinds: dict[str, np.ndarray], y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
+    c, gan = kinds["cifake"], ~kinds["cifake"] & (y == 1)
+    found: dict[str, Any] = {"gan_fakes_flagged": float(np.mean(scores[gan] >= threshold)) if gan.any() else None}
+    if len(set(y[c].tolist())) == 2:
+        m = binary_metrics(y[c], scores[c], threshold)
+        found |= {"cifake_balanced_accuracy": m["balanced_accuracy"], "cifake_roc_auc": m["roc_auc"]}
+    return found
