@@ -6,7 +6,9 @@ nearest-neighbour (every pixel a block, nothing invented), so a 32x32 and a 64x6
 sees them in the Gallery at the same size.
 
     .venv/bin/python scripts/generator_grids.py OUT.png A.onnx "caption A" B.onnx "caption B" \
-        [--rows 6] [--cols 6] [--seed 1234] [--cell 128]
+        [--rows 6] [--cols 6] [--seed 1234] [--cell 128] [--truncation T]
+
+``--truncation T`` clips every latent to [-T, T], as the Gallery's Truncation control does.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from desktop.core.models.generate import Generator
 GAP, HEAD, MARGIN = 24, 34, 12
 
 
-def grid(path: str, rows: int, cols: int, seed: int, cell: int) -> Image.Image:
+def grid(path: str, rows: int, cols: int, seed: int, cell: int, truncation: float | None = None) -> Image.Image:
     gen = Generator.load(path, device="cpu")
-    items = gen.generate(rows * cols, seed)
+    items = gen.generate(rows * cols, seed, truncation=truncation)
     sheet = Image.new("RGB", (cols * cell + (cols - 1) * 2, rows * cell + (rows - 1) * 2), "white")
     for i, item in enumerate(items):
         img = Image.fromarray(np.asarray(item.pixels, np.uint8)).resize((cell, cell), Image.Resampling.NEAREST)
@@ -63,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cols", type=int, default=6)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--cell", type=int, default=128, help="pixels on screen per image")
+    ap.add_argument("--truncation", type=float, help="clip latents to [-T, T] (the Gallery's Truncation)")
     a = ap.parse_args(argv)
     if len(a.pairs) % 2:
         ap.error("give each model file with its caption")
-    panels = [(grid(m, a.rows, a.cols, a.seed, a.cell), c) for m, c in zip(a.pairs[::2], a.pairs[1::2], strict=True)]
+    panels = [(grid(m, a.rows, a.cols, a.seed, a.cell, a.truncation), c) for m, c in zip(a.pairs[::2], a.pairs[1::2], strict=True)]
     side_by_side(panels).save(a.out)
     print(f"wrote {a.out}")
     return 0
