@@ -50,6 +50,9 @@ class GanSpec:
     # How G doubles the resolution: "transpose" (4x4 stride-2 transposed conv, the DCGAN default) or "resize"
     # (nearest-neighbour upsampling, then a 3x3 conv: no checkerboard artefacts; Odena et al. 2016).
     upsample: str = "transpose"
+    # Conditional batch norm in G's upsampling blocks (conditional GANs only): normalise without a learned affine,
+    # then scale and shift by per-class vectors (de Vries et al. 2017; SNGAN/BigGAN's G conditioning).
+    cond_bn: bool = False
 
     def __post_init__(self) -> None:
         if self.upsample not in ("transpose", "resize"):
@@ -70,6 +73,29 @@ class GanSpec:
 
 
 # ---------------------------------------------------------------- networks
+
+
+@keras.saving.register_keras_serializable(package="pixelpatrol")
+class ClassAffine(layers.Layer):  # type: ignore[misc]
+    """``h * (1 + gamma[y]) + beta[y]``: the per-class scale and shift of conditional batch norm (starts as identity)."""
+
+    def __init__(self, num_classes: int, channels: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.channels = channels
+        self.gamma = layers.Embedding(num_classes, channels, embeddings_initializer="zeros", name="gamma")
+        self.beta = layers.Embedding(num_classes, channels, embeddings_initializer="zeros", name="beta")
+        self.gamma.build((None,))
+        self.beta.build((None,))
+
+    def call(self, inputs: Any) -> Any:
+        h, label = inputs
+        g = keras.ops.reshape(self.gamma(label), (-1, 1, 1, self.channels))
+        b = keras.ops.reshape(self.beta(label), (-1, 1, 1, self.channels))
+        return h * (1.0 + g) + b
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "num_classes": self.num_classes, "channels": self.channels}
 
 
 def build_generator(spec: GanSpec, name: str = "generator") -> keras.Model:
@@ -94,7 +120,11 @@ def build_generator(spec: GanSpec, name: str = "generator") -> keras.Model:
             h = layers.Conv2D(ch, 3, padding="same", use_bias=False)(h)
         else:
             h = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False)(h)
-        h = layers.BatchNormalization()(h)
+        if spec.cond_bn and spec.conditional:
+            h = layers.BatchNormalization(center=False, scale=False)(h)
+            h = ClassAffine(spec.num_classes, ch)([h, label])
+        else:
+            h = layers.BatchNormalization()(h)
         h = layers.ReLU()(h)
     out = layers.Conv2D(spec.channels, 3, padding="same", activation="tanh", name="image")(h)
     return keras.Model(inputs if spec.conditional else z, out, name=name)

@@ -38,6 +38,7 @@ class GanConfig:
     d_width: int = 16
     spectral_norm: bool = True
     upsample: str = "transpose"  # or "resize": nearest upsampling + 3x3 conv in G (no checkerboard)
+    cond_bn: bool = False  # conditional batch norm in G's blocks (per-class scale and shift; conditional runs)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta_1: float = 0.5
@@ -72,6 +73,7 @@ class GanConfig:
             d_width=self.d_width,
             spectral_norm=self.spectral_norm,
             upsample=self.upsample,
+            cond_bn=self.cond_bn,
         )
 
     def train_spec(self) -> TrainSpec:
