@@ -3,7 +3,8 @@ of face images (shipped: the UTKFace ``crop_part1`` aligned crops, deduplicated 
 
 UTKFace is licensed for **non-commercial research only**; so is everything trained on it here.
 DiffAugment is off by default (with widths 8 it collapsed; `--set diffaugment=true` turns it on) and the
-EMA is shorter (runs are short on a CPU).
+EMA is shorter (runs are short on a CPU). The generator upsamples by nearest neighbour + 3x3 convolution
+(``upsample=resize``), as the shipped 64x64 model does.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ def default_config() -> GanConfig:
         g_width=16,
         d_width=16,
         diffaugment=False,
+        # Transposed convolutions left a checkerboard, dashes and blotches at 64x64; nearest upsampling + 3x3
+        # convolution is what the shipped 64x64 generator uses (session 11, docs/generators.md).
+        upsample="resize",
         ema_decay=0.995,
         ema_start=200,
         epochs=10,
