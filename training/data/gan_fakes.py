@@ -84,21 +84,15 @@ def as_jpeg(images: np.ndarray, fraction: float, index: int = 0) -> tuple[np.nda
     """``images`` with a ``fraction`` of them JPEG-encoded and decoded again, and each one's quality (0: left as it
     was). Which samples and at what quality follow from the position in the stream and the generator index (sample
     k is treated the same whatever the count), as the split does."""
-    from io import BytesIO
-
-    from PIL import Image
+    from training.ship.evaluate import reencode
 
     u = np.random.default_rng([STREAM, index, 1]).random((len(images), 2))  # row k: sample k's draw, any count
     lo, hi = JPEG_QUALITY
     qualities = np.where(u[:, 0] < fraction, lo + np.floor(u[:, 1] * (hi - lo + 1)).astype(np.int64), 0)
-    pick = qualities > 0
     out = images.copy()
-    for i in np.flatnonzero(pick):
-        buf = BytesIO()
-        Image.fromarray(images[i]).save(buf, "JPEG", quality=int(qualities[i]))
-        buf.seek(0)
-        with Image.open(buf) as im:
-            out[i] = np.asarray(im.convert("RGB"))
+    for q in np.unique(qualities[qualities > 0]):
+        same = qualities == q
+        out[same] = reencode(images[same], "jpeg", int(q))
     return out, qualities
 
 

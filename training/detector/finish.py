@@ -107,28 +107,25 @@ def make_predict(model: Any) -> Any:
     return predict
 
 
-def kind_masks_of(split: Split, y: np.ndarray) -> dict[str, np.ndarray]:
+def kind_masks_of(split: Split, y: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Validation sample masks per kind of fake (``gan_fakes.kind_masks``); None when the data record no kinds."""
     from training.data.gan_fakes import kind_masks
 
-    assert split.groups is not None
-    return kind_masks(split.groups[np.sort(split.val)], y)
+    return None if split.groups is None else kind_masks(split.groups[np.sort(split.val)], y)
 
 
-def per_kind(split: Split, y: np.ndarray, scores: np.ndarray, thresholds: dict[str, Any]) -> dict[str, Any] | None:
+def per_kind(masks: dict[str, np.ndarray] | None, y: np.ndarray, scores: np.ndarray, thresholds: dict[str, Any]
+             ) -> dict[str, Any] | None:
     """Validation figures per kind of fake when the project's GAN samples trained beside CIFAKE: the CIFAKE
     images alone (what the held-out bar measures), and the share of GAN fakes flagged."""
-    if split.groups is None:
+    if masks is None or masks["cifake"].all():
         return None
-    from training.ship.evaluate import binary_metrics
+    from training.ship.evaluate import kind_metrics
 
-    masks = kind_masks_of(split, y)
-    if masks["cifake"].all():
-        return None
     c = masks["cifake"]
-    gan = scores[(~c) & (y == 1)]
+    m, gan = kind_metrics(c, y, scores, thresholds["decision"])
     cifake = None
-    if len(set(y[c].tolist())) == 2:  # without any CIFAKE fake (a GAN expert's data) there is no CIFAKE figure
-        m = binary_metrics(y[c], scores[c], thresholds["decision"])
+    if m is not None:  # without any CIFAKE fake (a GAN expert's data) there is no CIFAKE figure
         cifake = {k: round(float(m[k]), 5) for k in ("balanced_accuracy", "accuracy", "roc_auc", "ece")}
         cifake["samples"] = int(c.sum())
     return {
@@ -261,10 +258,11 @@ def finish_detector(
     scores = predict(val_images)
     thresholds, thresholds_from = choose_bands(y, scores)
     metrics = binary_metrics(y, scores, thresholds["decision"])
-    kinds = per_kind(split, y, scores, thresholds)
+    masks = kind_masks_of(split, y)
+    kinds = per_kind(masks, y, scores, thresholds)
     if kinds and cfg.gan_fake_jpeg:
         kinds["gan_fakes"]["jpeg_fraction"] = cfg.gan_fake_jpeg
-    robust = robustness(predict, val_images, y, thresholds["decision"], kind_masks_of(split, y) if kinds else None)
+    robust = robustness(predict, val_images, y, thresholds["decision"], masks if kinds else None)
     file_stem = name  # run-folder files keep the recipe's name; the model inside gets its own
     name, title = model_identity(ctx, name, card.get("title", name))
     plots = _plots(run_dir, file_stem, title, list(labels), y, scores, metrics, thresholds["decision"])

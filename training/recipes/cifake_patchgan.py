@@ -41,7 +41,7 @@ CARD = {
     "were not measured and may be missed. Validation has flattered held-out data before: the PatchGAN alone "
     "measured 97.10 % balanced accuracy here and 96.65 % on the project's held-out set (CIFAR-10 test photos + "
     "held-out CIFAKE fakes), so expect about half a point less on unseen CIFAKE-like images. JPEG re-encoding "
-    "costs much more than that (the robustness table).",
+    "costs the project's GAN samples much more than that (the per-kind line under the robustness table).",
 }
 
 

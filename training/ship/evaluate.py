@@ -218,10 +218,17 @@ def robustness(predict: Any, images: np.ndarray, y: np.ndarray, threshold: float
     return out
 
 
+def kind_metrics(cifake: np.ndarray, y: np.ndarray, scores: np.ndarray, threshold: float
+                 ) -> tuple[dict[str, Any] | None, np.ndarray]:
+    """Per kind of fake: the CIFAKE images' (mask ``cifake``) binary metrics at ``threshold`` (None when they lack
+    one of the labels, as a GAN expert's data does), and the scores of the other fakes (the project's GAN samples)."""
+    m = binary_metrics(y[cifake], scores[cifake], threshold) if len(set(y[cifake].tolist())) == 2 else None
+    return m, scores[~cifake & (y == 1)]
+
+
 def _robust_kinds(kinds: dict[str, np.ndarray], y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, Any]:
-    c, gan = kinds["cifake"], ~kinds["cifake"] & (y == 1)
-    found: dict[str, Any] = {"gan_fakes_flagged": float(np.mean(scores[gan] >= threshold)) if gan.any() else None}
-    if len(set(y[c].tolist())) == 2:
-        m = binary_metrics(y[c], scores[c], threshold)
+    m, gan = kind_metrics(kinds["cifake"], y, scores, threshold)
+    found: dict[str, Any] = {"gan_fakes_flagged": float(np.mean(gan >= threshold)) if len(gan) else None}
+    if m is not None:
         found |= {"cifake_balanced_accuracy": m["balanced_accuracy"], "cifake_roc_auc": m["roc_auc"]}
     return found
