@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from desktop.core.models.detector import Detector
+from desktop.core.models.detector import Detector, ModelError
 from training.data.loading import load_real_fake, split_train_val
 from training.data.preprocess import FeedSpec
 from training.ship.evaluate import binary_metrics, reencode, roc_auc
@@ -69,4 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except (ModelError, OSError, ValueError) as exc:  # a missing or wrong file: one line, not a traceback
+        sys.exit(f"{Path(__file__).name}: {exc}")

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from desktop.core.models.detector import ModelError
 from desktop.core.models.generate import Generator
 
 GAP, HEAD, MARGIN = 24, 34, 12
@@ -76,4 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except (ModelError, OSError, ValueError) as exc:  # a missing or wrong file: one line, not a traceback
+        sys.exit(f"{Path(__file__).name}: {exc}")
