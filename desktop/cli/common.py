@@ -59,6 +59,10 @@ def run_with_output(ns: argparse.Namespace, output_format: Callable[[argparse.Na
             out_file.discard()  # nothing when committed; a failed run leaves the old file as it was
 
 
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
+
 class Tally:
     """What the summary counts: every row written, those of a resumed scan's earlier run included."""
 
@@ -71,6 +75,16 @@ class Tally:
         self.by_evidence = 0
 
     def add(self, rows: Iterable[ScanRow]) -> None:
+        summary = getattr(rows, "summary", None)  # rows a rescan copied inside the store come counted
+        if summary is not None:
+            n = len(rows)  # type: ignore[arg-type]
+            self.rows += n
+            self.cached += n
+            self.errors += summary.errors
+            self.verdicts.update(summary.verdicts)
+            self.by_model.update(summary.by_model)
+            self.by_evidence += summary.by_evidence
+            return
         for r in rows:
             self.rows += 1
             self.cached += r.cached
@@ -91,7 +105,7 @@ class Tally:
               + (f"; {self.errors:,} could not be analysed (see the error column)" if self.errors else "")
               + (f"; written to {out}" if out else ""), file=err)
         if self.by_model:
-            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in self.by_model.most_common())
+            print(f"{PROG}: scored by " + ", ".join(f"{name} ({n:,})" for name, n in sorted(self.by_model.items(), key=_most_first))
                   + (f"; {self.by_evidence:,} decided by the file's own provenance evidence (reason column)"
                      if self.by_evidence else ""), file=err)
         for line in trust:

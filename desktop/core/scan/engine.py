@@ -41,7 +41,7 @@ from desktop.core.scan.events import (
     TotalCounted,
 )
 from desktop.core.scan.store import ResultStore
-from desktop.core.scan.store_rows import CachedResult
+from desktop.core.scan.store_copy import Decide, StoredRows
 from desktop.core.scan.verdicts import Finding, assess, decide
 from desktop.core.scan.walk import BackgroundCount, Skipped, iter_image_files
 
@@ -53,8 +53,7 @@ if TYPE_CHECKING:  # decoding (Pillow, numpy) and the pool come with the first f
 
     from desktop.core.scan.decode import Chooser, Decoded
 
-LOOKUP_CHUNK = 500  # files stat'ed and looked up in the cache per query (store._IN_CHUNK)
-CACHED_ROWS_PER_EVENT = 512
+LOOKUP_CHUNK = 500  # files stat'ed and copied from the cache per transaction (store_copy.py)
 # Small files decode in well under a millisecond, less than handing one task to a thread costs,
 # so files are decoded (and on the CPU scored, in one call) in groups sized to take about TASK_SECONDS;
 # a large photo is a task alone. 0.04 s rather than 0.01: 2,000 CIFAR JPEGs, default scan, 2 cores:
@@ -197,26 +196,30 @@ class _Scanner:
         self.cache_map = {name: digest for digest, name in detector.cache_digests.items()}
         self.cache_map[""] = detector.members[0].digest if isinstance(detector, Detector) else detector.primary.digest
         self.findings: dict[str, str] = {}  # path -> evidence JSON, for the cache (set in pool threads)
-        self.in_domain: dict[tuple[str, int | None, int | None], bool] = {}  # (model, width, height)
+        self.parsed_findings: dict[str | None, Finding | None] = {}
+        self.rule = Decide(self.cached_rule, self.cached_evidence)  # what the store asks of cached rows
+        self.digests = list(detector.cache_digests.items())  # (digest, model), in the order a file is looked up
         self.counts: Counter[str] = Counter()
         self.errors = 0
         self.done = 0
 
-    def row_from_cache(self, key: tuple[str, int, int], hit: CachedResult, model: str) -> ScanRow:
-        if hit.score is None:
-            return ScanRow(key[0], None, None, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
-                           hit.patch_map, cached=True)
+    def cached_rule(self, model: str, width: int | None, height: int | None,
+                    finding_json: str | None) -> Callable[[float], tuple[str, str]]:
+        """score -> (verdict, reason) of a cached row of this model, size and evidence, by the same rule as a
+        decoded row (the store asks once per distinct model, size and finding, then calls it per row)."""
         member = self.detector.member(model)
-        finding = Finding.from_json(hit.finding)
-        domain_key = (member.name, hit.width, hit.height)  # most files of a tree share a few sizes
-        in_domain = self.in_domain.get(domain_key)
-        if in_domain is None:
-            in_domain = self.in_domain[domain_key] = (hit.width is None or hit.height is None
-                                                      or member.in_domain(hit.width, hit.height))
-        verdict, reason = decide(hit.score, self.thresholds[member.name], member.contract.trust, in_domain, finding)
-        return ScanRow(key[0], hit.score, verdict, hit.width, hit.height, hit.format, key[1], key[2], hit.error,
-                       hit.patch_map, cached=True, model=member.name,
-                       evidence=(finding.summary or None) if finding else None, reason=reason)
+        in_domain = width is None or height is None or member.in_domain(width, height)
+        thresholds, trust, finding = self.thresholds[member.name], member.contract.trust, self.finding_of(finding_json)
+        return lambda score: decide(score, thresholds, trust, in_domain, finding)
+
+    def cached_evidence(self, finding_json: str | None) -> str | None:
+        finding = self.finding_of(finding_json)
+        return (finding.summary or None) if finding else None
+
+    def finding_of(self, finding_json: str | None) -> Finding | None:
+        if finding_json not in self.parsed_findings:  # most files of a tree have the same (empty) one
+            self.parsed_findings[finding_json] = Finding.from_json(finding_json)
+        return self.parsed_findings[finding_json]
 
     def score(self, decoded: list[Decoded], single_thread: bool = False) -> list[Scored]:
         """Rows for decoded files, each with whether the cache may keep it: scores and errors in the
@@ -242,6 +245,13 @@ class _Scanner:
                 self.errors += 1
             elif r.verdict is not None:
                 self.counts[r.verdict] += 1
+        self.done += len(rows)
+        return RowsReady(rows)
+
+    def commit_stored(self, rows: StoredRows) -> RowsReady:
+        """Rows the store copied from the cache (already committed), counted."""
+        self.errors += rows.summary.errors
+        self.counts.update(rows.summary.verdicts)
         self.done += len(rows)
         return RowsReady(rows)
 
@@ -332,24 +342,15 @@ def scan(
                 if not chunk:
                     walk_done = True
                     break
-                cached_rows = []
-                if options.use_cache:
+                stored, missing = None, None
+                if options.use_cache:  # unchanged files: copied from the cache inside the store
                     keys = [k for k in map(_stat_key, chunk) if k is not None]
-                    hits: dict[str, tuple[CachedResult, str]] = {}
-                    todo = keys
-                    for digest, model_name in detector.cache_digests.items():  # the first model's row counts
-                        found = store.cache_get_many(digest, todo)
-                        hits.update((path, (hit, model_name)) for path, hit in found.items())
-                        todo = [k for k in todo if k[0] not in found] if found else todo
-                        if not todo:
-                            break
-                    for key in keys:
-                        if key[0] in hits:
-                            cached_rows.append(state.row_from_cache(key, *hits[key[0]]))
-                hit_paths = {r.path for r in cached_rows}
-                to_decode.extend(p for p in chunk if p not in hit_paths)
-                for start in range(0, len(cached_rows), CACHED_ROWS_PER_EVENT):
-                    yield state.commit(cached_rows[start : start + CACHED_ROWS_PER_EVENT], [])
+                    stored, missing = store.copy_cached(scan_id, keys, state.digests, state.rule)
+                    if len(keys) < len(chunk):  # a file that cannot be stat'ed is decoded, to say why
+                        missing |= set(chunk) - {k[0] for k in keys}
+                to_decode.extend(chunk if missing is None else (p for p in chunk if p in missing))
+                if stored is not None:
+                    yield state.commit_stored(stored)
                     yield progress()
                 if should_stop():
                     break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,7 @@ class TotalCounted:
 
 @dataclass(frozen=True)
 class RowsReady:
-    rows: list[ScanRow]
+    rows: Sequence[ScanRow]  # a list, or rows a rescan copied inside the store (store_copy.StoredRows)
 
 
 @dataclass(frozen=True)

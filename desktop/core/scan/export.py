@@ -106,14 +106,16 @@ class RowWriter:
             stream.write("[")
 
     def write(self, rows: Iterable[ScanRow]) -> None:
+        # rows a rescan copied inside the store give their values without becoming ScanRows (store_copy.py)
+        stored = getattr(rows, "output_values", None)
+        values = stored() if stored is not None else [row_values(row) for row in rows]
         if self._csv is not None:  # tuples, not a dict per row (csv writes None as "")
-            values = [row_values(row) for row in rows]
             self._csv.writerows(values)
             self.count += len(values)
             self.stream.flush()
             return
-        for row in rows:
-            data = row_dict(row)
+        for value in values:
+            data = dict(zip(COLUMNS, value, strict=True))
             if self.fmt == "jsonl":
                 self.stream.write(json.dumps(data, ensure_ascii=False) + "\n")
             else:

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 from desktop.core import paths as user_paths
 from desktop.core.scan.events import ScanRow
+from desktop.core.scan.store_copy import Decide, StoredRows, copy_cached
 from desktop.core.scan.store_errors import BUSY_TIMEOUT_S, StoreError, is_busy, is_damage, store_error
 from desktop.core.scan.store_rows import (
     ADDED_COLUMNS,
@@ -326,6 +327,17 @@ class ResultStore:
                 raise self._translated(exc) from None
             self._recover(exc)  # the rows are gone with the damaged file: say so rather than stop half-way
             raise StoreError(f"{self.notice}; run the scan again without --resume", "damaged") from None
+
+    @_guarded
+    def copy_cached(self, scan_id: int, keys: Sequence[tuple[str, int, int]], digests: Sequence[tuple[str, str]],
+                    rule: Decide) -> tuple[StoredRows | None, set[str]]:
+        """The cached results of `keys` (path, size, mtime_ns, in walk order) added to scan `scan_id` as rows, in
+        one transaction, without making them in Python (store_copy.py): the rows (None when no key was cached)
+        and the paths that were not. `digests`: (digest, model name), tried in order."""
+        first, last, missing, summary = copy_cached(self._db, scan_id, keys, digests, rule)
+        if last < first:
+            return None, missing
+        return StoredRows(lambda: self._db, scan_id, first, last, summary), missing
 
     # ------------------------------------------------------------------ cache
 
