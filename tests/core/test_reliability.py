@@ -311,6 +311,41 @@ def test_a_damaged_database_is_moved_aside_and_the_scan_finishes(
     assert capsys.readouterr().err == ""
 
 
+def test_a_store_left_checked_is_read_through_again_only_once_it_changed(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "db.sqlite3"
+    _fill(db)  # checked at open, marked checked at close
+    checks: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(lambda sql: checks.append(sql) if "quick_check" in sql else None)
+        return conn
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", traced)
+    monkeypatch.setattr(store_module, "_CHECKED", set())  # each open below as a new process
+    ResultStore(db).close()
+    assert checks == []  # as the last process left it
+    writer = connect(db)  # another process's writes still in the WAL (as a crash leaves them)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("DELETE FROM results WHERE id < 100")
+    writer.commit()
+    store_module._CHECKED.clear()
+    ResultStore(db).close()
+    writer.close()
+    assert len(checks) == 1
+    for _ in range(2):  # the writer's close checkpointed into the file: checked once more, then left checked
+        store_module._CHECKED.clear()
+        ResultStore(db).close()
+    assert len(checks) == 2
+    _damage(db, "garbage in the middle")  # same size, another mtime
+    store_module._CHECKED.clear()
+    store = ResultStore(db)
+    assert len(checks) == 4 and store.notice and "damaged" in store.notice  # the damaged file, then the fresh one
+    store.close()
+
+
 def test_damage_found_by_a_statement_mid_scan_moves_the_file_aside_and_goes_on(tmp_path: Path) -> None:
     db = tmp_path / "db.sqlite3"
     _fill(db)

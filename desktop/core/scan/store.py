@@ -30,7 +30,15 @@ from typing import Any, TypeVar
 from desktop.core import paths as user_paths
 from desktop.core.scan.events import ScanRow
 from desktop.core.scan.store_copy import Decide, StoredRows, copy_cached
-from desktop.core.scan.store_errors import BUSY_TIMEOUT_S, StoreError, is_busy, is_damage, store_error
+from desktop.core.scan.store_errors import (
+    BUSY_TIMEOUT_S,
+    StoreError,
+    is_busy,
+    is_damage,
+    leave_checked,
+    left_checked,
+    store_error,
+)
 from desktop.core.scan.store_rows import (
     ADDED_COLUMNS,
     SCHEMA,
@@ -107,6 +115,7 @@ class ResultStore:
         self._mine: dict[int, tuple[Any, ...]] = {}  # scans this process began or reopened: their rows
         self.notice: str | None = None  # set when a damaged database was moved aside (one line)
         self.moved_to: Path | None = None
+        self._sound = False  # checked (or created) at open and not found damaged since
         self._open()
 
     @_guarded
@@ -115,13 +124,14 @@ class ResultStore:
         self._add_columns()
         st = self.path.stat()
         key = (str(self.path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
-        if key not in _CHECKED and st.st_size <= QUICK_CHECK_MAX_BYTES:
+        # the app opens the store often, the CLI once per run: again only once the file has changed
+        if key not in _CHECKED and st.st_size <= QUICK_CHECK_MAX_BYTES and not left_checked(self.path, st):
             (result,) = self._db.execute("PRAGMA quick_check(1)").fetchone()
-            if result == "ok":
-                _CHECKED.add(key)  # the app opens the store often: again only once the file has changed
-            else:
+            if result != "ok":
                 found = " ".join(str(result).replace("*** in database main ***", "").split())[:120]
                 raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
+        _CHECKED.add(key)
+        self._sound = True
 
     def _add_columns(self) -> None:
         with self._db as db:
@@ -141,6 +151,7 @@ class ResultStore:
 
     def _recover(self, exc: sqlite3.Error) -> None:
         """Move the damaged file (and its WAL) aside with a timestamp; the next statement starts a fresh one."""
+        self._sound = False
         if self.moved_to is not None:  # once per process: a second damage is not the file's fault
             raise self._translated(exc) from None
         self.close()
@@ -160,6 +171,7 @@ class ResultStore:
             raise StoreError(f"the result database {self.path} is damaged ({exc}) and cannot be moved aside "
                              f"({err.strerror or err}): move or delete it, then run again", "damaged") from None
         self.moved_to = aside
+        self._sound = True  # the fresh file
         self.notice = (f"the result database was damaged ({exc}); moved it to {aside} and started a fresh one "
                        "(earlier scans and cached results are in the moved file)")
         self._db.executescript(SCHEMA)
@@ -209,6 +221,8 @@ class ResultStore:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._sound:
+            leave_checked(self.path, QUICK_CHECK_MAX_BYTES)
 
     # ------------------------------------------------------------------ scans
 
