@@ -1,6 +1,7 @@
 """A cached rescan inside SQLite: the walked files' keys go into a temporary table, the cache entries that match
-them are copied into the new scan's results by one `INSERT … SELECT` (per model, when routing), and the rows come back only to a consumer
-that asks (`StoredRows`): as `ScanRow`s (the app), or straight as output values (the CLI's CSV/JSON).
+them are copied into the new scan's results by one `INSERT … SELECT` (per model, when routing), and the rows
+come back only to a consumer that asks (`StoredRows`): as `ScanRow`s (the app), or straight as output values
+(the CLI's CSV/JSON).
 
 The verdict of a copied row is still `verdicts.decide`, the one rule every path uses: SQLite calls it back per
 row as a function (`Decide`), so nothing of the rule is restated in SQL.
@@ -36,7 +37,6 @@ _ROW_COLUMNS = ("path, score, verdict, width, height, format, size, mtime_ns, er
 _OUT_COLUMNS = "path, score, verdict, model, reason, evidence, error, width, height, format, size, mtime_ns"
 _MARK = "UPDATE walked SET done = 1 WHERE path IN (SELECT path FROM results WHERE scan_id=? AND id BETWEEN ? AND ?)"
 
-Rule = tuple[str, str, "str | None"]  # verdict, reason, evidence
 
 
 class CopySummary(NamedTuple):
