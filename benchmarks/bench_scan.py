@@ -46,6 +46,8 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("engine", "minimal", "decode", "naive")
+# Where the engine and the scripts infer: --device, passed to the worker processes through the environment.
+DEVICE = os.environ.get("PIXELPATROL_BENCH_DEVICE", "cpu")
 sys.path.insert(0, str(REPO))
 
 
@@ -97,7 +99,10 @@ def _cpu_s() -> float:
 def _session(model: str) -> tuple[Any, str, int, int]:
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if DEVICE == "cuda" else ["CPUExecutionProvider"]
+    sess = ort.InferenceSession(model, providers=providers)
+    if DEVICE == "cuda" and sess.get_providers()[0] != "CUDAExecutionProvider":
+        raise RuntimeError("--device cuda: onnxruntime made no CUDA session here")
     inp = sess.get_inputs()[0]
     return sess, inp.name, int(inp.shape[1]), int(inp.shape[2])
 
@@ -135,7 +140,7 @@ def run_decode(folder: Path, engine_model: str) -> int:
     from desktop.core.models.routing import load_for_scan
     from desktop.core.scan.engine import decode_file
 
-    detector = load_for_scan(engine_model, device="cpu")
+    detector = load_for_scan(engine_model, device=DEVICE)
     files = _files(folder)
     groups = [files[i : i + 8] for i in range(0, len(files), 8)]  # small files: a task per file costs more
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
@@ -162,7 +167,9 @@ def run_engine(folder: Path, engine_model: str, use_cache: bool = False, store_p
     from desktop.core.scan.events import RowsReady, ScanOptions
     from desktop.core.scan.store import ResultStore
 
-    detector = detector or load_for_scan(engine_model, device="cpu")
+    detector = detector or load_for_scan(engine_model, device=DEVICE)
+    if detector.device != DEVICE:
+        raise RuntimeError(f"--device {DEVICE}: the engine runs on {detector.device} ({detector.device_reason})")
     store = ResultStore(store_path or Path(tempfile.mkdtemp()) / "bench.sqlite3")
     n = 0
     for event in scan([folder], detector, ScanOptions(use_cache=use_cache), store=store):
@@ -180,7 +187,7 @@ def run_latency(folder: Path, engine_model: str) -> dict[str, Any]:
     from desktop.core.scan.store import ResultStore
 
     t_load = time.perf_counter()
-    detector = load_for_scan(engine_model, device="cpu")
+    detector = load_for_scan(engine_model, device=DEVICE)
     store = ResultStore(Path(tempfile.mkdtemp()) / "latency.sqlite3")
     t0 = time.perf_counter()
     first: float | None = None
@@ -229,7 +236,7 @@ def worker(method: str, folder: Path, model: str, engine_model: str) -> dict[str
     if method == "rescan":
         # The scan itself, with the model already loaded (as in the app); first scan and rescan
         # share one store, so the second finds every file in the cache.
-        detector = load_for_scan(engine_model, device="cpu")
+        detector = load_for_scan(engine_model, device=DEVICE)
         store = Path(tempfile.mkdtemp()) / "rescan.sqlite3"
         t0 = time.perf_counter()
         n = run_engine(folder, engine_model, use_cache=True, store_path=store, detector=detector)
@@ -251,7 +258,10 @@ def worker(method: str, folder: Path, model: str, engine_model: str) -> dict[str
 
 def measure(method: str, folder: Path, model: str, engine_model: str) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, __file__, "--worker", method, "--folder", str(folder), "--model", model,
-                           "--engine-model", engine_model], capture_output=True, text=True, check=True)
+                           "--engine-model", engine_model], capture_output=True, text=True)
+    if proc.returncode != 0:  # say why in one line (a CUDA session that could not be made, a broken model)
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SystemExit(f"bench_scan: the {method} run failed: {last}")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
@@ -377,6 +387,8 @@ def main() -> int:
     parser.add_argument("--no-latency", action="store_true", help="skip the first-rows latency on a 200,000-file tree")
     parser.add_argument("--no-rescan", action="store_true", help="skip the rescans (throughput only)")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated subset of {','.join(METHODS)}")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the engine and the scripts infer (cuda: fails unless a CUDA session can be made)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -384,6 +396,7 @@ def main() -> int:
         print(json.dumps(worker(args.worker, Path(args.folder), args.model, args.engine_model)))
         return 0
 
+    os.environ["PIXELPATROL_BENCH_DEVICE"] = args.device  # for the worker processes
     n_large = (12 if args.quick else 48) if args.large is None else args.large
     n_small = args.small or (3000 if args.quick else 10000)
     n_huge = 200_000
@@ -403,6 +416,7 @@ def main() -> int:
         rounds = args.rounds or (2 if args.quick else 3)
         results: dict[str, Any] = {
             "model": model if args.model else "tests/helpers tiny CNN (0.6 M params)", "engine_model": engine_model,
+            "device": args.device,
             "small_folder": str(args.small_folder or "generated"), "cpu_count": os.cpu_count(), "rounds": rounds,
             "load_average_at_start": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
         methods = [m for m in METHODS if m in args.methods.split(",")]
@@ -436,7 +450,8 @@ def main() -> int:
 
 
 def report(r: dict[str, Any], n_large: int, n_small: int) -> str:
-    lines = [f"Median of {r['rounds']} interleaved rounds, {r['cpu_count']} CPUs, engine: {r['engine_model']}, "
+    lines = [f"Median of {r['rounds']} interleaved rounds, {r['cpu_count']} CPUs, device {r.get('device', 'cpu')}, "
+             f"engine: {r['engine_model']}, "
              f"scripts: {r['model']}; load average {r['load_average_at_start'][0]:.1f} at the start, "
              f"{r['load_average_at_end'][0]:.1f} at the end.", ""]
     if "small" in r:
