@@ -22,12 +22,13 @@ import re
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-# Member logits of the unflipped pass: ".../ensemble_N/member_i_1/member_j_1/logit_1/Add" (a member of the mean)
-# and ".../ensemble_N/member_k_1/logit_1/add" (an expert, its offset added)
-_LOGIT = re.compile(r"^(?P<scope>.*/ensemble_\d+)/(?P<path>(?:member_\d+_1/)+)logit_1/(?:Add|add)$")
+# A member's scope in the graph: ".../ensemble_N/member_i_1/" and, nested (the mean inside the maximum),
+# ".../ensemble_N/member_i_1/member_j_1/"; one scope per member and pass (the image, its mirror image)
+_SCOPE = re.compile(r"^(.*?/ensemble_\d+/(?:member_\d+_1/)+)")
 
 
 def _sample(zip_path: Path, n: int) -> np.ndarray:
@@ -39,9 +40,36 @@ def _sample(zip_path: Path, n: int) -> np.ndarray:
                          for m in names])
 
 
-def _mirrored(graph: object, output: str) -> bool:
+def _member_logits(graph: Any) -> dict[str, str]:
+    """{member path: its logit tensor} for the innermost member scopes of the unflipped pass, in name order: the
+    output of the member's logit layer that the combination reads (an expert's with its offset added)."""
+    scopes: dict[str, list[Any]] = {}
+    for node in graph.node:
+        m = _SCOPE.match(node.name)
+        if m:
+            tokens = m.group(1).rstrip("/").split("/")
+            first = next(i for i, t in enumerate(tokens) if t.startswith("member_"))
+            for end in range(first + 1, len(tokens) + 1):  # every enclosing member scope, "/"-terminated
+                scopes.setdefault("/".join(tokens[:end]) + "/", []).append(node)
+    leaves = {s: nodes for s, nodes in scopes.items() if not any(t != s and t.startswith(s) for t in scopes)}
+    found: dict[str, str] = {}
+    for scope, nodes in sorted(leaves.items()):
+        inside = {id(n) for n in nodes}
+        read_outside = {i for n in graph.node if id(n) not in inside for i in n.input}
+        # the member's logit layer ("logit_1/…": its MatMul, bias Add, an expert's offset add) that the
+        # combination reads; tf2onnx also shares weights between the passes across scopes, hence the name
+        ends = [o for n in nodes if "logit_1/" in n.name[len(scope):] for o in n.output if o in read_outside]
+        if not ends:
+            raise ValueError(f"{scope}: no logit leaves the member")
+        logit = ends[-1]  # the last in graph (topological) order
+        if not _mirrored(graph, logit):
+            found[scope.split("/ensemble_", 1)[1].split("/", 1)[1]] = logit
+    return found
+
+
+def _mirrored(graph: Any, output: str) -> bool:
     """Whether `output` depends on the graph's mirror (ReverseSequence) node."""
-    producers = {o: node for node in graph.node for o in node.output}  # type: ignore[attr-defined]
+    producers = {o: node for node in graph.node for o in node.output}
     todo, seen = [output], set()
     while todo:
         name = todo.pop()
@@ -87,14 +115,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     graph = onnx.load(str(args.model)).graph
-    found = {}
-    for node in graph.node:
-        m = _LOGIT.match(node.name)
-        if m and not _mirrored(graph, node.output[0]):
-            found[m.group("path")] = node.output[0]
-    leaves = sorted(p for p in found if not any(q != p and q.startswith(p) for q in found))
-    members = [p for p in leaves if p.count("member_") > 1]  # inside the mean
-    experts = [p for p in leaves if p.count("member_") == 1]  # beside it, in the maximum
+    found = _member_logits(graph)
+    members = [p for p in found if p.count("member_") > 1]  # inside the mean
+    experts = [p for p in found if p.count("member_") == 1]  # beside it, in the maximum
     if not members:
         print(f"ensemble_members: {args.model}: no ensemble members found (not an ensemble graph?)", file=sys.stderr)
         return 1

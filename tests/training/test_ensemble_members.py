@@ -1,0 +1,88 @@
+"""`scripts/ensemble_members.py`: an exported ensemble (mean of members, maximum with an offset expert, mirror-
+averaged, temperature-scaled) taken apart into one detector per network, each scoring what its network scored,
+and put back together to the exported score."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.training.test_finetune_calibrate import detector_contract
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tf2onnx")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script() -> object:
+    spec = importlib.util.spec_from_file_location("ensemble_members", ROOT / "scripts" / "ensemble_members.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_members_come_out_as_standalone_detectors_and_recombine_to_the_shipped_score(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from training.detector.calibrate import (
+        calibrate,
+        ensemble_logits,
+        logit_model,
+        offset_logits,
+        predict_logits,
+    )
+    from training.recipes.cifake_cnn import build_model
+    from training.ship.onnx import export_keras
+
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(48) % 2).astype(float)
+    a, b, c = (build_model({"width": w, "dense": 8}, 1e-3) for w in (8, 4, 6))
+    for m in (a, b, c):  # trained-like: no bias is zero (an export drops a zero bias's Add)
+        for layer in m.layers:
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype(np.float32))
+    logits = [predict_logits(logit_model(m), x, False).reshape(-1) for m in (a, b, c)]
+    graph = ensemble_logits([ensemble_logits([a, b], "mean"), offset_logits(c, -2.0)], "max")
+    scored, report = calibrate(graph, x, y, mirror=True, fit=True)
+    model = Path(export_keras(scored, tmp_path / "cifake-cnn.onnx", detector_contract(), x[:16])["path"])
+    images = tmp_path / "images.zip"
+    with zipfile.ZipFile(images, "w") as z:
+        for i, img in enumerate(x):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "PNG")
+            z.writestr(f"img{i:03d}.png", buf.getvalue())
+
+    out = tmp_path / "members"
+    assert _script().main([str(model), "--out", str(out), "--images", str(images), "--count", "48"]) == 0  # type: ignore[attr-defined]
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["cifake-cnn-expert0.onnx", "cifake-cnn-member0.onnx", "cifake-cnn-member1.onnx"]
+    for name, want in (("member0", logits[0]), ("member1", logits[1]), ("expert0", logits[2] - 2.0)):
+        session = ort.InferenceSession(str(out / f"cifake-cnn-{name}.onnx"), providers=["CPUExecutionProvider"])
+        (score,) = session.run(None, {session.get_inputs()[0].name: x.astype(np.float32)})
+        assert np.allclose(score[:, 0], 1 / (1 + np.exp(-want)), atol=1e-5)
+    assert report["temperature"] > 0
+
+
+def test_a_plain_model_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from training.recipes.cifake_cnn import build_model
+    from training.ship.onnx import export_keras
+
+    x = np.random.default_rng(3).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    model = export_keras(build_model({"width": 4, "dense": 8}, 1e-3), tmp_path / "plain.onnx", detector_contract(),
+                         x)["path"]
+    images = tmp_path / "i.zip"
+    with zipfile.ZipFile(images, "w") as z:
+        buf = io.BytesIO()
+        Image.fromarray(x[0]).save(buf, "PNG")
+        z.writestr("a.png", buf.getvalue())
+    assert _script().main([str(model), "--out", str(tmp_path / "m"), "--images", str(images)]) == 1  # type: ignore[attr-defined]
+    assert "no ensemble members found" in capsys.readouterr().err
