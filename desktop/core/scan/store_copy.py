@@ -70,22 +70,25 @@ class Decide:
     def reset(self) -> None:
         self.tally: dict[tuple[str, str, bool], int] = {}  # (model, verdict, decided by evidence) -> rows
 
-    def verdict(self, model: str, score: float, width: int | None, height: int | None, finding: str | None) -> str:
+    def _decide(self, args: tuple[Any, ...]) -> tuple[str, str, str | None]:
+        """(verdict, reason, evidence) of one row's (model, score, width, height, finding), kept as the last answer."""
+        model, score, width, height, finding = args
         key = (model, width, height, finding)
         prepared = self._prepared.get(key)
         if prepared is None:
             prepared = self._prepared[key] = (self._prepare(model, width, height, finding), self._evidence(finding))
-        verdict, reason = prepared[0](score)
-        self._last, self._answer = (model, score, width, height, finding), (verdict, reason, prepared[1])
-        counted = (model, verdict, not reason.startswith("model"))  # every row passes here once
+        self._last, self._answer = args, (*prepared[0](score), prepared[1])
+        return self._answer
+
+    def verdict(self, *args: Any) -> str:
+        verdict, reason, _ = self._decide(args)
+        counted = (args[0], verdict, not reason.startswith("model"))  # every row passes here once
         self.tally[counted] = self.tally.get(counted, 0) + 1
         return verdict
 
     def _same(self, args: tuple[Any, ...]) -> tuple[str, str, str | None]:
-        if args != self._last:  # SQLite asked for another column first: decide it here (uncounted)
-            prepared = self._prepare(*args[:1], *args[2:])
-            self._last, self._answer = args, (*prepared(args[1]), self._evidence(args[4]))
-        return self._answer
+        # SQLite asked for another column first: decide it here (uncounted)
+        return self._answer if args == self._last else self._decide(args)
 
     def reason(self, *args: Any) -> str:
         return self._same(args)[1]

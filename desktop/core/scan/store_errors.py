@@ -69,6 +69,10 @@ def store_error(exc: sqlite3.Error, path: Path) -> StoreError | None:
 # is not as it was left, or a WAL holds writes made after (a process that crashed leaves one).
 
 
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".checked")
+
+
 def _wal_empty(path: Path) -> bool:
     wal = path.with_name(path.name + "-wal")
     return not wal.exists() or wal.stat().st_size == 0
@@ -77,8 +81,7 @@ def _wal_empty(path: Path) -> bool:
 def left_checked(path: Path, st: os.stat_result) -> bool:
     """`path` (stat `st`) is as a process that had checked it left it at close."""
     try:
-        marker = path.with_name(path.name + ".checked").read_text()
-        return marker == f"{st.st_size} {st.st_mtime_ns}" and _wal_empty(path)
+        return _marker(path).read_text() == f"{st.st_size} {st.st_mtime_ns}" and _wal_empty(path)
     except OSError:
         return False
 
@@ -89,6 +92,6 @@ def leave_checked(path: Path, max_bytes: int) -> None:
     try:
         st = path.stat()
         if _wal_empty(path) and st.st_size <= max_bytes:
-            path.with_name(path.name + ".checked").write_text(f"{st.st_size} {st.st_mtime_ns}")
+            _marker(path).write_text(f"{st.st_size} {st.st_mtime_ns}")
     except OSError:
         pass  # a read-only folder: the next process checks again
