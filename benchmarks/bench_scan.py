@@ -47,7 +47,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 METHODS = ("engine", "minimal", "decode", "naive")
 # Where the engine and the scripts infer: --device, passed to the worker processes through the environment.
-DEVICE = os.environ.get("PIXELPATROL_BENCH_DEVICE", "cpu")
+DEVICE_ENV = "PIXELPATROL_BENCH_DEVICE"
 sys.path.insert(0, str(REPO))
 
 
@@ -96,12 +96,27 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _device() -> str:
+    return os.environ.get(DEVICE_ENV, "cpu")
+
+
+def _detector(engine_model: str) -> Any:
+    """The engine's model on --device; a CUDA run that fell back to the CPU stops instead of measuring it."""
+    from desktop.core.models.routing import load_for_scan
+
+    detector = load_for_scan(engine_model, device=_device())
+    if detector.device != _device():
+        raise RuntimeError(f"--device {_device()}: the engine runs on {detector.device} ({detector.device_reason})")
+    return detector
+
+
 def _session(model: str) -> tuple[Any, str, int, int]:
     import onnxruntime as ort
 
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if DEVICE == "cuda" else ["CPUExecutionProvider"]
+    cuda = _device() == "cuda"
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
     sess = ort.InferenceSession(model, providers=providers)
-    if DEVICE == "cuda" and sess.get_providers()[0] != "CUDAExecutionProvider":
+    if cuda and sess.get_providers()[0] != "CUDAExecutionProvider":
         raise RuntimeError("--device cuda: onnxruntime made no CUDA session here")
     inp = sess.get_inputs()[0]
     return sess, inp.name, int(inp.shape[1]), int(inp.shape[2])
@@ -137,10 +152,9 @@ def run_decode(folder: Path, engine_model: str) -> int:
     """The engine's decode-only limit: `scan.decode_file` for its model(s) on its number of threads."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from desktop.core.models.routing import load_for_scan
     from desktop.core.scan.engine import decode_file
 
-    detector = load_for_scan(engine_model, device=DEVICE)
+    detector = _detector(engine_model)
     files = _files(folder)
     groups = [files[i : i + 8] for i in range(0, len(files), 8)]  # small files: a task per file costs more
     with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
@@ -162,14 +176,11 @@ def run_naive(folder: Path, model: str) -> int:
 
 def run_engine(folder: Path, engine_model: str, use_cache: bool = False, store_path: Path | None = None,
                detector: Any = None) -> int:
-    from desktop.core.models.routing import load_for_scan
     from desktop.core.scan.engine import scan
     from desktop.core.scan.events import RowsReady, ScanOptions
     from desktop.core.scan.store import ResultStore
 
-    detector = detector or load_for_scan(engine_model, device=DEVICE)
-    if detector.device != DEVICE:
-        raise RuntimeError(f"--device {DEVICE}: the engine runs on {detector.device} ({detector.device_reason})")
+    detector = detector or _detector(engine_model)
     store = ResultStore(store_path or Path(tempfile.mkdtemp()) / "bench.sqlite3")
     n = 0
     for event in scan([folder], detector, ScanOptions(use_cache=use_cache), store=store):
@@ -181,13 +192,12 @@ def run_engine(folder: Path, engine_model: str, use_cache: bool = False, store_p
 
 def run_latency(folder: Path, engine_model: str) -> dict[str, Any]:
     """Time from calling scan() to the first rows on a huge tree, and from cancel to the end."""
-    from desktop.core.models.routing import load_for_scan
     from desktop.core.scan.engine import scan
     from desktop.core.scan.events import RowsReady, ScanFinished, ScanOptions
     from desktop.core.scan.store import ResultStore
 
     t_load = time.perf_counter()
-    detector = load_for_scan(engine_model, device=DEVICE)
+    detector = _detector(engine_model)
     store = ResultStore(Path(tempfile.mkdtemp()) / "latency.sqlite3")
     t0 = time.perf_counter()
     first: float | None = None
@@ -229,14 +239,13 @@ def worker(method: str, folder: Path, model: str, engine_model: str) -> dict[str
 
     with contextlib.suppress(ImportError):
         import c2pa  # noqa: F401  (the C2PA reader, imported by the first file that may hold a manifest)
-    from desktop.core.models.routing import load_for_scan
 
     if method == "latency":
         return run_latency(folder, engine_model)
     if method == "rescan":
         # The scan itself, with the model already loaded (as in the app); first scan and rescan
         # share one store, so the second finds every file in the cache.
-        detector = load_for_scan(engine_model, device=DEVICE)
+        detector = _detector(engine_model)
         store = Path(tempfile.mkdtemp()) / "rescan.sqlite3"
         t0 = time.perf_counter()
         n = run_engine(folder, engine_model, use_cache=True, store_path=store, detector=detector)
@@ -396,7 +405,7 @@ def main() -> int:
         print(json.dumps(worker(args.worker, Path(args.folder), args.model, args.engine_model)))
         return 0
 
-    os.environ["PIXELPATROL_BENCH_DEVICE"] = args.device  # for the worker processes
+    os.environ[DEVICE_ENV] = args.device  # for the worker processes
     n_large = (12 if args.quick else 48) if args.large is None else args.large
     n_small = args.small or (3000 if args.quick else 10000)
     n_huge = 200_000
