@@ -3,8 +3,9 @@
 Rebuilds the CIFAKE validation split of the training runs (``split_train_val`` with the recipe's default
 seed 0 and 10 % per label x CIFAR class; generated GAN fakes are pinned to their side and do not move it),
 scores it with the shipped ONNX file through the app's ``Detector`` (same pixel scaling, same graph), and
-reports balanced accuracy at the model's own decision threshold and ROC AUC: as stored, and re-encoded as
-JPEG at each quality asked for. CIFAKE only: the GAN-sample half of the question is
+reports balanced accuracy at the model's own decision threshold, ROC AUC and ECE (10 bins; as the split is, and
+read as a set of two photos per fake, the mix of the project's held-out set, by weighting the photos): as stored,
+and re-encoded as JPEG at each quality asked for. CIFAKE only: the GAN-sample half of the question is
 ``scripts/gan_samples_scan.py --jpeg QUALITY``.
 
     .venv/bin/python scripts/cifake_jpeg_check.py --model onnx_models/cifake-cnn.onnx \
@@ -24,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from desktop.core.models.detector import Detector, ModelError
 from training.data.loading import load_real_fake, split_train_val
 from training.data.preprocess import FeedSpec
-from training.ship.evaluate import binary_metrics, reencode, roc_auc
+from training.detector.calibrate import mix_weights
+from training.ship.evaluate import binary_metrics, expected_calibration_error, reencode, roc_auc
 
 DATA = ("/work/shared/data/cifake_train_REAL.zip", "/work/shared/data/cifake_train_FAKE.zip")
 
@@ -38,7 +40,9 @@ def measure(det: Detector, images: np.ndarray, y: np.ndarray) -> dict[str, float
     s = scores_of(det, images)
     m = binary_metrics(y, s, det.thresholds.decision)
     return {"balanced_accuracy": round(float(m["balanced_accuracy"]), 4), "tpr": round(float(m["recall"]), 4),
-            "tnr": round(float(m["specificity"]), 4), "roc_auc": round(roc_auc(y, s), 5)}
+            "tnr": round(float(m["specificity"]), 4), "roc_auc": round(roc_auc(y, s), 5),
+            "ece": round(expected_calibration_error(y, s), 5),
+            "ece_two_photos_per_fake": round(expected_calibration_error(y, s, weights=mix_weights(y, 2.0)), 5)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -143,9 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     z = np.mean(passes, axis=0)
     keep = (score > 1e-6) & (score < 1 - 1e-6)  # where the score's logit is not lost to float32 rounding
     target = np.log(score[keep] / (1 - score[keep]))
-    t = float(np.sum(z[keep] ** 2) / np.sum(z[keep] * target))  # least squares: target = z / T
-    diff = float(np.abs(1 / (1 + np.exp(-z / t)) - score).max())
-    print(f"recombined: temperature {t:.4f}, max |score difference| {diff:.2g} on {len(x)} images")
+    # least squares: target = z / T + b (b is 0 unless calibrated with each class weighing half)
+    (a, b), *_ = np.linalg.lstsq(np.stack([z[keep], np.ones(int(keep.sum()))], axis=1), target, rcond=None)
+    diff = float(np.abs(1 / (1 + np.exp(-(z * a + b))) - score).max())
+    print(f"recombined: temperature {1 / a:.4f}, bias {b:+.4f}, max |score difference| {diff:.2g} on {len(x)} images")
     return 0 if diff < 1e-4 else 1
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from training.data.loading import ImageData, split_train_val
-from training.detector.calibrate import fit_temperature, sigmoid
+from training.detector.calibrate import class_weights, fit_scaling, fit_temperature, mix_weights, sigmoid
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
@@ -38,6 +38,25 @@ def test_fitted_temperature_recovers_the_one_that_made_the_labels() -> None:
     y = (rng.random(len(z)) < sigmoid(z / 2.5)).astype(float)
     assert fit_temperature(z, y) == pytest.approx(2.5, rel=0.08)
     assert fit_temperature(z / 2.5, y) == pytest.approx(1.0, rel=0.08)
+
+
+def test_balanced_calibration_gives_the_equal_prior_probability_whatever_the_mix_of_validation() -> None:
+    # two Gaussian classes, 3 fakes per photo: with equal priors the true log-odds are 2 * mu * x / sigma^2 = 2 x.
+    # The network's logit is a shifted, stretched x; the balanced fit must undo both, the temperature alone cannot.
+    rng = np.random.default_rng(1)
+    y = (np.arange(40000) % 4 != 0).astype(float)
+    x = rng.normal(np.where(y == 1, 1.0, -1.0), 1.0)
+    z = 3.0 * x + 1.5
+    t, b = fit_scaling(z, y)
+    grid = np.linspace(-3, 3, 13)  # calibrated log-odds z / T + b against the true 2 x
+    assert 3.0 / t == pytest.approx(2.0, rel=0.05) and 1.5 / t + b == pytest.approx(0.0, abs=0.05)
+    assert np.allclose(sigmoid((3.0 * grid + 1.5) / t + b), sigmoid(2 * grid), atol=0.02)
+    t_alone = fit_temperature(z, y)  # the validation mix (75 % fakes) leaks into the score
+    assert sigmoid(np.array([1.5 / t_alone]))[0] > 0.6  # x = 0, where the classes are equally likely, reads "AI"
+    w = class_weights(y)
+    assert w[y == 1].sum() == pytest.approx(0.5) and w[y == 0].sum() == pytest.approx(0.5)
+    m = mix_weights(y, 2.0)
+    assert m[y == 0].sum() == pytest.approx(2 * m[y == 1].sum())
 
 
 def test_gan_fakes_are_label_fake_in_their_own_strata_and_keep_the_old_split() -> None:
@@ -159,6 +178,24 @@ def test_patch_model_mirror_average_lines_up_the_patches(cifake_zip: Path) -> No
     assert np.allclose(score[:, 0], patch_map.mean(axis=(1, 2, 3)), atol=1e-6)
     lg = predict_logits(logit_model(model), x, True)
     assert lg.shape == (64, 2, 16) and 0.2 <= report["temperature"] <= 5.0
+
+
+def test_balanced_calibration_is_inside_the_scored_graph() -> None:
+    from training.detector.calibrate import calibrate, logit_model, predict_logits
+    from training.recipes.cifake_cnn import build_model
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(40) % 4 != 0).astype(float)  # 3 fakes per photo
+    model = build_model({"width": 4, "dense": 8}, 1e-3)
+    scored, report = calibrate(model, x, y, mirror=True, fit=True, prior="balanced")
+    lg = predict_logits(logit_model(model), x, True).mean(axis=1)[:, 0]
+    got = np.asarray(scored(x.astype(np.float32), training=False))[:, 0]
+    assert report["prior"] == "balanced" and "each class weighing half" in report["fitted_on"]
+    assert np.allclose(got, sigmoid(lg / report["temperature"] + report["bias"]), atol=2e-3)  # report rounds T, b
+    assert {"ece_calibrated_balanced", "ece_calibrated_two_photos_per_fake"} <= set(report)
+    with pytest.raises(ValueError, match="calibrate_prior"):
+        calibrate(model, x, y, mirror=False, fit=True, prior="folder")
 
 
 def test_ensemble_averages_member_logits_in_one_exported_graph(tmp_path: Path) -> None:

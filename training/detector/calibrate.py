@@ -4,7 +4,11 @@
   same Dense without one; a network that already ends in a logit is kept).
 - :func:`fit_temperature`: the temperature T minimising the negative log-likelihood of
   ``sigmoid(logit / T)`` on validation (Guo et al. 2017); one scalar, so the ranking (AUROC) is unchanged.
-- :func:`scoring_model`: ``score = sigmoid(mean(logit(x), logit(mirror(x))) / T)``, the graph that is
+- :func:`fit_scaling`: T and a bias b minimising the *class-balanced* negative log-likelihood of
+  ``sigmoid(logit / T + b)``: the score is then the probability for a folder holding as many AI images as
+  photos, whatever mix the validation split has (it has the project's GAN samples as a second kind of fake:
+  63 % fakes). Validation's own mix is no one's folder: fitted on it, the score leaned towards "AI" by that mix.
+- :func:`scoring_model`: ``score = sigmoid(mean(logit(x), logit(mirror(x))) / T + b)``, the graph that is
   exported, so the app gets test-time augmentation and calibration with no code of its own.
 """
 
@@ -61,6 +65,42 @@ def logit_model(model: Any) -> Any:
     return keras.Model(model.inputs, logit, name=f"{model.name}_logit")
 
 
+def class_weights(y: np.ndarray) -> np.ndarray:
+    """Per sample, the weight that gives each class half of the total (a class that is absent: weight 0)."""
+    y = np.asarray(y, np.float64)
+    n1 = float(y.sum())
+    n0 = len(y) - n1
+    return np.where(y == 1, 0.5 / max(n1, 1.0), 0.5 / max(n0, 1.0))
+
+
+def mix_weights(y: np.ndarray, photos_per_fake: float) -> np.ndarray:
+    """Per sample, the weight that makes the photos (y = 0) weigh ``photos_per_fake`` times the fakes (y = 1):
+    validation scores read as a folder of that mix (for ECE under another mix of classes)."""
+    y = np.asarray(y, np.float64)
+    return np.where(y == 1, 1.0 / max(float(y.sum()), 1.0), photos_per_fake / max(float(len(y) - y.sum()), 1.0))
+
+
+def fit_scaling(logits: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """(T, b) minimising the weighted negative log-likelihood of ``mean over cells of sigmoid(logit / T + b)``,
+    ``logits`` [N, cells] (one cell each for a whole-image model, the patches of a patch model); ``weights``
+    per sample (default: :func:`class_weights`). A grid over T (0.2 to 5) and b (-4 to 4), then a finer one
+    around the best."""
+    z = np.asarray(logits, np.float64).reshape(len(y), -1)
+    y = np.asarray(y, np.float64)
+    w = class_weights(y) if weights is None else np.asarray(weights, np.float64)
+
+    def nll(t: float, b: float) -> float:
+        p = np.clip(sigmoid(z / t + b).mean(axis=1), 1e-6, 1 - 1e-6)
+        return float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).sum() / w.sum())
+
+    def best(ts: np.ndarray, bs: np.ndarray) -> tuple[float, float]:
+        return min((nll(float(t), float(b)), float(t), float(b)) for t in ts for b in bs)[1:]
+
+    t, b = best(T_GRID, np.linspace(-4.0, 4.0, 33))
+    step = float(np.log(T_GRID[1] / T_GRID[0]))
+    return best(np.exp(np.linspace(np.log(t) - 2 * step, np.log(t) + 2 * step, 21)), np.linspace(b - 0.25, b + 0.25, 51))
+
+
 def ensemble_logits(models: Sequence[Any], combine: str = "mean") -> Any:
     """One graph combining the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head, or a
     patch model's logit map): their mean, or their maximum (the image is as AI as its most suspicious member
@@ -113,8 +153,8 @@ def _mirror_layer() -> Any:
     return MirrorImage
 
 
-def scoring_model(logits: Any, temperature: float = 1.0, mirror: bool = False) -> Any:
-    """The exported graph: ``sigmoid(mean logit over (image[, mirror image]) / temperature)`` as ``score``;
+def scoring_model(logits: Any, temperature: float = 1.0, mirror: bool = False, bias: float = 0.0) -> Any:
+    """The exported graph: ``sigmoid(mean logit over (image[, mirror image]) / temperature + bias)`` as ``score``;
     for a logit map, the mirror image's map is flipped back first, ``patch_map`` is that sigmoid per patch
     and ``score`` its mean."""
     import keras
@@ -127,7 +167,7 @@ def scoring_model(logits: Any, temperature: float = 1.0, mirror: bool = False) -
         mirrored = logits(flip(name="mirror")(inp))
         views.append(flip(name="mirror_back")(mirrored) if is_map else mirrored)
     mean = views[0] if len(views) == 1 else keras.layers.Average(name="mean_logit")(views)
-    scaled = keras.layers.Rescaling(1.0 / temperature, name="temperature")(mean)
+    scaled = keras.layers.Rescaling(1.0 / temperature, offset=float(bias), name="temperature")(mean)
     name = logits.name.removesuffix("_logit") + "_scored"
     if not is_map:
         return keras.Model(inp, keras.layers.Activation("sigmoid", name="score")(scaled), name=name)
@@ -147,9 +187,12 @@ def predict_logits(logits: Any, images: np.ndarray, mirror: bool, batch: int = 5
     return np.stack([o.reshape(len(x), -1) for o in out], axis=1)
 
 
-def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fit: bool) -> tuple[Any, dict[str, Any]]:
+def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fit: bool,
+              prior: str = "validation") -> tuple[Any, dict[str, Any]]:
     """The scoring model for ``model`` and what calibration measured on (images, y): ECE of the plain
-    score, of the mirror-averaged score, and after temperature scaling."""
+    score, of the mirror-averaged score, and after calibration, on validation's own mix of classes and
+    reweighted to equal classes and to twice as many photos as fakes. ``prior``: "validation" fits T alone on
+    the split as it is; "balanced" fits T and a bias with each class weighing half (:func:`fit_scaling`)."""
     from training.ship.evaluate import expected_calibration_error as ece
     from training.ship.evaluate import roc_auc
 
@@ -158,16 +201,26 @@ def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fi
     plain = view_scores(lg[:, 0], 1.0)
     averaged_logits = lg.mean(axis=1)  # [N, cells]
     averaged = view_scores(averaged_logits, 1.0)
-    temperature = fit_temperature(averaged_logits, y) if fit else 1.0
-    calibrated = view_scores(averaged_logits, temperature)
+    if prior not in ("validation", "balanced"):
+        raise ValueError(f"calibrate_prior must be 'validation' or 'balanced', got {prior!r}")
+    temperature, bias = 1.0, 0.0
+    if fit and prior == "balanced":
+        temperature, bias = fit_scaling(averaged_logits, y)
+    elif fit:
+        temperature = fit_temperature(averaged_logits, y)
+    calibrated = sigmoid(averaged_logits / temperature + bias).mean(axis=1)
+    mixes = {"balanced": 1.0, "two_photos_per_fake": 2.0}  # photos per fake in a folder of another mix
     report = {
         "mirror_average": mirror,
         "temperature": round(temperature, 4),
-        "fitted_on": f"{len(y)} validation images",
+        "bias": round(bias, 4),
+        "prior": prior if fit else None,
+        "fitted_on": f"{len(y)} validation images" + (", each class weighing half" if fit and prior == "balanced" else ""),
         "ece_plain": round(ece(y, plain), 5),
         "ece_mirror_average": round(ece(y, averaged), 5),
         "ece_calibrated": round(ece(y, calibrated), 5),
+        **{f"ece_calibrated_{k}": round(ece(y, calibrated, weights=mix_weights(y, r)), 5) for k, r in mixes.items()},
         "auroc_plain": round(roc_auc(y, plain), 5),
         "auroc_mirror_average": round(roc_auc(y, averaged), 5),
     }
-    return scoring_model(lm, temperature, mirror), report
+    return scoring_model(lm, temperature, mirror, bias), report

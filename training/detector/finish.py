@@ -180,7 +180,7 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
     if not (cfg.tta_flip or cfg.calibrate):
         return model, None
 
-    return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate)
+    return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate, prior=cfg.calibrate_prior)
 
 
 def _plots(run_dir: Path, stem: str, title: str, labels: list[str], y: np.ndarray, scores: np.ndarray,

@@ -75,6 +75,9 @@ class DetectorConfig:
     # graph, and divide them by a temperature fitted on validation so that the score is a probability.
     tta_flip: bool = False
     calibrate: bool = False
+    # "validation": T alone, fitted on the validation split's own mix of classes; "balanced": T and a bias fitted
+    # with each class weighing half, so the score is a probability for a folder of as many fakes as photos.
+    calibrate_prior: str = "validation"
     # Checkpoints (.keras, comma-separated) of other runs on the same data whose logits are averaged with this
     # run's best model into one exported graph (training/detector/calibrate.py: ensemble_logits).
     ensemble_with: str | None = None
@@ -90,6 +93,8 @@ class DetectorConfig:
     train_seed: int | None = None
 
     def __post_init__(self) -> None:
+        if self.calibrate_prior not in ("validation", "balanced"):
+            raise ValueError(f"calibrate_prior must be 'validation' or 'balanced', got {self.calibrate_prior!r}")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.epochs < (0 if self.init_from else 1):

@@ -57,16 +57,20 @@ def _average_ranks(s: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def expected_calibration_error(y: np.ndarray, s: np.ndarray, bins: int = 10) -> float:
-    """ECE of P(class 1) over equal-width bins."""
+def expected_calibration_error(y: np.ndarray, s: np.ndarray, bins: int = 10,
+                               weights: np.ndarray | None = None) -> float:
+    """ECE of P(class 1) over equal-width bins; with ``weights``, each sample counts by its weight (the same
+    scores read as a set of another mix of classes)."""
     y = np.asarray(y, np.float64)
+    s = np.asarray(s, np.float64)
+    w = np.ones_like(y) if weights is None else np.asarray(weights, np.float64)
     idx = np.minimum((s * bins).astype(int), bins - 1)
     ece = 0.0
     for b in range(bins):
         m = idx == b
-        if m.any():
-            ece += m.mean() * abs(y[m].mean() - s[m].mean())
-    return float(ece)
+        if m.any() and w[m].sum() > 0:
+            ece += w[m].sum() * abs(np.average(y[m], weights=w[m]) - np.average(s[m], weights=w[m]))
+    return float(ece / w.sum())
 
 
 def binary_metrics(y: np.ndarray, s: np.ndarray, threshold: float = 0.5) -> dict[str, Any]:
