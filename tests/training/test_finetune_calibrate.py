@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from training.data.loading import ImageData, split_train_val
-from training.detector.calibrate import class_weights, fit_scaling, fit_temperature, mix_weights, sigmoid
+from training.detector.calibrate import fit_scaling, fit_temperature, mix_weights, sigmoid
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
@@ -53,8 +53,8 @@ def test_balanced_calibration_gives_the_equal_prior_probability_whatever_the_mix
     assert np.allclose(sigmoid((3.0 * grid + 1.5) / t + b), sigmoid(2 * grid), atol=0.02)
     t_alone = fit_temperature(z, y)  # the validation mix (75 % fakes) leaks into the score
     assert sigmoid(np.array([1.5 / t_alone]))[0] > 0.6  # x = 0, where the classes are equally likely, reads "AI"
-    w = class_weights(y)
-    assert w[y == 1].sum() == pytest.approx(0.5) and w[y == 0].sum() == pytest.approx(0.5)
+    w = mix_weights(y, 1.0)
+    assert w[y == 1].sum() == pytest.approx(w[y == 0].sum())
     m = mix_weights(y, 2.0)
     assert m[y == 0].sum() == pytest.approx(2 * m[y == 1].sum())
 

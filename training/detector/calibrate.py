@@ -65,17 +65,9 @@ def logit_model(model: Any) -> Any:
     return keras.Model(model.inputs, logit, name=f"{model.name}_logit")
 
 
-def class_weights(y: np.ndarray) -> np.ndarray:
-    """Per sample, the weight that gives each class half of the total (a class that is absent: weight 0)."""
-    y = np.asarray(y, np.float64)
-    n1 = float(y.sum())
-    n0 = len(y) - n1
-    return np.where(y == 1, 0.5 / max(n1, 1.0), 0.5 / max(n0, 1.0))
-
-
 def mix_weights(y: np.ndarray, photos_per_fake: float) -> np.ndarray:
     """Per sample, the weight that makes the photos (y = 0) weigh ``photos_per_fake`` times the fakes (y = 1):
-    validation scores read as a folder of that mix (for ECE under another mix of classes)."""
+    validation scores read as a folder of that mix (ECE under another mix; 1.0: each class weighs half)."""
     y = np.asarray(y, np.float64)
     return np.where(y == 1, 1.0 / max(float(y.sum()), 1.0), photos_per_fake / max(float(len(y) - y.sum()), 1.0))
 
@@ -83,11 +75,11 @@ def mix_weights(y: np.ndarray, photos_per_fake: float) -> np.ndarray:
 def fit_scaling(logits: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
     """(T, b) minimising the weighted negative log-likelihood of ``mean over cells of sigmoid(logit / T + b)``,
     ``logits`` [N, cells] (one cell each for a whole-image model, the patches of a patch model); ``weights``
-    per sample (default: :func:`class_weights`). A grid over T (0.2 to 5) and b (-4 to 4), then a finer one
+    per sample (default: each class weighing half). A grid over T (0.2 to 5) and b (-4 to 4), then a finer one
     around the best."""
     z = np.asarray(logits, np.float64).reshape(len(y), -1)
     y = np.asarray(y, np.float64)
-    w = class_weights(y) if weights is None else np.asarray(weights, np.float64)
+    w = mix_weights(y, 1.0) if weights is None else np.asarray(weights, np.float64)
 
     def nll(t: float, b: float) -> float:
         p = np.clip(sigmoid(z / t + b).mean(axis=1), 1e-6, 1 - 1e-6)
