@@ -328,11 +328,40 @@ def test_recipe_ships_the_weight_average_when_it_measures_at_least_as_well(cifak
     assert rc == EXIT_OK, evs[-3:]
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     avg = evaluation["weight_average"]
-    assert avg["monitor"] == "val_auc" and avg["updates"] > 0
+    assert avg["monitor"] == "validation ROC AUC (exact)" and avg["updates"] > 0
+    assert 0.0 <= avg["weight_average"] <= 1.0 and 0.0 <= avg["best_epoch"] <= 1.0
     shipped_average = avg["weight_average"] >= avg["best_epoch"]
     assert evaluation["checkpoint"] == ("ema.keras" if shipped_average else "best.keras")
     assert avg["shipped"] == ("weight average" if shipped_average else "best epoch")
     assert "exponential moving average" in (tmp_path / "run" / "cifake-cnn.md").read_text()
+
+
+def test_weight_average_or_best_epoch_is_chosen_by_exact_auc_when_it_can_be_measured(tmp_path: Path) -> None:
+    from training.detector.ema import EMA, EMA_STATE, choose_checkpoint
+
+    # session 13's case: the binned AUC logged in training says the best epoch, the exact one the average
+    (tmp_path / EMA).write_bytes(b"average")
+    (tmp_path / "best.keras").write_bytes(b"best")
+    (tmp_path / EMA_STATE).write_text(json.dumps({"val_auc": 0.99643, "updates": 10, "decay": 0.9995}))
+    (tmp_path / "state.json").write_text(json.dumps({"best_value": 0.99679, "best_epoch": 24}))
+    exact = {EMA: 0.99808, "best.keras": 0.99779}
+    asked: list[str] = []
+
+    def measure(path: Path) -> float:
+        asked.append(path.name)
+        return exact[path.name]
+
+    binned, report = choose_checkpoint(tmp_path, tmp_path / "best.keras", "val_auc", "max")
+    assert binned.name == "best.keras" and report and report["shipped"] == "best epoch"
+    chosen, report = choose_checkpoint(tmp_path, tmp_path / "best.keras", "val_auc", "max", measure)
+    assert chosen.name == EMA and sorted(asked) == sorted(exact)
+    assert report and report["weight_average"] == 0.99808 and report["best_epoch"] == 0.99779
+    assert report["monitor"] == "validation ROC AUC (exact)" and report["best_epoch_number"] == 24
+    asked.clear()  # a loss monitor is compared as logged
+    (tmp_path / EMA_STATE).write_text(json.dumps({"val_loss": 0.06, "updates": 10, "decay": 0.9995}))
+    (tmp_path / "state.json").write_text(json.dumps({"best_value": 0.05, "best_epoch": 3}))
+    chosen, report = choose_checkpoint(tmp_path, tmp_path / "best.keras", "val_loss", "min", measure)
+    assert chosen.name == "best.keras" and not asked and report and report["monitor"] == "val_loss"
 
 
 def test_experts_join_the_mean_ensemble_by_the_maximum_in_one_exported_graph(tmp_path: Path) -> None:

@@ -247,12 +247,16 @@ def finish_detector(
     run_dir = ctx.run.dir
     ckpt = run_dir / BEST if (run_dir / BEST).exists() else run_dir / LAST
     averaged = None
-    if cfg.ema_decay is not None:
-        from training.detector.ema import choose_checkpoint
-
-        ckpt, averaged = choose_checkpoint(run_dir, ckpt, cfg.monitor, cfg.monitor_mode)
     val_images = np.asarray(split.images[np.sort(split.val)])
     y = split.labels[np.sort(split.val)].astype(int)
+    if cfg.ema_decay is not None:
+        from training.detector.ema import choose_checkpoint
+        from training.ship.evaluate import roc_auc
+
+        def exact_auc(path: Path) -> float:
+            return roc_auc(y, make_predict(load_checkpoint(path))(val_images))
+
+        ckpt, averaged = choose_checkpoint(run_dir, ckpt, cfg.monitor, cfg.monitor_mode, exact_auc)
     model, calibration = final_model(cfg, load_checkpoint(ckpt), val_images, y)
     predict = make_predict(model)
     scores = predict(val_images)
