@@ -56,7 +56,7 @@ class ScanPageHistory(ScanPageRuns):
         self.history_loaded.emit(scan_id)
         if resume:
             recursive = bool(record.options.get("recursive", True))
-            threshold = self.results.filter_bar.threshold()
+            threshold = self.results.filter_bar.user_threshold()
             self._start(
                 ScanRequest(list(record.paths), record.model_path, recursive, threshold, scan_id), fresh=False
             )

@@ -96,7 +96,7 @@ class ScanPageRuns(ScanPageThresholds):
             existing,
             model,
             self.toolbar.recursive_check.isChecked(),
-            self.results.filter_bar.threshold() if same else self.settings.threshold_for(model),
+            self.results.filter_bar.user_threshold() if same else self.settings.threshold_for(model),
             resume_scan_id,
         )
         self.settings.add_recent([p for p in existing if Path(p).is_dir()] or existing[:1])

@@ -49,19 +49,20 @@ class ScanPageThresholds(ScanPageLayout):
 
         thresholds = self._contract_thresholds
         value = self.results.filter_bar.threshold()
+        user = self.results.filter_bar.user_threshold()  # None at "(model)": every row in its own model's bands
         if thresholds is None:
             self.results.set_labeller(None, value)
             return
         detector = self._detector
         if detector is None:
-            remapped = remap_thresholds(thresholds, value)  # once, not per row
+            remapped = remap_thresholds(thresholds, user)  # once, not per row
             self.results.set_labeller(lambda row: verdict_for(float(row.score), remapped), value)
         else:
             from desktop.core.scan.verdicts import relabel
 
             self.results.set_labeller(
                 lambda row: relabel(detector, float(row.score), row.model, row.width, row.height, row.reason,
-                                    row.evidence, value)[0], value)
+                                    row.evidence, user)[0], value)
         self.detail.set_verdict(self._current_verdict())
 
     def _current_verdict(self) -> str:

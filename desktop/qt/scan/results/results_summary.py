@@ -84,6 +84,12 @@ class ResultsFilterBarWidget(QWidget):
     def threshold(self) -> float:
         return self.threshold_slider.value() / SLIDER_STEPS
 
+    def user_threshold(self) -> float | None:
+        """The slider's value when the user moved it off the model's own threshold, else None: each model keeps
+        its own bands (an Automatic scan's rows come from models whose decisions differ)."""
+        t = self.threshold()
+        return None if abs(t - self._default) < 0.5 / SLIDER_STEPS else t
+
     def set_threshold(self, value: float, default: float | None = None) -> None:
         """Move the slider without waiting for the debounce (used when loading a model or settings)."""
         if default is not None:
