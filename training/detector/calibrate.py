@@ -21,6 +21,7 @@ import numpy as np
 
 from training.data.preprocess import to_model_input
 
+PRIORS = ("validation", "balanced")  # what ``calibrate(prior=...)`` (the recipes' ``calibrate_prior``) accepts
 T_GRID = np.exp(np.linspace(np.log(0.2), np.log(5.0), 81))
 
 
@@ -193,7 +194,7 @@ def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fi
     plain = view_scores(lg[:, 0], 1.0)
     averaged_logits = lg.mean(axis=1)  # [N, cells]
     averaged = view_scores(averaged_logits, 1.0)
-    if prior not in ("validation", "balanced"):
+    if prior not in PRIORS:
         raise ValueError(f"calibrate_prior must be 'validation' or 'balanced', got {prior!r}")
     temperature, bias = 1.0, 0.0
     if fit and prior == "balanced":

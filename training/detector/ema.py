@@ -89,10 +89,9 @@ def choose_checkpoint(run_dir: Path, best: Path, monitor: str, mode: str,
     ema = json.loads(state_path.read_text())
     run_state = json.loads((run_dir / "state.json").read_text()) if (run_dir / "state.json").exists() else {}
     best_value, ema_value = run_state.get("best_value"), ema.get(monitor)
-    exact = exact_auc is not None and monitor.endswith("auc") and ema_value is not None and best.exists()
-    if exact:
-        assert exact_auc is not None
-        ema_value, best_value = exact_auc(ema_path), exact_auc(best)
+    exact = False
+    if exact_auc is not None and monitor.endswith("auc") and ema_value is not None and best.exists():
+        exact, ema_value, best_value = True, exact_auc(ema_path), exact_auc(best)
     if ema_value is None or best_value is None:
         use = ema_value is not None
     else:

@@ -93,7 +93,9 @@ class DetectorConfig:
     train_seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.calibrate_prior not in ("validation", "balanced"):
+        from training.detector.calibrate import PRIORS
+
+        if self.calibrate_prior not in PRIORS:
             raise ValueError(f"calibrate_prior must be 'validation' or 'balanced', got {self.calibrate_prior!r}")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
