@@ -82,6 +82,22 @@ def test_threshold_held_out_is_below_the_in_sample_best_on_overlapping_classes()
     assert held_out < in_sample and in_sample - held_out < 0.03
 
 
+def test_a_fixed_decision_is_kept_the_bands_still_chosen_around_it_and_measured_on_the_same_halves() -> None:
+    rng = np.random.default_rng(5)
+    y = np.r_[np.zeros(800, int), np.ones(400, int)]
+    s = np.clip(np.r_[rng.normal(0.3, 0.15, 800), rng.normal(0.7, 0.15, 400)], 0, 1)
+    chosen, fixed = choose_thresholds(y, s), choose_thresholds(y, s, decision=0.5)
+    assert chosen["decision"] != 0.5 and fixed["decision"] == 0.5
+    assert "best balanced accuracy" in chosen["method"]["decision"] and "fixed at 0.5" in fixed["method"]["decision"]
+    assert 0 <= fixed["real"] < fixed["likely_real"] <= 0.5 <= fixed["likely_ai"] < fixed["ai"] <= 1
+    assert fixed["ai"] == chosen["ai"]  # the precision-target cuts do not depend on the decision here
+    h = threshold_held_out(y, s, repeats=10, fixed=0.5)
+    assert h["fixed"] == 0.5 and "fixed_balanced_accuracy" not in threshold_held_out(y, s, repeats=2)
+    # both measured on the halves they were not chosen on: 0.5 is the equal-class optimum of these scores
+    assert abs(h["fixed_balanced_accuracy"] - binary_metrics(y, s, 0.5)["balanced_accuracy"]) < 0.01
+    assert h["fixed_balanced_accuracy"] > h["balanced_accuracy"] - 0.01
+
+
 def test_reencode_png_is_lossless_and_jpeg_is_not() -> None:
     rng = np.random.default_rng(2)
     imgs = rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)

@@ -145,14 +145,17 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
 
     rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--set", f"gan_fakes={GENERATOR}",
                     "--set", "gan_fake_count=40", "--set", "gan_fake_jpeg=0.5", "--set", "tta_flip=true",
-                    "--set", "calibrate=true")
+                    "--set", "calibrate=true", "--set", "calibrate_prior=balanced")
     assert rc == EXIT_OK, evs[-3:]
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     cal, kinds = evaluation["calibration"], evaluation["per_kind"]
-    assert cal["mirror_average"] and 0.2 <= cal["temperature"] <= 5.0
+    assert cal["mirror_average"] and 0.1 <= cal["temperature"] <= 10.0 and cal["prior"] == "balanced"  # grid 0.2-5, refined
+    # calibrated to equal classes: the decision is 0.5, not chosen on validation, and measured beside a chosen one
+    assert evaluation["thresholds"]["decision"] == 0.5 and evaluation["threshold_held_out"]["fixed"] == 0.5
     assert kinds["gan_fakes"]["samples"] > 0 and kinds["cifake"]["samples"] > 0
     card = (tmp_path / "run" / "cifake-cnn.md").read_text()
     assert "flagged AI" in card and "temperature" in card and "of them stored as JPEG" in card
+    assert "The decision threshold is fixed at 0.5, not chosen on this split" in card
     assert "Per kind (as stored / PNG / JPEG q60): CIFAKE alone balanced accuracy" in card  # what the mix hides
     per_kind_q60 = evaluation["robustness"]["jpeg_q60"]["per_kind"]
     assert 0.0 <= per_kind_q60["gan_fakes_flagged"] <= 1.0 and 0.0 <= per_kind_q60["cifake_balanced_accuracy"] <= 1.0

@@ -33,12 +33,15 @@ def limits_lines(text: str) -> list[str]:
 def _held_out_lines(h: dict[str, Any] | None) -> list[str]:
     if not h:
         return []
-    return [
-        "The decision threshold is chosen on this same split, which flatters the balanced accuracy above. "
-        f"Chosen on one random half of each class and measured on the other ({h['halvings']} halvings, both ways): "
-        f"balanced accuracy {_pct(h['balanced_accuracy'])} on average (range {_pct(h['min'])} to {_pct(h['max'])}).",
-        "",
-    ]
+    chosen = (f"Chosen on one random half of each class and measured on the other ({h['halvings']} halvings, both "
+              f"ways): balanced accuracy {_pct(h['balanced_accuracy'])} on average (range {_pct(h['min'])} to "
+              f"{_pct(h['max'])}).")
+    if h.get("fixed") is None:
+        return ["The decision threshold is chosen on this same split, which flatters the balanced accuracy above. "
+                + chosen, ""]
+    return [f"The decision threshold is fixed at {h['fixed']:g}, not chosen on this split (the score is calibrated "
+            f"to equal classes). On the same measured halves it gives {_pct(h['fixed_balanced_accuracy'])} on "
+            "average; a threshold chosen on the other half instead: " + chosen, ""]
 
 
 def _kind_lines(kinds: dict[str, Any] | None) -> list[str]:

@@ -112,19 +112,22 @@ def best_balanced_threshold(y: np.ndarray, s: np.ndarray) -> float:
     return float(np.clip((thr[i] + lower) / 2, 1e-6, 1 - 1e-6))
 
 
-def threshold_held_out(y: np.ndarray, s: np.ndarray, repeats: int = 20, seed: int = 0) -> dict[str, Any]:
+def threshold_held_out(y: np.ndarray, s: np.ndarray, repeats: int = 20, seed: int = 0,
+                       fixed: float | None = None) -> dict[str, Any]:
     """Balanced accuracy with the decision threshold chosen on data it is not measured on.
 
-    The shipped threshold is the best one *on* validation, which flatters the balanced accuracy reported
-    there. Here each class is halved at random; the threshold chosen on one half is measured on the other,
-    and the other way round; ``repeats`` such halvings. Returns their mean, spread and range.
+    A threshold chosen as the best one *on* validation flatters the balanced accuracy reported there. Here
+    each class is halved at random; the threshold chosen on one half is measured on the other, and the other
+    way round; ``repeats`` such halvings. Returns their mean, spread and range; with ``fixed`` (a threshold
+    not chosen on the data, such as 0.5 for a score calibrated to equal classes), also that threshold's mean
+    on the same measured halves, so the two can be compared.
     """
     y = np.asarray(y).astype(bool).reshape(-1)
     s = np.asarray(s, np.float64).reshape(-1)
     if y.all() or not y.any():
         raise ValueError("threshold_held_out needs both classes")
     rng = np.random.default_rng(seed)
-    values = []
+    values, at_fixed = [], []
     for _ in range(repeats):
         halves: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
         for cls in (False, True):
@@ -135,7 +138,10 @@ def threshold_held_out(y: np.ndarray, s: np.ndarray, repeats: int = 20, seed: in
         for fit, test in ((a, b), (b, a)):
             t = best_balanced_threshold(y[fit], s[fit])
             values.append(binary_metrics(y[test], s[test], t)["balanced_accuracy"])
+            if fixed is not None:
+                at_fixed.append(binary_metrics(y[test], s[test], fixed)["balanced_accuracy"])
     v = np.asarray(values)
+    extra = {"fixed": fixed, "fixed_balanced_accuracy": float(np.mean(at_fixed))} if fixed is not None else {}
     return {
         "balanced_accuracy": float(v.mean()),
         "std": float(v.std()),
@@ -143,16 +149,21 @@ def threshold_held_out(y: np.ndarray, s: np.ndarray, repeats: int = 20, seed: in
         "max": float(v.max()),
         "halvings": repeats,
         "method": "threshold of best balanced accuracy on one random half per class, measured on the other half",
+        **extra,
     }
 
 
-def choose_thresholds(y: np.ndarray, s: np.ndarray) -> dict[str, Any]:
+def choose_thresholds(y: np.ndarray, s: np.ndarray, decision: float | None = None) -> dict[str, Any]:
+    """The verdict bands on validation scores: the decision threshold (the best balanced accuracy, or
+    ``decision`` when given: a threshold not chosen on the data) and the likely/sure cuts around it by the
+    precision targets. ``method`` says how each was chosen."""
     y = np.asarray(y).astype(bool)
     s = np.asarray(s, np.float64).reshape(-1)
-    d = best_balanced_threshold(y, s)
+    d = best_balanced_threshold(y, s) if decision is None else float(decision)
     cuts = np.unique(s)
     up, down = cuts[cuts >= d], cuts[cuts <= d][::-1]
-    how: dict[str, str] = {}
+    how: dict[str, str] = {"decision": "best balanced accuracy on validation" if decision is None else
+                           f"fixed at {d:g} (not chosen on validation)"}
 
     def ai_cut(target: float, fallback_q: float, key: str) -> float:
         for c in up:
