@@ -33,15 +33,15 @@ def limits_lines(text: str) -> list[str]:
 def _held_out_lines(h: dict[str, Any] | None) -> list[str]:
     if not h:
         return []
-    chosen = (f"Chosen on one random half of each class and measured on the other ({h['halvings']} halvings, both "
-              f"ways): balanced accuracy {_pct(h['balanced_accuracy'])} on average (range {_pct(h['min'])} to "
-              f"{_pct(h['max'])}).")
+    halves = f"one random half of each class ({h['halvings']} halvings, both ways)"
+    chosen = (f"balanced accuracy {_pct(h['balanced_accuracy'])} on average (range {_pct(h['min'])} to "
+              f"{_pct(h['max'])})")
     if h.get("fixed") is None:
         return ["The decision threshold is chosen on this same split, which flatters the balanced accuracy above. "
-                + chosen, ""]
+                f"Chosen on {halves} and measured on the other: {chosen}.", ""]
     return [f"The decision threshold is fixed at {h['fixed']:g}, not chosen on this split (the score is calibrated "
-            f"to equal classes). On the same measured halves it gives {_pct(h['fixed_balanced_accuracy'])} on "
-            "average; a threshold chosen on the other half instead: " + chosen, ""]
+            f"to equal classes). Measured on {halves}: balanced accuracy {_pct(h['fixed_balanced_accuracy'])} on "
+            f"average; a threshold chosen on the other half instead gives {chosen}.", ""]
 
 
 def _kind_lines(kinds: dict[str, Any] | None) -> list[str]:
@@ -195,7 +195,8 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         *_lineage_lines(evaluation.get("lineage")),
         f"## Validation ({evaluation['split']})",
         "",
-        f"At the decision threshold {t['decision']:.4f} (best balanced accuracy on validation)"
+        f"At the decision threshold {t['decision']:.4f} "
+        f"({evaluation.get('thresholds', {}).get('method', {}).get('decision', 'best balanced accuracy on validation')})"
         + (", all validation images together (the figures per kind of fake follow the table):"
            if evaluation.get("per_kind") else ":"),
         "",
