@@ -156,7 +156,8 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
     card = (tmp_path / "run" / "cifake-cnn.md").read_text()
     assert "flagged AI" in card and "temperature" in card and "of them stored as JPEG" in card
     assert "The decision threshold is fixed at 0.5, not chosen on this split" in card
-    assert "At the decision threshold 0.5000 (fixed at 0.5 (not chosen on validation))" in card
+    assert "At the decision threshold 0.5000 (fixed at 0.5, not chosen on validation)" in card
+    assert "At 0.5 instead" not in card  # said once
     assert "Per kind (as stored / PNG / JPEG q60): CIFAKE alone balanced accuracy" in card  # what the mix hides
     per_kind_q60 = evaluation["robustness"]["jpeg_q60"]["per_kind"]
     assert 0.0 <= per_kind_q60["gan_fakes_flagged"] <= 1.0 and 0.0 <= per_kind_q60["cifake_balanced_accuracy"] <= 1.0

@@ -211,8 +211,9 @@ def write_card(path: Path, contract: dict[str, Any], evaluation: dict[str, Any],
         f"| ECE (10 bins) | {m['ece']:.4f} |",
         "",
         f"Confusion (rows true, cols predicted; {neg}, {pos}): {neg} {cm[0][0]:,} / {cm[0][1]:,}; {pos} {cm[1][0]:,} / "
-        f"{cm[1][1]:,}. At 0.5 instead: accuracy {_pct(evaluation['metrics_at_0.5']['accuracy'])}, balanced "
-        f"accuracy {_pct(evaluation['metrics_at_0.5']['balanced_accuracy'])}.",
+        f"{cm[1][1]:,}." + ("" if t["decision"] == 0.5 else
+                            f" At 0.5 instead: accuracy {_pct(evaluation['metrics_at_0.5']['accuracy'])}, balanced "
+                            f"accuracy {_pct(evaluation['metrics_at_0.5']['balanced_accuracy'])}."),
         "",
         *_held_out_lines(evaluation.get("threshold_held_out")),
         *_kind_lines(evaluation.get("per_kind")),

@@ -163,7 +163,7 @@ def choose_thresholds(y: np.ndarray, s: np.ndarray, decision: float | None = Non
     cuts = np.unique(s)
     up, down = cuts[cuts >= d], cuts[cuts <= d][::-1]
     how: dict[str, str] = {"decision": "best balanced accuracy on validation" if decision is None else
-                           f"fixed at {d:g} (not chosen on validation)"}
+                           f"fixed at {d:g}, not chosen on validation"}
 
     def ai_cut(target: float, fallback_q: float, key: str) -> float:
         for c in up:

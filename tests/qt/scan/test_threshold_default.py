@@ -3,20 +3,34 @@ that model's own bands (the slider shows the widest-domain model's decision, whi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import onnx
 
 from desktop.core.models.detector import Detector
 from desktop.core.models.routing import Router
 from desktop.core.scan.verdicts import relabel
 from desktop.qt.scan.results.results_summary import ResultsFilterBarWidget
+from spec.contract import CONTRACT_KEY
 
 MODELS = Path(__file__).resolve().parents[3] / "onnx_models"
 
 
-def test_slider_at_the_models_threshold_leaves_each_model_its_own_bands(qtbot: Any) -> None:
-    router = Router([Detector.load(MODELS / "realworld-detector.onnx", device="cpu"),
-                     Detector.load(MODELS / "cifake-cnn.onnx", device="cpu")])
+def _with_bands(src: Path, dst: Path, bands: dict[str, float]) -> Path:
+    """A copy of a shipped model whose contract has other verdict bands (the shipped decisions may coincide)."""
+    model = onnx.load(str(src), load_external_data=False)
+    entry = next(p for p in model.metadata_props if p.key == CONTRACT_KEY)
+    entry.value = json.dumps({**json.loads(entry.value), "thresholds": bands})
+    onnx.save(model, str(dst))
+    return dst
+
+
+def test_slider_at_the_models_threshold_leaves_each_model_its_own_bands(qtbot: Any, tmp_path: Path) -> None:
+    cnn = _with_bands(MODELS / "cifake-cnn.onnx", tmp_path / "cifake-cnn.onnx",
+                      {"real": 0.05, "likely_real": 0.2, "decision": 0.3, "likely_ai": 0.35, "ai": 0.8})
+    router = Router([Detector.load(MODELS / "realworld-detector.onnx", device="cpu"), Detector.load(cnn, device="cpu")])
     cifake = router.member("cifake-cnn")
     bar = ResultsFilterBarWidget()
     qtbot.addWidget(bar)
