@@ -16,7 +16,7 @@ its peak RSS is its own; imports are not timed, loading the model and making its
   decode   the decode-only limit of the engine: its own read + decode + feed + evidence
            (`scan.decode_file`) on as many threads as the engine, no model, no store
   network  the network-only limit: the engine's model(s) scoring the folder's images already decoded (decoding
-           not timed; making the sessions is), in the engine's batches on its multi-threaded session
+           not timed; making the sessions is), each model in its own batch size on its multi-threaded session
   naive    (b) full decode, resize, one inference call per image, one thread
 and the engine's first scan of each tree against a rescan of the unchanged tree (cache, in one process), and
 whole processes: `python -m desktop scan TREE` run again on an unchanged tree against a bare `os.walk` +
@@ -166,7 +166,7 @@ def run_decode(folder: Path, engine_model: str) -> int:
 
 def run_network(folder: Path, engine_model: str) -> tuple[int, float, float]:
     """The engine's network-only limit: (images, seconds, CPU seconds) of its members scoring the files' crops, decoded
-    beforehand by `scan.decode_file` (not timed), each member on its own images in the engine's batch size."""
+    beforehand by `scan.decode_file` (not timed), each member on its own images in its own batch size."""
     from desktop.core.scan.engine import decode_file
 
     detector = _detector(engine_model)
@@ -175,11 +175,8 @@ def run_network(folder: Path, engine_model: str) -> tuple[int, float, float]:
     for d in decoded:
         groups.setdefault(d.model or "", []).append(d)
     cpu0, t0 = _cpu_s(), time.perf_counter()
-    for name, ds in groups.items():
-        member = detector.member(name)
-        for i in range(0, len(ds), detector.batch_size):
-            part = ds[i : i + detector.batch_size]
-            member.score_images([d.crops for d in part], [d.grid for d in part])
+    for name, ds in groups.items():  # score_images batches at the member's own batch size, as in the engine
+        detector.member(name).score_images([d.crops for d in ds], [d.grid for d in ds])
     return len(decoded), time.perf_counter() - t0, _cpu_s() - cpu0
 
 
