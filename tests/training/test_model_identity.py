@@ -44,6 +44,11 @@ def test_bands_from_too_few_validation_images_are_the_wide_ones_around_the_decis
     assert bands["likely_real"] < d < bands["likely_ai"]  # never collapsed onto each other
     assert "only 80 validation images" in note and str(MIN_VAL_FOR_BANDS) in note
     assert bands["method"]["decision"] == "best balanced accuracy on validation"
+    y = np.repeat([0, 1], MIN_VAL_FOR_BANDS // 2)
+    scores = np.clip(np.where(y == 1, 0.8, 0.1) + rng.normal(0, 0.05, y.size), 0, 1)
+    bands, note = choose_bands(y, scores)
+    assert note == f"chosen on {MIN_VAL_FOR_BANDS} validation images"
+    assert bands["real"] < bands["likely_real"] <= bands["decision"] != 0.5
 
 
 def test_bands_around_a_fixed_decision_keep_it_and_say_so() -> None:
@@ -55,11 +60,6 @@ def test_bands_around_a_fixed_decision_keep_it_and_say_so() -> None:
     assert "decision fixed at 0.5" in note and "1200 validation images" in note
     few, note = choose_bands(y[::20], scores[::20], decision=0.5)  # too few: wide bands around 0.5
     assert {k: few[k] for k in WIDE_BANDS} == WIDE_BANDS and "fixed at 0.5" in note
-    y = np.repeat([0, 1], MIN_VAL_FOR_BANDS // 2)
-    scores = np.clip(np.where(y == 1, 0.8, 0.1) + rng.normal(0, 0.05, y.size), 0, 1)
-    bands, note = choose_bands(y, scores)
-    assert note == f"chosen on {MIN_VAL_FOR_BANDS} validation images"
-    assert bands["real"] < bands["likely_real"] <= bands["decision"] != 0.5
 
 
 def test_the_card_names_each_data_folder_in_full_with_the_counts(
