@@ -25,6 +25,12 @@ PRIORS = ("validation", "balanced")  # what ``calibrate(prior=...)`` (the recipe
 T_GRID = np.exp(np.linspace(np.log(0.2), np.log(5.0), 81))
 
 
+def check_prior(prior: str) -> None:
+    """One line for a ``calibrate_prior`` that is not one of ``PRIORS`` (checked in the config, before any work)."""
+    if prior not in PRIORS:
+        raise ValueError(f"calibrate_prior must be {' or '.join(map(repr, PRIORS))}, got {prior!r}")
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(x, np.float64))))
 
@@ -194,8 +200,7 @@ def calibrate(model: Any, images: np.ndarray, y: np.ndarray, *, mirror: bool, fi
     plain = view_scores(lg[:, 0], 1.0)
     averaged_logits = lg.mean(axis=1)  # [N, cells]
     averaged = view_scores(averaged_logits, 1.0)
-    if prior not in PRIORS:
-        raise ValueError(f"calibrate_prior must be 'validation' or 'balanced', got {prior!r}")
+    check_prior(prior)
     temperature, bias = 1.0, 0.0
     if fit and prior == "balanced":
         temperature, bias = fit_scaling(averaged_logits, y)

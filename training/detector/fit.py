@@ -93,10 +93,9 @@ class DetectorConfig:
     train_seed: int | None = None
 
     def __post_init__(self) -> None:
-        from training.detector.calibrate import PRIORS
+        from training.detector.calibrate import check_prior
 
-        if self.calibrate_prior not in PRIORS:
-            raise ValueError(f"calibrate_prior must be 'validation' or 'balanced', got {self.calibrate_prior!r}")
+        check_prior(self.calibrate_prior)
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.epochs < (0 if self.init_from else 1):
