@@ -41,20 +41,26 @@ def ort_scores(onnx_path: Path, images: np.ndarray) -> tuple[dict, list[np.ndarr
     return contract, sess.run(None, {contract["input"]["name"]: to_model_input(images)})
 
 
+# The PatchGAN run also mixes its batches (mixup and cutmix: soft labels broadcast to its patch targets).
+MIXED = ["--set", "augment.mixup=0.25", "--set", "augment.cutmix=0.5"]
+
+
 @pytest.mark.parametrize(
-    ("recipe", "outputs"),
-    [("cifake-cnn", ["score"]), ("cifake-patchgan", ["score", "patch_map"])],
+    ("recipe", "outputs", "extra"),
+    [("cifake-cnn", ["score"], []), ("cifake-patchgan", ["score", "patch_map"], MIXED)],
 )
 def test_detector_recipe_trains_exports_and_keras_matches_onnx(
-    recipe: str, outputs: list[str], cifake_zip: Path, tmp_path: Path
+    recipe: str, outputs: list[str], extra: list[str], cifake_zip: Path, tmp_path: Path
 ) -> None:
     import keras
 
     from training.data.preprocess import to_model_input
     from training.ship.onnx import keras_outputs
 
-    rc, evs = train(recipe, [str(cifake_zip)], tmp_path / "run")
+    rc, evs = train(recipe, [str(cifake_zip)], tmp_path / "run", *extra)
     assert rc == EXIT_OK, evs[-3:]
+    augment = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]["augment"]
+    assert (augment["mixup"], augment["cutmix"]) == ((0.25, 0.5) if extra else (0.0, 0.0))
     kinds = [e["event"] for e in evs]
     assert kinds[0] == "run_start" and kinds[-1] == "finish" and evs[-1]["status"] == "completed"
     assert {"batch", "epoch_end", "evaluation", "export"} <= set(kinds)

@@ -21,11 +21,21 @@ class AugmentSpec:
     blur_p: float = 0.05
     resize_p: float = 0.05
     resize_min: float = 0.75  # down to this fraction of the side, then back up
+    # Batch-level mixing (make_mix_fn), off by default: the share of training samples blended with another sample
+    # of the batch (mixup) or given a box cut from it (cutmix), the label mixed in the same proportion; the
+    # proportion is drawn from Beta(mix_alpha, mix_alpha).
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    mix_alpha: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("jpeg_p", "blur_p", "resize_p"):
+        for name in ("jpeg_p", "blur_p", "resize_p", "mixup", "cutmix"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a probability, got {getattr(self, name)}")
+        if self.mixup + self.cutmix > 1.0:
+            raise ValueError(f"mixup + cutmix is the share of samples mixed: at most 1, got {self.mixup + self.cutmix}")
+        if not self.mix_alpha > 0:
+            raise ValueError(f"mix_alpha must be positive, got {self.mix_alpha}")
         if not 0 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
             raise ValueError(f"bad jpeg_quality range {self.jpeg_quality}")
         if not 0.1 <= self.resize_min <= 1.0:
@@ -78,5 +88,47 @@ def make_augment_fn(spec: AugmentSpec, height: int, width: int) -> Any:
         if spec.jpeg_p > 0:
             img = tf.cond(u[2] < spec.jpeg_p, lambda: jpeg(img, seeds[4]), lambda: img)
         return tf.ensure_shape(img, [height, width, 3])
+
+    return fn
+
+
+def make_mix_fn(spec: AugmentSpec) -> Any:
+    """Returns ``f(images_nhwc, labels_n, seed_pair) -> (float32 images, float32 labels)`` for a batched
+    ``tf.data.Dataset.map``: each sample is, with probability ``spec.mixup``, blended with a partner drawn from the
+    same batch (``lam * x + (1 - lam) * partner``), or with probability ``spec.cutmix`` given a box of the partner
+    whose area is ``1 - lam`` (side fraction ``sqrt(1 - lam)``, clipped at the border); its label is mixed by the
+    same weights (for cutmix: the box's actual area). ``lam ~ Beta(mix_alpha, mix_alpha)`` per sample."""
+    import tensorflow as tf
+
+    def fn(images: Any, labels: Any, seed: Any) -> Any:
+        seeds = tf.random.experimental.stateless_split(seed, 6)
+        x = tf.cast(images, tf.float32)
+        y = tf.cast(labels, tf.float32)
+        n, h, w = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+        partner = tf.argsort(tf.random.stateless_uniform([n], seeds[0]))
+        x2, y2 = tf.gather(x, partner), tf.gather(y, partner)
+        g1 = tf.random.stateless_gamma([n], seeds[1], alpha=spec.mix_alpha)
+        g2 = tf.random.stateless_gamma([n], seeds[2], alpha=spec.mix_alpha)
+        lam = g1 / tf.maximum(g1 + g2, 1e-12)
+        u = tf.random.stateless_uniform([n], seeds[3])
+        do_mixup = u < spec.mixup
+        do_cut = tf.logical_and(u >= spec.mixup, u < spec.mixup + spec.cutmix)
+        # cutmix box: centre uniform, sides sqrt(1 - lam) of the image's, clipped at the border
+        side = tf.sqrt(1.0 - lam)
+        centre = tf.random.stateless_uniform([n, 2], seeds[4])
+        hw = tf.cast(tf.stack([h, w]), tf.float32)
+        lo = tf.cast(tf.round(tf.clip_by_value(centre - side[:, None] / 2, 0.0, 1.0) * hw), tf.int32)
+        hi = tf.cast(tf.round(tf.clip_by_value(centre + side[:, None] / 2, 0.0, 1.0) * hw), tf.int32)
+        rows, cols = tf.range(h)[None, :], tf.range(w)[None, :]
+        in_rows = tf.logical_and(rows >= lo[:, :1], rows < hi[:, :1])  # (n, h)
+        in_cols = tf.logical_and(cols >= lo[:, 1:], cols < hi[:, 1:])  # (n, w)
+        box = tf.cast(tf.logical_and(in_rows[:, :, None], in_cols[:, None, :]), tf.float32)  # (n, h, w)
+        area = tf.reduce_mean(box, axis=[1, 2])
+        weight = tf.where(do_mixup, 1.0 - lam, tf.where(do_cut, area, 0.0))  # the partner's share
+        pixel = tf.where(do_mixup[:, None, None], (1.0 - lam)[:, None, None] * tf.ones_like(box),
+                         tf.where(do_cut[:, None, None], box, tf.zeros_like(box)))[..., None]
+        mixed = x * (1.0 - pixel) + x2 * pixel
+        shape = [-1] + [1] * (len(y.shape) - 1)
+        return mixed, y * (1.0 - tf.reshape(weight, shape)) + y2 * tf.reshape(weight, shape)
 
     return fn

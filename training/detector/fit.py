@@ -174,6 +174,14 @@ def make_dataset(
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     ds = ds.batch(batch_size)
+    if augment is not None and (augment.mixup or augment.cutmix):
+        from training.data.augment import make_mix_fn
+
+        mix = make_mix_fn(augment)  # seeds (seed, -1 - batch): apart from the per-image ones, (seed, image)
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.counter())).map(
+            lambda xy, i: mix(xy[0], xy[1], tf.stack([tf.cast(seed, tf.int64), -1 - i])),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     tgt = targets or (lambda yb: yb[:, None])
     ds = ds.map(lambda a, b: (tf.cast(a, tf.float32), tgt(b)), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(2)
