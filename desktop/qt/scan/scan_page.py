@@ -9,6 +9,7 @@ is the engine's (via ScanWorker).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -131,8 +132,12 @@ class ScanPage(ScanPageHistory):
             if path == row.path:
                 viewer.set_image(image)
 
+        def forget() -> None:
+            with contextlib.suppress(RuntimeError):  # the window went first, and its image loader with it
+                self.loader.image_ready.disconnect(on_image)
+
         self.loader.image_ready.connect(on_image)
-        viewer.destroyed.connect(lambda: self.loader.image_ready.disconnect(on_image))
+        viewer.destroyed.connect(forget)
         self.loader.request_image(row.path, 0)  # 0: full size
         viewer.show()
         self.viewer = viewer

@@ -83,3 +83,22 @@ def test_the_viewer_opens_at_full_size_and_zooms_with_the_wheel(qtbot: Any, tmp_
     assert view.zoom < 1.0
     assert viewer.heatmap_check.isEnabled()  # the tiny detector outputs a patch map
     viewer.close()
+
+
+def test_a_viewer_still_open_when_the_window_goes_raises_nothing(qtbot: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(folder / "photo.png")
+    window = _scanned(qtbot, folder)
+    page = window.scan_page
+    page.results.select_proxy_row(0)
+    with qtbot.waitSignal(page.loader.image_ready, timeout=10_000):
+        page.detail.full_size_button.click()
+    destroyed: list[bool] = []
+    page.viewer.destroyed.connect(lambda: destroyed.append(True))
+    window.close()  # the viewer is not closed first: the page and its image loader go with the window
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.waitUntil(lambda: bool(destroyed), timeout=5_000)  # an exception in the viewer's clean-up fails the test
