@@ -4,7 +4,7 @@
         [--rounds 5] [--threads 2]
 
 Both are run in onnxruntime on the CPU on the same random images at the model's own input size (no decode, no
-verdicts), round by round in turn, so that load from anything else on the machine falls on both alike. Prints
+verdicts), round by round in turn (the order alternating), so that load from anything else on the machine falls on both alike. Prints
 images/s per round, the medians and the ratio model ÷ reference: the figure to quote, not the absolute rates.
 Session 15 used it for `cifake-cnn` v12 against v11 (`git show 6a50f8e:onnx_models/cifake-cnn.onnx`).
 """
@@ -54,9 +54,10 @@ def main() -> None:
     for k, s in sessions.items():
         rate(s, data[k][: args.batch], args.batch)  # first-call costs out of the figures
     rates: dict[str, list[float]] = {k: [] for k in sessions}
-    for _ in range(args.rounds):
-        for k, s in sessions.items():
-            rates[k].append(rate(s, data[k], args.batch))
+    for r in range(args.rounds):
+        order = list(sessions) if r % 2 == 0 else list(reversed(sessions))  # neither always goes first
+        for k in order:
+            rates[k].append(rate(sessions[k], data[k], args.batch))
     medians = {k: statistics.median(v) for k, v in rates.items()}
     for k in sessions:
         print(f"{k}: {', '.join(f'{r:.0f}' for r in rates[k])} images/s; median {medians[k]:.0f}")

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_rescan_floor.py --folder TREE [--rounds 9] [--work DIR]
 
 Issue 19 asks for a cached rescan within 3x a bare walk + stat of the tree. Interleaved, from the same database
-each round (the one the first scan left), with a private bytecode cache as an installed app has:
+each round (the one after a first scan and one rescan: the store marked checked, the bytecode cache filled), with a
+private bytecode cache as an installed app has:
 - `rescan`: `python -m desktop scan TREE` (the app; every file cached, CSV on stdout);
 - `walk`: the bare walk + stat (`bench_scan.WALK`);
 - `copy floor`: a bare script doing the store's work as the store keeps rows: the cache looked up, every row
@@ -60,6 +61,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
+    args.folder = args.folder.resolve()  # the store keeps absolute paths: a relative one would match no cached row
     root = Path(args.work or tempfile.mkdtemp(prefix="pp-rescan-floor-"))
     home, kept = root / "home", root / "home-after-first-scan"
     shutil.rmtree(home, ignore_errors=True)

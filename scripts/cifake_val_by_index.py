@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.loading import keep_split, load_real_fake
+from training.data.loading import keep_split, load_real_fake, parse_spec
 from training.data.preprocess import FeedSpec
 from training.data.sources import iter_entries
 from training.ship.evaluate import roc_auc
@@ -35,7 +35,7 @@ def file_indices(run: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     config = json.loads((run / "config.json").read_text())
     specs = config["resolved"]["data"]
     data = load_real_fake(specs, FeedSpec(**config["resolved"]["feed"]))
-    names = [e.name for spec in specs for e in keep_split(iter_entries(spec), "train")]
+    names = [e.name for spec in specs for e in keep_split(iter_entries(parse_spec(spec)[1]), "train")]
     saved = np.load(run / "val_scores.npz")
     keep = saved["indices"] < len(data)
     idx, labels, scores = saved["indices"][keep], saved["labels"][keep], saved["scores"][keep]

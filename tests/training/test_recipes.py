@@ -41,8 +41,8 @@ def ort_scores(onnx_path: Path, images: np.ndarray) -> tuple[dict, list[np.ndarr
     return contract, sess.run(None, {contract["input"]["name"]: to_model_input(images)})
 
 
-# The PatchGAN run also mixes its batches (mixup and cutmix: soft labels broadcast to its patch targets).
-MIXED = ["--set", "augment.mixup=0.25", "--set", "augment.cutmix=0.5"]
+# The PatchGAN run also mixes its batches (mixup: whole images blended, so one soft target for every patch).
+MIXED = ["--set", "augment.mixup=0.5"]
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_detector_recipe_trains_exports_and_keras_matches_onnx(
     rc, evs = train(recipe, [str(cifake_zip)], tmp_path / "run", *extra)
     assert rc == EXIT_OK, evs[-3:]
     augment = json.loads((tmp_path / "run" / "config.json").read_text())["resolved"]["augment"]
-    assert (augment["mixup"], augment["cutmix"]) == ((0.25, 0.5) if extra else (0.0, 0.0))
+    assert (augment["mixup"], augment["cutmix"]) == ((0.5, 0.0) if extra else (0.0, 0.0))
     kinds = [e["event"] for e in evs]
     assert kinds[0] == "run_start" and kinds[-1] == "finish" and evs[-1]["status"] == "completed"
     assert {"batch", "epoch_end", "evaluation", "export"} <= set(kinds)
@@ -213,3 +213,9 @@ def test_unknown_recipe_and_bad_option_are_usage_errors(tmp_path: Path) -> None:
     assert run_cli(["no-such-recipe", "--out", str(tmp_path / "a")]) == 2
     assert run_cli(["cifake-cnn", "--out", str(tmp_path / "b"), "--set", "oops"]) == 2
     assert not (tmp_path / "a").exists()
+
+
+def test_the_patchgan_refuses_cutmix_before_any_work(cifake_zip: Path, tmp_path: Path) -> None:
+    rc, evs = train("cifake-patchgan", [str(cifake_zip)], tmp_path / "run", "--set", "augment.cutmix=0.5")
+    assert rc == EXIT_ERROR
+    assert [e["event"] for e in evs] == ["error", "finish"] and "augment.mixup" in evs[0]["message"]

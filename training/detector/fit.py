@@ -177,7 +177,9 @@ def make_dataset(
     if augment is not None and (augment.mixup or augment.cutmix):
         from training.data.augment import make_mix_fn
 
-        mix = make_mix_fn(augment)  # seeds (seed, -1 - batch): apart from the per-image ones, (seed, image)
+        # seeds (seed, -1 - batch position), apart from the per-image ones (seed, image position). Like those, they
+        # repeat by position each epoch; the reshuffle changes which images meet at each position.
+        mix = make_mix_fn(augment)
         ds = tf.data.Dataset.zip((ds, tf.data.Dataset.counter())).map(
             lambda xy, i: mix(xy[0], xy[1], tf.stack([tf.cast(seed, tf.int64), -1 - i])),
             num_parallel_calls=tf.data.AUTOTUNE,

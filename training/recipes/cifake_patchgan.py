@@ -102,6 +102,12 @@ def run(ctx: RecipeContext) -> dict[str, Any] | None:
     cfg = apply_options(
         DetectorConfig(epochs=18, model=dict(DEFAULT_MODEL), monitor="val_score_auc", lr=2e-3), ctx
     )
+    if cfg.augment.cutmix:
+        # every patch would be trained towards the image's mixed label, also patches wholly inside or outside the
+        # pasted box: the patch map (the app's heatmap) would learn to blur where the fake is. Mixup blends whole
+        # images, so one target for every patch is right there.
+        raise ValueError("augment.cutmix is not supported for the PatchGAN (its patches would get the whole "
+                         "image's mixed label); use augment.mixup")
     side = 32 // 2 ** int(cfg.model.get("blocks", DEFAULT_MODEL["blocks"]))
     outputs = {
         "score": {
