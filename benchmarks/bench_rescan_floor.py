@@ -26,17 +26,11 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scan import FLOOR, REPO, WALK, _timed
+from bench_scan import FLOOR, KEYS_OF_TREE, REPO, WALK, _timed
 
-NO_COPY = """
-import csv, os, sqlite3, sys
-keys = []
-for root, dirs, files in os.walk(sys.argv[1]):
-    dirs.sort()
-    for name in sorted(files):
-        path = os.path.join(root, name)
-        st = os.stat(path)
-        keys.append((path, st.st_size, st.st_mtime_ns))
+NO_COPY = KEYS_OF_TREE + """
+import csv, sqlite3, sys
+keys = list(keys_of(sys.argv[1]))
 con = sqlite3.connect(sys.argv[2])
 last = con.execute("SELECT id FROM scans WHERE status='finished' AND done > 0 ORDER BY id DESC LIMIT 1").fetchone()[0]
 rows = {r[0]: r for r in con.execute("SELECT path, score, verdict, model, reason, evidence, error, width, height,"

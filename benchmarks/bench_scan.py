@@ -306,9 +306,21 @@ for root, dirs, files in os.walk(sys.argv[1]):
 """
 
 
+# (path, size, mtime_ns) of every file of a tree in walk order, as a snippet the bare scripts below start with
+KEYS_OF_TREE = """
+import os
+def keys_of(top):
+    for root, dirs, files in os.walk(top):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            st = os.stat(path)
+            yield path, st.st_size, st.st_mtime_ns
+"""
+
 # The floor of a cached rescan as the store keeps rows: a bare script that does the same per-file work with
 # nothing else (walk + stat, the cache lookup by path, the new scan's rows inserted, CSV on stdout).
-FLOOR = """
+FLOOR = KEYS_OF_TREE + """
 import csv, os, sqlite3, sys
 con = sqlite3.connect(sys.argv[2])
 con.execute("PRAGMA journal_mode=WAL")
@@ -333,14 +345,10 @@ def flush():
                         " error, cached, model, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     out.writerows(rows)
     keys.clear()
-for root, dirs, files in os.walk(sys.argv[1]):
-    dirs.sort()
-    for name in sorted(files):
-        path = os.path.join(root, name)
-        st = os.stat(path)
-        keys.append((path, st.st_size, st.st_mtime_ns))
-        if len(keys) == 500:
-            flush()
+for key in keys_of(sys.argv[1]):
+    keys.append(key)
+    if len(keys) == 500:
+        flush()
 flush()
 con.close()
 """

@@ -60,16 +60,20 @@ def test_the_grid_shows_the_filtered_rows_with_verdict_badges_and_shares_the_sel
     assert results.view_kind == "table" and results.table.isVisible()
 
 
-def test_the_viewer_opens_at_full_size_and_zooms_with_the_wheel(qtbot: Any, tmp_path: Path) -> None:
-    folder = tmp_path / "big"
+def _viewer_on(qtbot: Any, folder: Path, height: int, width: int) -> Any:
+    """A folder of one grey image scanned, its row selected and "Full size" clicked: the window."""
     folder.mkdir()
-    Image.fromarray(np.full((900, 1400, 3), 200, np.uint8)).save(folder / "large.png")
+    Image.fromarray(np.full((height, width, 3), 200, np.uint8)).save(folder / "image.png")
     window = _scanned(qtbot, folder)
     page = window.scan_page
     page.results.select_proxy_row(0)
     with qtbot.waitSignal(page.loader.image_ready, timeout=10_000):
         page.detail.full_size_button.click()
-    viewer = page.viewer  # a child of the window, deleted when closed
+    return window
+
+
+def test_the_viewer_opens_at_full_size_and_zooms_with_the_wheel(qtbot: Any, tmp_path: Path) -> None:
+    viewer = _viewer_on(qtbot, tmp_path / "big", 900, 1400).scan_page.viewer  # a child of the window
     qtbot.waitUntil(lambda: "1400 × 900 px" in viewer.info.text(), timeout=10_000)
     view = viewer.view
     assert view.image_item.pixmap().width() == 1400  # the file's own size, not the 1024 px preview
@@ -88,14 +92,8 @@ def test_the_viewer_opens_at_full_size_and_zooms_with_the_wheel(qtbot: Any, tmp_
 def test_a_viewer_still_open_when_the_window_goes_raises_nothing(qtbot: Any, tmp_path: Path) -> None:
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    folder = tmp_path / "one"
-    folder.mkdir()
-    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(folder / "photo.png")
-    window = _scanned(qtbot, folder)
+    window = _viewer_on(qtbot, tmp_path / "one", 300, 400)
     page = window.scan_page
-    page.results.select_proxy_row(0)
-    with qtbot.waitSignal(page.loader.image_ready, timeout=10_000):
-        page.detail.full_size_button.click()
     destroyed: list[bool] = []
     page.viewer.destroyed.connect(lambda: destroyed.append(True))
     window.close()  # the viewer is not closed first: the page and its image loader go with the window
