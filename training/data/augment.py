@@ -123,12 +123,9 @@ def make_mix_fn(spec: AugmentSpec) -> Any:
         in_rows = tf.logical_and(rows >= lo[:, :1], rows < hi[:, :1])  # (n, h)
         in_cols = tf.logical_and(cols >= lo[:, 1:], cols < hi[:, 1:])  # (n, w)
         box = tf.cast(tf.logical_and(in_rows[:, :, None], in_cols[:, None, :]), tf.float32)  # (n, h, w)
-        area = tf.reduce_mean(box, axis=[1, 2])
-        weight = tf.where(do_mixup, 1.0 - lam, tf.where(do_cut, area, 0.0))  # the partner's share
-        pixel = tf.where(do_mixup[:, None, None], (1.0 - lam)[:, None, None] * tf.ones_like(box),
-                         tf.where(do_cut[:, None, None], box, tf.zeros_like(box)))[..., None]
-        mixed = x * (1.0 - pixel) + x2 * pixel
-        shape = [-1] + [1] * (len(y.shape) - 1)
-        return mixed, y * (1.0 - tf.reshape(weight, shape)) + y2 * tf.reshape(weight, shape)
+        blend = tf.where(do_mixup, 1.0 - lam, 0.0)[:, None, None] * tf.ones_like(box)
+        pixel = tf.where(do_cut[:, None, None], box, blend)  # the partner's share of each pixel, (n, h, w)
+        weight = tf.reshape(tf.reduce_mean(pixel, axis=[1, 2]), [-1] + [1] * (len(y.shape) - 1))  # ... of the label
+        return x * (1.0 - pixel[..., None]) + x2 * pixel[..., None], y * (1.0 - weight) + y2 * weight
 
     return fn
