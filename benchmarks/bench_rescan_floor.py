@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = ap.parse_args()
     args.folder = args.folder.resolve()  # the store keeps absolute paths: a relative one would match no cached row
+    if not args.folder.is_dir():
+        raise SystemExit(f"--folder {args.folder}: not a folder")
     root = Path(args.work or tempfile.mkdtemp(prefix="pp-rescan-floor-"))
     home, kept = root / "home", root / "home-after-first-scan"
     shutil.rmtree(home, ignore_errors=True)

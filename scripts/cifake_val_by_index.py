@@ -68,6 +68,9 @@ def main() -> None:
     ap.add_argument("--decision", type=float, default=0.5, help="the score at which an image counts as AI")
     ap.add_argument("--out", type=Path, help="also write the figures as JSON")
     args = ap.parse_args()
+    missing = [f for f in ("config.json", "val_scores.npz") if not (args.run / f).is_file()]
+    if missing:
+        raise SystemExit(f"{args.run}: not a finished run folder (no {' or '.join(missing)})")
     fid, y, s = file_indices(args.run)
     result = {"run": str(args.run), "decision": args.decision, "images": len(y),
               "roc_auc_all": round(roc_auc(y, s), 5), **by_index(fid, y, s, args.decision)}
