@@ -1,12 +1,15 @@
 """Measure a model the way a person gets it: the app's own scan (decode, routing, evidence, verdicts) on
 labelled image files, per generator and per source, with the robustness variant the project checks.
 
-    .venv/bin/python scripts/evaluate_scan.py --pack PACK --split val heldout [--model auto|NAME|FILE]
-        [--variant original halved_q75] [--out RESULT.json]
+    .venv/bin/python scripts/evaluate_scan.py --pack PACK|--manifest EXTRACT --split val heldout
+        [--model auto|NAME|FILE] [--variant original halved_q75 thumb64 thumb32] [--out RESULT.json]
 
 PACK is a folder made by `python -m training.realworld.pack` (its images.csv names each file's label,
-source, generator and split). `halved_q75`: every file halved in both sides (Lanczos) and re-saved as JPEG
-quality 75 in a temporary folder. Reports ROC AUC, balanced accuracy at the model's decision threshold, the
+source, generator and split); EXTRACT is the folder `realworld_data.py` wrote (manifest.csv), given the same
+selection and splits as a pack would without packing anything. Variants, made in a temporary folder:
+`halved_q75`: every file halved in both sides (Lanczos) and re-saved as JPEG quality 75; `thumb64` / `thumb32`:
+the whole image shrunk to a thumbnail whose longer side is 64 / 32 px (Lanczos) and saved as JPEG quality 85,
+as a gallery or a web page keeps one. Reports ROC AUC, balanced accuracy at the model's decision threshold, the
 share of *confident mistakes* (verdict "ai" on a real image or "real" on an AI image), the verdict bands,
 and AUROC per AI generator against all real images of the same split.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 import tempfile
@@ -43,6 +47,21 @@ def halved_q75(src: Path, dst: Path) -> Path:
     out = dst.with_suffix(".jpg")
     rgb.save(out, "JPEG", quality=75)
     return out
+
+
+def thumbnail(src: Path, dst: Path, side: int) -> Path:
+    with Image.open(src) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        rgb = img.convert("RGB")
+    rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = dst.with_suffix(".jpg")
+    rgb.save(out, "JPEG", quality=85)
+    return out
+
+
+VARIANTS = {"halved_q75": halved_q75, "thumb64": functools.partial(thumbnail, side=64),
+            "thumb32": functools.partial(thumbnail, side=32)}
 
 
 def metrics(rows: list[dict[str, str]], scored: dict[str, tuple[float | None, str | None, str | None, str | None]]
@@ -97,12 +116,26 @@ def metrics(rows: list[dict[str, str]], scored: dict[str, tuple[float | None, st
     return out
 
 
-def run(pack: Path, splits: list[str], model: str, variants: list[str], limit: int | None) -> dict[str, object]:
-    with open(pack / "images.csv", newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] in splits]
+def labelled_rows(pack: Path | None, manifest: Path | None) -> tuple[Path, list[dict[str, str]]]:
+    """(root of the files, rows with label, source_repo, generator and split) of a pack or an extract."""
+    if pack is not None:
+        with open(pack / "images.csv", newline="", encoding="utf-8") as fh:
+            return Path(json.loads((pack / "pack.json").read_text())["root"]), list(csv.DictReader(fh))
+    assert manifest is not None
+    from training.realworld.pack import CAPS, read_manifest, select, split_of
+
+    rows = select(read_manifest(manifest), CAPS)
+    for r in rows:
+        r["split"] = split_of(r)
+    return manifest, rows
+
+
+def run(source: tuple[Path, list[dict[str, str]]], splits: list[str], model: str, variants: list[str],
+        limit: int | None) -> dict[str, object]:
+    root, rows = source
+    rows = [r for r in rows if r["split"] in splits]
     if limit:
         rows = rows[:: max(1, len(rows) // limit)]
-    root = Path(json.loads((pack / "pack.json").read_text())["root"])
     detector = load_for_scan(model, device="cpu")
     result: dict[str, object] = {"model": model, "members": [m.name for m in detector.members], "splits": splits}
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,7 +143,7 @@ def run(pack: Path, splits: list[str], model: str, variants: list[str], limit: i
             started = time.time()
             for i, r in enumerate(rows):
                 src = root / r["file"]
-                r["_scan_path"] = str(src if variant == "original" else halved_q75(src, Path(tmp) / f"{variant}-{i}"))
+                r["_scan_path"] = str(src if variant == "original" else VARIANTS[variant](src, Path(tmp) / f"{variant}-{i}"))
             store = ResultStore(Path(tmp) / f"{variant}.sqlite3")
             scored: dict[str, tuple[float | None, str | None, str | None, str | None]] = {}
             for event in scan([r["_scan_path"] for r in rows], detector, ScanOptions(use_cache=False), store=store):
@@ -127,14 +160,16 @@ def run(pack: Path, splits: list[str], model: str, variants: list[str], limit: i
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--pack", required=True, type=Path)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--pack", type=Path, help="a folder made by python -m training.realworld.pack")
+    where.add_argument("--manifest", type=Path, help="a folder made by realworld_data.py (with manifest.csv)")
     p.add_argument("--split", nargs="+", default=["val", "heldout"])
     p.add_argument("--model", default="auto")
-    p.add_argument("--variant", nargs="+", default=["original", "halved_q75"], choices=["original", "halved_q75"])
+    p.add_argument("--variant", nargs="+", default=["original", "halved_q75"], choices=["original", *VARIANTS])
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--out", type=Path)
     a = p.parse_args()
-    result = run(a.pack, a.split, a.model, a.variant, a.limit)
+    result = run(labelled_rows(a.pack, a.manifest), a.split, a.model, a.variant, a.limit)
     text = json.dumps(result, indent=1)
     if a.out:
         a.out.write_text(text)

@@ -217,3 +217,26 @@ def test_trust_lines_never_say_a_model_without_a_domain_is_made_for_every_image(
         "c: for images whose longer side is at least 65 px; measured AUROC 0.9977 on CIFAKE",
         "d: for small thumbnails; measured AUROC 0.9977 on CIFAKE",
     ]
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "onnx_models"
+
+
+@pytest.mark.parametrize("name", ["cifake-cnn", "cifake-patchgan"])
+def test_shipped_thumbnail_detectors_never_give_a_confident_verdict(name: str, tmp_path: Path,
+                                                                    store: ResultStore) -> None:
+    """On thumbnails of photos and AI images other than CIFAKE's, the CIFAKE detectors made confident mistakes on
+    17-25 % of them (docs/verdicts.md, session 16): shipped, they are capped at 'likely', and a re-ship that drops
+    the cap fails here. A flat grey and a noise thumbnail: whatever they score, the verdict is never bold."""
+    det = Detector.load(SHIPPED / f"{name}.onnx", device="cpu")
+    assert det.contract.trust.max_band == "likely"
+    assert "thumbnails of other photos and AI images" in det.contract.trust.measured_on
+    noise = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    rows = _rows([_save(tmp_path / "grey.png", (32, 32), 128), tmp_path / "noise.png"], det, store)
+    assert len(rows) == 2
+    for row in rows.values():
+        assert row.score is not None and row.verdict not in ("ai", "real")
+        if row.verdict in ("likely_ai", "likely_real") and row.score is not None and (
+                row.score >= det.thresholds.ai or row.score <= det.thresholds.real):
+            assert "capped at 'likely'" in (row.reason or "")
