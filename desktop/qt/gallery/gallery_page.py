@@ -101,6 +101,11 @@ class GalleryPage(QWidget):
         self.view.setSpacing(4)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setWordWrap(True)
+        # room for what is said under an image (caption, discriminator, detector with its verdict on a second line),
+        # so the verdict is not elided: with uniform sizes the first cell's size would be used for all
+        fm = self.view.fontMetrics()
+        self.model.cell = QSize(max(132, fm.horizontalAdvance("discriminator: 100 % real") + 8), 100 + 5 * fm.lineSpacing())
+        self.view.setGridSize(self.model.cell + QSize(8, 8))
         self.view.doubleClicked.connect(self.enlarge)
         self.view.clicked.connect(self._on_view_clicked)
         gen_tab = QWidget()

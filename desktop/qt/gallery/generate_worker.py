@@ -40,8 +40,8 @@ def judge(items: list[Any], discriminator: Any, detector: Any) -> list[str]:
     """One line per image, in words: 'discriminator: 38 % real · detector: 83 % AI (likely AI)'."""
     from PIL import Image
 
-    from desktop.core.models.contract import verdict_for
     from desktop.core.scan.decode import preprocess
+    from desktop.core.scan.verdicts import decide
 
     parts: list[list[str]] = [[] for _ in items]
     for model, tag in ((discriminator, "D"), (detector, "AI")):
@@ -53,7 +53,10 @@ def judge(items: list[Any], discriminator: Any, detector: Any) -> list[str]:
             if tag == "D":  # the engine reports P(AI); D's own output is P(real)
                 parts[i].append(f"discriminator: {100 * (1.0 - score):.0f} % real")
             else:
-                verdict = verdict_style.label(verdict_for(score, model.thresholds))
+                # the scan's own rule: the model's trust cap and domain apply here too (no file, so no evidence)
+                height, width = items[i].pixels.shape[:2]
+                verdict = verdict_style.label(decide(score, model.thresholds, model.contract.trust,
+                                                     model.in_domain(width, height), None)[0])
                 parts[i].append(f"detector: {100 * score:.0f} % AI ({verdict})")
     return [" · ".join(p) or "not judged" for p in parts]
 

@@ -27,6 +27,7 @@ class GeneratedImagesModel(QAbstractListModel):
         self.judgements: list[str] = []
         self.class_names: tuple[str, ...] = ()
         self._batch = 0  # part of the pixmap cache key; a new batch never reuses old pixmaps
+        self.cell: QSize | None = None  # every cell's size (the view's uniform items), so no line is elided
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt signature
         return 0 if parent.isValid() else len(self.items)
@@ -46,6 +47,8 @@ class GeneratedImagesModel(QAbstractListModel):
                     THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
                 QPixmapCache.insert(key, pix)
             return pix
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return self.cell
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.model}, seed {item.seed}, truncation {item.truncation or 'off'}"
         if role == Qt.ItemDataRole.SizeHintRole:

@@ -167,3 +167,20 @@ def test_gallery_says_which_generator_and_checkpoint_makes_the_images(
                     "measured Fréchet 14.2, class accuracy 68 %")
     page.generator.setCurrentIndex(-1)
     assert page.provenance.text() == ""
+
+
+def test_gallery_verdicts_follow_the_scans_rule_trust_cap_included(tmp_path: Path) -> None:
+    """The Gallery's verdict under an image is the scan's (`verdicts.decide`): a model declared too weak for a bold
+    answer says 'Likely AI' for a white image here too, where the bare bands would say 'AI-generated'."""
+    from types import SimpleNamespace
+
+    from desktop.core.models.detector import Detector
+    from desktop.qt.gallery.generate_worker import judge
+    from tests.helpers import tiny_models
+
+    white = [SimpleNamespace(pixels=np.full((32, 32, 3), 255, np.uint8))]
+    bold = Detector.load(tiny_models.build_detector(tmp_path / "bold.onnx"), device="cpu")
+    capped = Detector.load(tiny_models.build_model_with_contract(tmp_path / "capped.onnx", tiny_models.detector_contract(
+        "capped", trust={"auroc": 0.7, "measured_on": "tests", "max_band": "likely"})), device="cpu")
+    assert judge(white, None, bold)[0].endswith("(AI-generated)")
+    assert judge(white, None, capped)[0].endswith("(Likely AI)")
