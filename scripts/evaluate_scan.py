@@ -163,12 +163,16 @@ def main() -> int:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--pack", type=Path, help="a folder made by python -m training.realworld.pack")
     where.add_argument("--manifest", type=Path, help="a folder made by realworld_data.py (with manifest.csv)")
-    p.add_argument("--split", nargs="+", default=["val", "heldout"])
+    p.add_argument("--split", nargs="+", default=["val", "heldout"], choices=["train", "val", "heldout"])
     p.add_argument("--model", default="auto")
     p.add_argument("--variant", nargs="+", default=["original", "halved_q75"], choices=["original", *VARIANTS])
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--out", type=Path)
     a = p.parse_args()
+    needed = a.pack / "images.csv" if a.pack is not None else a.manifest / "manifest.csv"
+    if not needed.is_file():
+        p.error(f"{needed}: not found (--pack wants a folder made by training.realworld.pack, --manifest one made by "
+                "realworld_data.py)")
     result = run(labelled_rows(a.pack, a.manifest), a.split, a.model, a.variant, a.limit)
     text = json.dumps(result, indent=1)
     if a.out:

@@ -101,8 +101,8 @@ class GalleryPage(QWidget):
         self.view.setSpacing(4)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setWordWrap(True)
-        # room for what is said under an image (caption, discriminator, detector with its verdict on a second line),
-        # so the verdict is not elided: with uniform sizes the first cell's size would be used for all
+        # room for what is said under an image (caption, discriminator, detector, its verdict), so that no line is
+        # elided: with uniform item sizes every cell gets this size
         fm = self.view.fontMetrics()
         self.model.cell = QSize(max(132, fm.horizontalAdvance("discriminator: 100 % real") + 8), 100 + 5 * fm.lineSpacing())
         self.view.setGridSize(self.model.cell + QSize(8, 8))

@@ -38,7 +38,8 @@ class GeneratedImagesModel(QAbstractListModel):
         row = index.row()
         item = self.items[row]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{self.caption(row)}\n" + self.judgements[row].replace(" · ", "\n")
+            # one thing per line, the detector's verdict on its own: "detector: 98 % AI" / "(Likely AI)"
+            return f"{self.caption(row)}\n" + self.judgements[row].replace(" · ", "\n").replace(" % AI (", " % AI\n(")
         if role == Qt.ItemDataRole.DecorationRole:
             key = f"pp-gen-{self._batch}-{row}"
             pix = QPixmap()
@@ -47,12 +48,10 @@ class GeneratedImagesModel(QAbstractListModel):
                     THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
                 QPixmapCache.insert(key, pix)
             return pix
-        if role == Qt.ItemDataRole.SizeHintRole:
-            return self.cell
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{item.model}, seed {item.seed}, truncation {item.truncation or 'off'}"
         if role == Qt.ItemDataRole.SizeHintRole:
-            return QSize(THUMB + 44, THUMB + 60)
+            return self.cell or QSize(THUMB + 44, THUMB + 60)
         return None
 
     def caption(self, row: int) -> str:
