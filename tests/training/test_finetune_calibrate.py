@@ -420,3 +420,44 @@ def test_a_patch_model_joined_by_cnns_keeps_its_heatmap_shifted_by_their_logits(
     assert np.allclose(score[:, 0], patch_map.mean(axis=(1, 2, 3)), atol=1e-6)
     assert np.allclose(patch_map[:, :, ::-1], mirror_map, atol=1e-5)
     assert 0.2 <= report["temperature"] <= 5.0
+
+
+def test_a_larger_generator_is_shrunk_as_the_app_feeds_it_and_pinned_reals_keep_the_old_split() -> None:
+    from PIL import Image
+
+    from training.data.gan_fakes import (
+        PINNED_REAL_GROUP,
+        generator_samples,
+        kind_masks,
+        with_gan_fakes,
+        with_pinned_reals,
+    )
+
+    faces = ROOT / "onnx_models" / "faces-generator.onnx"
+    n = 400
+    rng = np.random.default_rng(3)
+    base = ImageData(
+        images=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+        labels=np.repeat([0, 1], n // 2).astype(np.int64),
+        groups=np.tile(np.arange(10), n // 10).astype(np.int64),
+        origins=np.arange(n, dtype=np.int64),
+        label_names=["real", "fake"],
+    )
+    photos = ImageData(images=rng.integers(0, 256, (150, 32, 32, 3), dtype=np.uint8), labels=np.full(150, -1),
+                       groups=np.full(150, -1), origins=np.arange(150), label_names=[], info={"sources": ["faces"]})
+    pinned = with_pinned_reals(base, photos)
+    assert len(pinned) == n + 150 and (pinned.labels[n:] == 0).all() and (pinned.groups[n:] == PINNED_REAL_GROUP).all()
+    train0, val0 = split_train_val(base, 0.1, 0)
+    train1, val1 = split_train_val(pinned, 0.1, 0)
+    assert np.array_equal(val1[val1 < n], val0) and np.array_equal(train1[train1 < n], train0)
+    assert (val1[val1 >= n] - n).tolist() == [*range(10), *range(100, 110)]  # by position, like the GAN samples
+    both = with_gan_fakes(pinned, [str(faces)], 12)
+    big, _ = generator_samples(faces, 12)
+    assert big.shape[1:3] == (64, 64) and both.images.shape[1:3] == (32, 32)
+    expected = np.asarray(Image.fromarray(big[5]).resize((32, 32), Image.Resampling.BILINEAR))
+    assert np.array_equal(both.images[n + 150 + 5], expected)
+    masks = kind_masks(both.groups, both.labels)
+    assert masks["cifake"][:n].all() and not masks["cifake"][n:].any()  # pinned photos are not CIFAKE
+    assert masks["gan_vs_real"][n:].all()  # they are the reals the GAN samples are measured against
+    with pytest.raises(ValueError, match="real/fake"):
+        with_pinned_reals(photos, photos)

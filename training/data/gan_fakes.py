@@ -32,6 +32,7 @@ from training.data.loading import ImageData
 
 log = logging.getLogger(__name__)
 GAN_GROUP = 100  # groups >= this are generator samples: GAN_GROUP + class index (or GAN_GROUP alone)
+PINNED_REAL_GROUP = 1000  # photos added beside the generators' samples (with_pinned_reals): not CIFAKE either
 STREAM = 17_017
 TRUNCATIONS = (None, None, 2.0, 1.5, 1.0)  # cycled: most samples untruncated, some sharper/typical
 
@@ -110,8 +111,8 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int, jpeg_fract
         if jpeg_fraction > 0:
             imgs, _ = as_jpeg(imgs, jpeg_fraction, index=i)
         h, w = data.images.shape[1:3]
-        if imgs.shape[1:3] != (h, w):
-            raise ValueError(f"{path}: makes {imgs.shape[1]}x{imgs.shape[2]} images, the detector takes {h}x{w}")
+        if imgs.shape[1:3] != (h, w):  # a larger generator (the faces GAN): shrunk as the app feeds it, after the JPEG
+            imgs = resized(imgs, h, w)
         parts.append(imgs)
         groups.append(GAN_GROUP + np.maximum(cls, 0))
         log.info("%d samples of %s as fakes", n, Path(path).name)
@@ -137,7 +138,40 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int, jpeg_fract
     )
 
 
+def resized(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Each image resized to ``height`` x ``width`` the way the app's resize feed does it (bilinear, as the CIFAKE
+    detectors' contracts say), so a 64x64 sample is seen in training as a person's scan would show it."""
+    from PIL import Image
+
+    from training.data.preprocess import RESAMPLE
+
+    return np.stack([np.asarray(Image.fromarray(im).resize((width, height), RESAMPLE["bilinear"]), np.uint8)
+                     for im in images])
+
+
+def with_pinned_reals(data: ImageData, extra: ImageData) -> ImageData:
+    """``data`` plus ``extra``'s images as real photos (label 0, group ``PINNED_REAL_GROUP``), each on the side of
+    the split fixed by its position (the first ten of every hundred: validation), like the GAN samples: so that
+    adding them leaves every other image on its side. For photos of what a generator draws (UTKFace faces beside
+    the faces GAN's samples): without them "a face" alone would mean "fake"."""
+    if "real" not in data.label_names:
+        raise ValueError("pinned reals need a real/fake dataset")
+    n = len(extra)
+    own = data.fixed_side if data.fixed_side is not None else np.full(len(data), -1, np.int8)
+    first_origin = int(data.origins.max()) + 1 if len(data) else 0
+    return ImageData(
+        fixed_side=np.concatenate([own, np.where((np.arange(n) // 10) % 10 == 0, 1, 0).astype(np.int8)]),
+        images=np.concatenate([np.asarray(data.images), np.asarray(extra.images)]),
+        labels=np.concatenate([data.labels, np.full(n, data.label_names.index("real"), np.int64)]),
+        groups=np.concatenate([data.groups, np.full(n, PINNED_REAL_GROUP, np.int64)]),
+        origins=np.concatenate([data.origins, first_origin + np.arange(n, dtype=np.int64)]),
+        label_names=data.label_names,
+        info={**data.info, "pinned_reals": {"sources": extra.info.get("sources"), "images": n}},
+    )
+
+
 def kind_masks(groups: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
-    """Sample masks per kind, for per-kind figures: CIFAKE (reals and SD fakes) and GAN fakes (with the reals)."""
+    """Sample masks per kind, for per-kind figures: CIFAKE (reals and SD fakes) and GAN fakes (with the reals, pinned
+    ones included)."""
     gan = groups >= GAN_GROUP
     return {"cifake": ~gan, "gan_vs_real": gan | (labels == 0)}

@@ -71,6 +71,9 @@ class DetectorConfig:
     # The fraction of those samples stored as JPEG (quality 60-95, fixed per sample): the photos are all JPEGs and the
     # samples PNG-clean, so without it "no JPEG traces" is a shortcut to "GAN", and a GAN image saved as JPEG is missed.
     gan_fake_jpeg: float = 0.0
+    # Photos (zips/folders, comma-separated) added as reals on a side fixed by position (gan_fakes.with_pinned_reals):
+    # the pictures a generator among gan_fakes imitates, e.g. the faces GAN's UTKFace photos.
+    pinned_reals: str | None = None
     # Export (training/detector/calibrate.py): average the logits of the image and its mirror image inside the
     # graph, and divide them by a temperature fitted on validation so that the score is a probability.
     tta_flip: bool = False
@@ -129,6 +132,10 @@ class DetectorConfig:
     @property
     def gan_fake_paths(self) -> list[str]:
         return _comma_list(self.gan_fakes)
+
+    @property
+    def pinned_real_paths(self) -> list[str]:
+        return _comma_list(self.pinned_reals)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -62,6 +62,11 @@ def train_and_ship(
     ctx.run.config["resolved"] = cfg.as_dict()
     (ctx.run.dir / "config.json").write_text(json.dumps({**ctx.run.config}, indent=2, default=str))
     data = load(cfg) if load else load_real_fake(cfg.data, cfg.feed, need_classes=1 if cfg.gan_fake_paths else 2)
+    if cfg.pinned_real_paths:
+        from training.data.gan_fakes import with_pinned_reals
+        from training.data.loading import load_images
+
+        data = with_pinned_reals(data, load_images(cfg.pinned_real_paths, cfg.feed))
     if cfg.gan_fake_paths and cfg.gan_fake_count:
         from training.data.gan_fakes import with_gan_fakes
 
