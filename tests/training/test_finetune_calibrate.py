@@ -145,10 +145,12 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
 
     rc, evs = train("cifake-cnn", [str(cifake_zip)], tmp_path / "run", "--set", f"gan_fakes={GENERATOR}",
                     "--set", "gan_fake_count=40", "--set", "gan_fake_jpeg=0.5", "--set", "tta_flip=true",
-                    "--set", "calibrate=true", "--set", "calibrate_prior=balanced")
+                    "--set", "calibrate=true", "--set", "calibrate_prior=balanced", "--set", "calibrate_on=cifake")
     assert rc == EXIT_OK, evs[-3:]
     evaluation = json.loads((tmp_path / "run" / "evaluation.json").read_text())
     cal, kinds = evaluation["calibration"], evaluation["per_kind"]
+    # fitted on the CIFAKE validation images alone, not on the GAN samples beside them
+    assert cal["fitted_on_kind"] == "cifake" and cal["fitted_on"].startswith(f"{kinds['cifake']['samples']} validation")
     assert cal["mirror_average"] and 0.1 <= cal["temperature"] <= 10.0 and cal["prior"] == "balanced"  # grid 0.2-5, refined
     # calibrated to equal classes: the decision is 0.5, not chosen on validation, and measured beside a chosen one
     assert evaluation["thresholds"]["decision"] == 0.5 and evaluation["threshold_held_out"]["fixed"] == 0.5

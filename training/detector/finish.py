@@ -169,10 +169,11 @@ def lineage(cfg: DetectorConfig) -> list[dict[str, Any]]:
     return out
 
 
-def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.ndarray) -> tuple[Any, dict[str, Any] | None]:
+def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.ndarray,
+                fit_on: np.ndarray | None = None) -> tuple[Any, dict[str, Any] | None]:
     """The graph to export: the best checkpoint, combined with ``cfg.ensemble_with``'s, then joined to
     ``cfg.experts_with`` by the maximum, then mirror-averaged and temperature-scaled when asked; and what
-    calibration measured."""
+    calibration measured (on the validation images ``fit_on`` selects, all when None)."""
     from training.detector.calibrate import calibrate, ensemble_logits, offset_logits
     from training.keras_run import load_checkpoint
 
@@ -186,6 +187,8 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
     if not (cfg.tta_flip or cfg.calibrate):
         return model, None
 
+    if fit_on is not None:
+        val_images, y = val_images[fit_on], y[fit_on]
     return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate, prior=cfg.calibrate_prior)
 
 
@@ -263,7 +266,11 @@ def finish_detector(
             return roc_auc(y, make_predict(load_checkpoint(path))(val_images))
 
         ckpt, averaged = choose_checkpoint(run_dir, ckpt, cfg.monitor, cfg.monitor_mode, exact_auc)
-    model, calibration = final_model(cfg, load_checkpoint(ckpt), val_images, y)
+    masks = kind_masks_of(split, y)
+    fit_on = masks["cifake"] if masks is not None and cfg.calibrate_on == "cifake" else None
+    model, calibration = final_model(cfg, load_checkpoint(ckpt), val_images, y, fit_on)
+    if calibration is not None and fit_on is not None:
+        calibration["fitted_on_kind"] = "cifake"
     predict = make_predict(model)
     scores = predict(val_images)
     # A score calibrated to equal classes is a probability for a folder of as many fakes as photos: there 0.5 is
@@ -272,7 +279,6 @@ def finish_detector(
     fixed = BALANCED_DECISION if calibration and calibration.get("prior") == "balanced" else None
     thresholds, thresholds_from = choose_bands(y, scores, fixed)
     metrics = binary_metrics(y, scores, thresholds["decision"])
-    masks = kind_masks_of(split, y)
     kinds = per_kind(masks, y, scores, thresholds)
     if kinds and cfg.gan_fake_jpeg:
         kinds["gan_fakes"]["jpeg_fraction"] = cfg.gan_fake_jpeg

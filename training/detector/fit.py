@@ -81,6 +81,10 @@ class DetectorConfig:
     # "validation": T alone, fitted on the validation split's own mix of classes; "balanced": T and a bias fitted
     # with each class weighing half, so the score is a probability for a folder of as many fakes as photos.
     calibrate_prior: str = "validation"
+    # Which validation images the calibration is fitted on: "all", or "cifake" (CIFAKE alone, when the project's
+    # GAN samples and pinned photos are in the split: they have other proportions of easy and hard images, and the
+    # held-out bar measures CIFAKE)
+    calibrate_on: str = "all"
     # Checkpoints (.keras, comma-separated) of other runs on the same data whose logits are averaged with this
     # run's best model into one exported graph (training/detector/calibrate.py: ensemble_logits).
     ensemble_with: str | None = None
@@ -99,6 +103,8 @@ class DetectorConfig:
         from training.detector.calibrate import check_prior
 
         check_prior(self.calibrate_prior)
+        if self.calibrate_on not in ("all", "cifake"):
+            raise ValueError(f"calibrate_on must be all or cifake, got {self.calibrate_on!r}")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.epochs < (0 if self.init_from else 1):
