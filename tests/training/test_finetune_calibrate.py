@@ -157,6 +157,7 @@ def test_recipe_with_gan_fakes_mirror_average_and_temperature(cifake_zip: Path, 
     assert kinds["gan_fakes"]["samples"] > 0 and kinds["cifake"]["samples"] > 0
     card = (tmp_path / "run" / "cifake-cnn.md").read_text()
     assert "flagged AI" in card and "temperature" in card and "of them stored as JPEG" in card
+    assert "(the CIFAKE images alone)" in card  # the card says which images the calibration was fitted on
     assert "The decision threshold is fixed at 0.5, not chosen on this split" in card
     assert "At the decision threshold 0.5000 (fixed at 0.5, not chosen on validation)" in card
     assert "At 0.5 instead" not in card  # said once
@@ -429,6 +430,7 @@ def test_a_larger_generator_is_shrunk_as_the_app_feeds_it_and_pinned_reals_keep_
 
     from training.data.gan_fakes import (
         PINNED_REAL_GROUP,
+        as_jpeg,
         generator_samples,
         kind_masks,
         with_gan_fakes,
@@ -453,13 +455,16 @@ def test_a_larger_generator_is_shrunk_as_the_app_feeds_it_and_pinned_reals_keep_
     train1, val1 = split_train_val(pinned, 0.1, 0)
     assert np.array_equal(val1[val1 < n], val0) and np.array_equal(train1[train1 < n], train0)
     assert (val1[val1 >= n] - n).tolist() == [*range(10), *range(100, 110)]  # by position, like the GAN samples
-    both = with_gan_fakes(pinned, [str(faces)], 12)
+    both = with_gan_fakes(pinned, [str(faces)], 12, jpeg_fraction=1.0)
     big, _ = generator_samples(faces, 12)
     assert big.shape[1:3] == (64, 64) and both.images.shape[1:3] == (32, 32)
-    expected = np.asarray(Image.fromarray(big[5]).resize((32, 32), Image.Resampling.BILINEAR))
+    # saved as JPEG at its own size, then shrunk as the app feeds a 64x64 file (bilinear), in that order
+    expected = np.asarray(Image.fromarray(as_jpeg(big, 1.0)[0][5]).resize((32, 32), Image.Resampling.BILINEAR))
     assert np.array_equal(both.images[n + 150 + 5], expected)
     masks = kind_masks(both.groups, both.labels)
     assert masks["cifake"][:n].all() and not masks["cifake"][n:].any()  # pinned photos are not CIFAKE
-    assert masks["gan_vs_real"][n:].all()  # they are the reals the GAN samples are measured against
+    gan_fakes = np.flatnonzero(masks["gan_vs_real"] & (both.labels == 1))
+    assert gan_fakes.tolist() == list(range(n + 150, n + 162))  # the GAN samples, no CIFAKE fake, no pinned photo
+    assert masks["gan_vs_real"][n:n + 150].all()  # the pinned photos are reals the GAN samples are measured against
     with pytest.raises(ValueError, match="real/fake"):
         with_pinned_reals(photos, photos)

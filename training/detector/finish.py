@@ -189,6 +189,9 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
 
     if fit_on is not None:
         val_images, y = val_images[fit_on], y[fit_on]
+        if len(np.unique(y)) < 2:
+            raise ValueError("calibrate_on=cifake: the CIFAKE validation images hold one class only (a GAN expert's data?)"
+                             "; calibrate on all of them instead")
     return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate, prior=cfg.calibrate_prior)
 
 

@@ -126,13 +126,14 @@ def _calibration_lines(cal: dict[str, Any] | None) -> list[str]:
     scaled = f"divided by the temperature {cal['temperature']:.4f}" + (f", plus {bias:+.4f}," if bias else "")
     fitted = ("(negative log-likelihood), so the score is a probability for a folder of as many AI images as photos"
               if balanced else "(negative log-likelihood)")
+    where = " (the CIFAKE images alone)" if cal.get("fitted_on_kind") == "cifake" else ""
     mixes = ""
     if "ece_calibrated_balanced" in cal:
         mixes = (f" Calibrated ECE read as other mixes (validation reweighted): as many fakes as photos "
                  f"{cal['ece_calibrated_balanced']:.4f}, two photos per fake {cal['ece_calibrated_two_photos_per_fake']:.4f}.")
     return [
-        f"Score inside the graph: {how}{scaled} fitted on {cal['fitted_on']} {fitted}. ECE (10 bins), "
-        f"validation as it is: plain {cal['ece_plain']:.4f}, mirror-averaged {cal['ece_mirror_average']:.4f}, "
+        f"Score inside the graph: {how}{scaled} fitted on {cal['fitted_on']}{where} {fitted}. ECE (10 bins), "
+        f"{'those images' if where else 'validation'} as it is: plain {cal['ece_plain']:.4f}, mirror-averaged {cal['ece_mirror_average']:.4f}, "
         f"calibrated {cal['ece_calibrated']:.4f}; ROC AUC plain {cal['auroc_plain']:.5f}, mirror-averaged "
         f"{cal['auroc_mirror_average']:.5f}.{mixes} The calibration is fitted on the same validation images it is "
         "measured on, so the calibrated ECE is optimistic.",
