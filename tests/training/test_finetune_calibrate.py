@@ -59,18 +59,23 @@ def test_balanced_calibration_gives_the_equal_prior_probability_whatever_the_mix
     assert m[y == 0].sum() == pytest.approx(2 * m[y == 1].sum())
 
 
-def test_gan_fakes_are_label_fake_in_their_own_strata_and_keep_the_old_split() -> None:
-    from training.data.gan_fakes import GAN_GROUP, generator_samples, kind_masks, with_gan_fakes
-
-    n = 400
-    rng = np.random.default_rng(1)
-    base = ImageData(
+def cifake_like(rng: np.random.Generator, n: int) -> ImageData:
+    """``n`` random 32x32 images, half real and half fake, in ten CIFAR-class groups: a stand-in for CIFAKE."""
+    return ImageData(
         images=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
         labels=np.repeat([0, 1], n // 2).astype(np.int64),
         groups=np.tile(np.arange(10), n // 10).astype(np.int64),
         origins=np.arange(n, dtype=np.int64),
         label_names=["real", "fake"],
     )
+
+
+def test_gan_fakes_are_label_fake_in_their_own_strata_and_keep_the_old_split() -> None:
+    from training.data.gan_fakes import GAN_GROUP, generator_samples, kind_masks, with_gan_fakes
+
+    n = 400
+    rng = np.random.default_rng(1)
+    base = cifake_like(rng, n)
     both = with_gan_fakes(base, [str(GENERATOR)], 60)
     assert len(both) == n + 60 and (both.labels[n:] == 1).all() and (both.groups[n:] >= GAN_GROUP).all()
     assert both.info["gan_fakes"]["samples"] == [60]
@@ -440,13 +445,7 @@ def test_a_larger_generator_is_shrunk_as_the_app_feeds_it_and_pinned_reals_keep_
     faces = ROOT / "onnx_models" / "faces-generator.onnx"
     n = 400
     rng = np.random.default_rng(3)
-    base = ImageData(
-        images=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
-        labels=np.repeat([0, 1], n // 2).astype(np.int64),
-        groups=np.tile(np.arange(10), n // 10).astype(np.int64),
-        origins=np.arange(n, dtype=np.int64),
-        label_names=["real", "fake"],
-    )
+    base = cifake_like(rng, n)
     photos = ImageData(images=rng.integers(0, 256, (150, 32, 32, 3), dtype=np.uint8), labels=np.full(150, -1),
                        groups=np.full(150, -1), origins=np.arange(150), label_names=[], info={"sources": ["faces"]})
     pinned = with_pinned_reals(base, photos)
