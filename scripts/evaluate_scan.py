@@ -37,11 +37,15 @@ from desktop.core.scan.store import ResultStore
 from training.ship.evaluate import roc_auc
 
 
-def halved_q75(src: Path, dst: Path) -> Path:
+def _oriented_rgb(src: Path) -> Image.Image:
     with Image.open(src) as img:
         img.load()
         img = ImageOps.exif_transpose(img) or img
-        rgb = img.convert("RGB")
+        return img.convert("RGB")
+
+
+def halved_q75(src: Path, dst: Path) -> Path:
+    rgb = _oriented_rgb(src)
     w, h = rgb.size
     rgb = rgb.resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.LANCZOS)
     out = dst.with_suffix(".jpg")
@@ -50,10 +54,7 @@ def halved_q75(src: Path, dst: Path) -> Path:
 
 
 def thumbnail(src: Path, dst: Path, side: int) -> Path:
-    with Image.open(src) as img:
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-        rgb = img.convert("RGB")
+    rgb = _oriented_rgb(src)
     rgb.thumbnail((side, side), Image.Resampling.LANCZOS)
     out = dst.with_suffix(".jpg")
     rgb.save(out, "JPEG", quality=85)

@@ -116,23 +116,34 @@ def with_gan_fakes(data: ImageData, paths: Sequence[str], count: int, jpeg_fract
         parts.append(imgs)
         groups.append(GAN_GROUP + np.maximum(cls, 0))
         log.info("%d samples of %s as fakes", n, Path(path).name)
-    gan = np.concatenate(parts)
-    first_origin = int(data.origins.max()) + 1 if len(data) else 0
-    fake = data.label_names.index("fake")
     import hashlib
 
     digests = [hashlib.sha256(Path(p).read_bytes()).hexdigest()[:16] for p in paths]
     info = {**data.info, "gan_fakes": {"generators": [str(p) for p in paths], "sha256": digests, "samples": per,
                                        "latent_stream": STREAM, "jpeg_fraction": jpeg_fraction,
                                        "jpeg_quality": list(JPEG_QUALITY) if jpeg_fraction else None}}
-    sides = [np.where((np.arange(n) // 10) % 10 == 0, 1, 0).astype(np.int8) for n in per]
+    sides = np.concatenate([_side_by_position(n) for n in per])
+    return _appended(data, np.concatenate(parts), "fake", np.concatenate(groups), sides, info)
+
+
+def _side_by_position(n: int) -> np.ndarray:
+    """The split side of ``n`` appended images by their position: the first ten of every hundred validation (1),
+    the rest training (0), whatever else the data hold or how many are appended."""
+    return np.where((np.arange(n) // 10) % 10 == 0, 1, 0).astype(np.int8)
+
+
+def _appended(data: ImageData, images: np.ndarray, label: str, groups: np.ndarray, sides: np.ndarray,
+              info: dict[str, Any]) -> ImageData:
+    """``data`` plus ``images`` as ``label``, each in its group and on its fixed side, as new source files."""
+    n = len(images)
     own = data.fixed_side if data.fixed_side is not None else np.full(len(data), -1, np.int8)
+    first_origin = int(data.origins.max()) + 1 if len(data) else 0
     return ImageData(
-        fixed_side=np.concatenate([own, *sides]),
-        images=np.concatenate([np.asarray(data.images), gan]),
-        labels=np.concatenate([data.labels, np.full(len(gan), fake, np.int64)]),
-        groups=np.concatenate([data.groups, np.concatenate(groups)]),
-        origins=np.concatenate([data.origins, first_origin + np.arange(len(gan), dtype=np.int64)]),
+        fixed_side=np.concatenate([own, sides]),
+        images=np.concatenate([np.asarray(data.images), np.asarray(images)]),
+        labels=np.concatenate([data.labels, np.full(n, data.label_names.index(label), np.int64)]),
+        groups=np.concatenate([data.groups, groups]),
+        origins=np.concatenate([data.origins, first_origin + np.arange(n, dtype=np.int64)]),
         label_names=data.label_names,
         info=info,
     )
@@ -143,10 +154,10 @@ def resized(images: np.ndarray, height: int, width: int) -> np.ndarray:
     detectors' contracts say), so a 64x64 sample is seen in training as a person's scan would show it."""
     from PIL import Image
 
-    from training.data.preprocess import RESAMPLE
+    from training.data.preprocess import FeedSpec, fit_image
 
-    return np.stack([np.asarray(Image.fromarray(im).resize((width, height), RESAMPLE["bilinear"]), np.uint8)
-                     for im in images])
+    feed = FeedSpec(height, width)  # resize mode, bilinear
+    return np.stack([fit_image(Image.fromarray(im), feed)[0] for im in images])
 
 
 def with_pinned_reals(data: ImageData, extra: ImageData) -> ImageData:
@@ -157,17 +168,9 @@ def with_pinned_reals(data: ImageData, extra: ImageData) -> ImageData:
     if "real" not in data.label_names:
         raise ValueError("pinned reals need a real/fake dataset")
     n = len(extra)
-    own = data.fixed_side if data.fixed_side is not None else np.full(len(data), -1, np.int8)
-    first_origin = int(data.origins.max()) + 1 if len(data) else 0
-    return ImageData(
-        fixed_side=np.concatenate([own, np.where((np.arange(n) // 10) % 10 == 0, 1, 0).astype(np.int8)]),
-        images=np.concatenate([np.asarray(data.images), np.asarray(extra.images)]),
-        labels=np.concatenate([data.labels, np.full(n, data.label_names.index("real"), np.int64)]),
-        groups=np.concatenate([data.groups, np.full(n, PINNED_REAL_GROUP, np.int64)]),
-        origins=np.concatenate([data.origins, first_origin + np.arange(n, dtype=np.int64)]),
-        label_names=data.label_names,
-        info={**data.info, "pinned_reals": {"sources": extra.info.get("sources"), "images": n}},
-    )
+    info = {**data.info, "pinned_reals": {"sources": extra.info.get("sources"), "images": n}}
+    return _appended(data, np.asarray(extra.images), "real", np.full(n, PINNED_REAL_GROUP, np.int64),
+                     _side_by_position(n), info)
 
 
 def kind_masks(groups: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:

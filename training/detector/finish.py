@@ -192,7 +192,11 @@ def final_model(cfg: DetectorConfig, model: Any, val_images: np.ndarray, y: np.n
         if len(np.unique(y)) < 2:
             raise ValueError("calibrate_on=cifake: the CIFAKE validation images hold one class only (a GAN expert's data?)"
                              "; calibrate on all of them instead")
-    return calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate, prior=cfg.calibrate_prior)
+    scored, calibration = calibrate(model, val_images, y, mirror=cfg.tta_flip, fit=cfg.calibrate,
+                                    prior=cfg.calibrate_prior)
+    if fit_on is not None:
+        calibration["fitted_on_kind"] = "cifake"
+    return scored, calibration
 
 
 def _plots(run_dir: Path, stem: str, title: str, labels: list[str], y: np.ndarray, scores: np.ndarray,
@@ -272,8 +276,6 @@ def finish_detector(
     masks = kind_masks_of(split, y)
     fit_on = masks["cifake"] if masks is not None and cfg.calibrate_on == "cifake" else None
     model, calibration = final_model(cfg, load_checkpoint(ckpt), val_images, y, fit_on)
-    if calibration is not None and fit_on is not None:
-        calibration["fitted_on_kind"] = "cifake"
     predict = make_predict(model)
     scores = predict(val_images)
     # A score calibrated to equal classes is a probability for a folder of as many fakes as photos: there 0.5 is
