@@ -71,3 +71,5 @@ def test_the_card_names_each_data_folder_in_full_with_the_counts(
     text = data_sources({"sources": ["real=archive", "fake=caught.zip"], "files": 400, "train_samples": 320,
                          "val_samples": 80})
     assert text == f"real={tmp_path / 'archive'}; fake=caught.zip (400 files: 320 training, 80 validation)"
+    with_pinned = data_sources({"sources": ["real=archive"], "pinned_reals": {"sources": ["faces.zip"], "images": 9}})
+    assert with_pinned == f"real={tmp_path / 'archive'}; real=faces.zip (pinned by position)"

@@ -45,7 +45,8 @@ def model_identity(ctx: RecipeContext, recipe_name: str, recipe_title: str) -> t
 
 
 def data_sources(info: dict[str, Any]) -> str:
-    """The card's "training data": each --data source (folders as absolute paths) and the counts."""
+    """The card's "training data": each --data source and each pinned_reals source (folders as absolute paths) and
+    the counts."""
     parts = []
     for source in info.get("sources", []):
         role, sep, path = str(source).partition("=")
@@ -53,6 +54,9 @@ def data_sources(info: dict[str, Any]) -> str:
             role, sep, path = "", "", str(source)
         local = Path(path).expanduser()
         parts.append(f"{role}{sep}{local.resolve() if local.exists() else path}")
+    for source in (info.get("pinned_reals") or {}).get("sources") or []:  # gan_fakes.with_pinned_reals
+        local = Path(str(source)).expanduser()
+        parts.append(f"real={local.resolve() if local.exists() else source} (pinned by position)")
     counts = ""
     if info.get("files") is not None:
         counts = f" ({info['files']} files: {info.get('train_samples', '?')} training, " \
