@@ -36,7 +36,11 @@ def store(tmp_path: Path) -> Iterator[ResultStore]:
 
 @pytest.fixture
 def models(tmp_path: Path) -> list[Path]:
-    folder = tmp_path / "models"
+    return routed_models(tmp_path / "models")
+
+
+def routed_models(folder: Path) -> list[Path]:
+    """Two tiny models routed by size: thumbnails, and photos (capped at 'likely')."""
     thumbs = tiny_models.detector_contract("thumbs", 32, grid=4, domain=THUMBS)
     photos = tiny_models.detector_contract("photos", 32, grid=4, feed_mode="multiscale", domain=EVERYTHING,
                                            trust={"auroc": 0.8, "measured_on": "test photos", "max_band": "likely"})

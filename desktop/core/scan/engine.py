@@ -42,7 +42,7 @@ from desktop.core.scan.events import (
 )
 from desktop.core.scan.store import ResultStore
 from desktop.core.scan.store_copy import Decide, StoredRows
-from desktop.core.scan.verdicts import Finding, assess, decide
+from desktop.core.scan.verdicts import RULE_VERSION, Finding, assess, decide
 from desktop.core.scan.walk import BackgroundCount, Skipped, iter_image_files
 
 if TYPE_CHECKING:  # decoding (Pillow, numpy) and the pool come with the first file to decode, not in a cached rescan
@@ -281,7 +281,7 @@ def scan(
         scan_id = resume_scan_id
     else:
         scan_id = store.begin_scan(abs_paths, detector.name, str(detector.path), detector.digest, detector.device,
-                                   asdict(options))
+                                   asdict(options), RULE_VERSION)
     yield ScanStarted(scan_id, detector.name, detector.digest, detector.device, detector.device_reason)
 
     state = _Scanner(detector, options, store, scan_id)

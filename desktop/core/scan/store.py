@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from desktop.core import paths as user_paths
+from desktop.core.scan import store_shared as shared
 from desktop.core.scan.events import ScanRow
 from desktop.core.scan.store_copy import Decide, StoredRows, copy_cached
 from desktop.core.scan.store_errors import (
@@ -52,6 +53,8 @@ from desktop.core.scan.store_rows import (
 )
 
 _IN_CHUNK = 500  # bound on SQL parameters per query
+# a scan's rows: its own, or those of the scan it shares them with (store_shared.py)
+_ROWS_OF = "FROM results WHERE scan_id = COALESCE((SELECT rows_of FROM scans WHERE id = ?1), ?1)"
 # A quick check at open reads every page (about 0.2 s for 100,000 rows); above this size it is left to the
 # statements themselves, whose CORRUPT errors start the same recovery.
 QUICK_CHECK_MAX_BYTES = 256 << 20
@@ -88,12 +91,12 @@ def _pid_alive(pid: int | None) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
-        return True
+    except OSError:  # PermissionError: alive, another user's
+        pass
     return True
 
 
-_SCAN_FIELDS = "started_at, status, paths, model_name, model_path, model_digest, device, options, pid"
+_SCAN_FIELDS = "started_at, status, paths, model_name, model_path, model_digest, device, options, pid, rule"
 _SCAN_INSERT = "id, " + _SCAN_FIELDS  # a scan as begun, to write it again into a fresh database
 _SCAN_MARKS = ", ".join("?" * len(_SCAN_INSERT.split(",")))
 
@@ -113,6 +116,7 @@ class ResultStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._mine: dict[int, tuple[Any, ...]] = {}  # scans this process began or reopened: their rows
+        self._sharing = shared.Sharing()  # scans this process began that may share an earlier scan's rows
         self.notice: str | None = None  # set when a damaged database was moved aside (one line)
         self.moved_to: Path | None = None
         self._sound = False  # checked (or created) at open and not found damaged since
@@ -171,6 +175,7 @@ class ResultStore:
             raise StoreError(f"the result database {self.path} is damaged ({exc}) and cannot be moved aside "
                              f"({err.strerror or err}): move or delete it, then run again", "damaged") from None
         self.moved_to = aside
+        self._sharing = shared.Sharing()  # the rows they shared are in the moved file
         self._sound = True  # the fresh file
         self.notice = (f"the result database was damaged ({exc}); moved it to {aside} and started a fresh one "
                        "(earlier scans and cached results are in the moved file)")
@@ -199,12 +204,9 @@ class ResultStore:
 
     @staticmethod
     def _enable_wal(conn: sqlite3.Connection) -> None:
-        """`PRAGMA journal_mode=WAL`, waiting like any other statement for a lock another process holds.
-
-        While another process turns a new database into WAL mode, SQLite answers this pragma with
-        SQLITE_BUSY at once, without calling the busy handler: two scans started together on a new database
-        failed one run in ten that way ("busy", exit 4). It is retried until BUSY_TIMEOUT_S instead.
-        """
+        """`PRAGMA journal_mode=WAL`, waiting like any other statement for a lock another process holds: while
+        another process turns a new database into WAL mode, SQLite answers SQLITE_BUSY at once, without the busy
+        handler (two scans started together on a new database failed one run in ten: "busy", exit 4)."""
         deadline = time.monotonic() + BUSY_TIMEOUT_S
         while True:
             try:
@@ -228,14 +230,18 @@ class ResultStore:
 
     @_guarded
     def begin_scan(self, paths: Sequence[str], model_name: str, model_path: str, model_digest: str,
-                   device: str, options: dict[str, Any]) -> int:
+                   device: str, options: dict[str, Any], rule: str | None = None) -> int:
+        """A new scan. `rule`: the verdict rule's version (`verdicts.RULE_VERSION`); a scan that repeats an earlier
+        one with the same rule may share its rows (store_shared.py), one without a rule never does."""
         # json.dumps escapes undecodable bytes (surrogates) as \udcXX, which json.loads gives back
         values = (time.time(), "running", json.dumps(list(paths)), model_name, model_path, model_digest, device,
-                  json.dumps(options), os.getpid())
+                  json.dumps(options), os.getpid(), rule)
         with self._db as db:
             cur = db.execute(f"INSERT INTO scans ({_SCAN_FIELDS}) VALUES ({', '.join('?' * len(values))})", values)
         assert cur.lastrowid is not None
         self._mine[int(cur.lastrowid)] = (int(cur.lastrowid), *values)
+        if rule is not None:
+            self._sharing.begun(int(cur.lastrowid))
         return int(cur.lastrowid)
 
     @_guarded
@@ -246,6 +252,7 @@ class ResultStore:
                              (os.getpid(), device, scan_id))
             if cur.rowcount == 0:
                 raise KeyError(f"no scan with id {scan_id}")
+            shared.own_rows(db, scan_id)  # its rows are about to grow
             row = db.execute(f"SELECT {_SCAN_INSERT} FROM scans WHERE id=?", (scan_id,)).fetchone()
         self._mine[scan_id] = tuple(row)
         return {py_path(r[0]) for r in self._db.execute("SELECT path FROM results WHERE scan_id=?", (scan_id,))}
@@ -253,10 +260,11 @@ class ResultStore:
     @_guarded
     def finish_scan(self, scan_id: int, status: str) -> None:
         with self._db as db:
+            self._sharing.finish(db, scan_id, status)
             db.execute(
-                "UPDATE scans SET status=?, finished_at=?, done=(SELECT COUNT(*) FROM results WHERE scan_id=?),"
-                " errors=(SELECT COUNT(*) FROM results WHERE scan_id=? AND error IS NOT NULL) WHERE id=?",
-                (status, time.time(), scan_id, scan_id, scan_id),
+                f"UPDATE scans SET status=?2, finished_at=?3, done=(SELECT COUNT(*) {_ROWS_OF}),"
+                f" errors=(SELECT COUNT(*) {_ROWS_OF} AND error IS NOT NULL) WHERE id=?1",
+                (scan_id, status, time.time()),
             )
 
     def _record(self, row: sqlite3.Row | tuple[Any, ...]) -> ScanRecord:
@@ -265,8 +273,9 @@ class ResultStore:
                           json.loads(r[9]), int(r[10]), int(r[11]), r[12])
 
     _SCAN_COLUMNS = ("id, started_at, finished_at, status, paths, model_name, model_path, model_digest, device,"
-                     " options, (SELECT COUNT(*) FROM results r WHERE r.scan_id = scans.id),"
-                     " (SELECT COUNT(*) FROM results r WHERE r.scan_id = scans.id AND r.error IS NOT NULL), pid")
+                     " options, (SELECT COUNT(*) FROM results r WHERE r.scan_id = COALESCE(scans.rows_of, scans.id)),"
+                     " (SELECT COUNT(*) FROM results r WHERE r.scan_id = COALESCE(scans.rows_of, scans.id)"
+                     " AND r.error IS NOT NULL), pid")
 
     @_guarded
     def get_scan(self, scan_id: int) -> ScanRecord | None:
@@ -277,12 +286,8 @@ class ResultStore:
     def list_scans(self) -> list[ScanRecord]:
         """Newest first. A 'running' scan whose process is gone is reported as 'interrupted'."""
         records = [self._record(r) for r in self._db.execute(f"SELECT {self._SCAN_COLUMNS} FROM scans ORDER BY id DESC")]
-        return [self._with_liveness(r) for r in records]
-
-    def _with_liveness(self, record: ScanRecord) -> ScanRecord:
-        if record.status == "running" and not _pid_alive(record.pid):
-            return replace(record, status="interrupted")
-        return record
+        return [replace(r, status="interrupted") if r.status == "running" and not _pid_alive(r.pid) else r
+                for r in records]
 
     def interrupted_scans(self) -> list[ScanRecord]:
         return [r for r in self.list_scans() if r.status == "interrupted"]
@@ -290,6 +295,7 @@ class ResultStore:
     @_guarded
     def delete_scan(self, scan_id: int) -> None:
         with self._db as db:
+            shared.rehome(db, scan_id)  # scans sharing its rows keep them
             db.execute("DELETE FROM results WHERE scan_id=?", (scan_id,))
             db.execute("DELETE FROM scans WHERE id=?", (scan_id,))
 
@@ -298,7 +304,7 @@ class ResultStore:
     @_guarded
     def add_rows(self, scan_id: int, rows: Sequence[ScanRow], cache_digest: str | Mapping[str, str] | None = None,
                  cacheable: Sequence[ScanRow] = (), findings: Mapping[str, str] | None = None) -> None:
-        """Write a batch of rows (and their cache entries) in one transaction.
+        """Write a batch of rows (and their cache entries) in one transaction (after any rows it shared so far).
 
         `cache_digest`: one model digest, or {model name: digest} when rows come from several models
         (routing; a row is cached under its own model's digest). `findings`: path -> evidence JSON to cache.
@@ -310,6 +316,7 @@ class ResultStore:
                                   r.size, r.mtime_ns, r.error and storable_text(r.error), blob, pr, pc, int(r.cached),
                                   r.model, r.evidence and storable_text(r.evidence), r.reason and storable_text(r.reason)))
         with self._db as db:
+            self._sharing.stop(db, scan_id)  # rows of its own from now on: those it shared first
             db.executemany(
                 "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
                 " mtime_ns, error, patch_map, patch_rows, patch_cols, cached, model, evidence, reason)"
@@ -332,7 +339,7 @@ class ResultStore:
         try:
             cur = self._db.execute(
                 "SELECT path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
-                " patch_cols, cached, model, evidence, reason FROM results WHERE scan_id=? ORDER BY id", (scan_id,))
+                f" patch_cols, cached, model, evidence, reason {_ROWS_OF} ORDER BY id", (scan_id,))
             for r in cur:
                 yield ScanRow(py_path(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                               unpack_patch_map(r[9], r[10], r[11]), bool(r[12]), r[13], r[14], r[15])
@@ -348,6 +355,10 @@ class ResultStore:
         """The cached results of `keys` (path, size, mtime_ns, in walk order) added to scan `scan_id` as rows, in
         one transaction, without making them in Python (store_copy.py): the rows (None when no key was cached)
         and the paths that were not. `digests`: (digest, model name), tried in order."""
+        got = self._sharing.chunk(self._db, scan_id, keys)
+        if got is not None:
+            first, last, root, values, summary = got
+            return StoredRows(lambda: self._db, root, first, last, summary, values), set()
         first, last, missing, summary = copy_cached(self._db, scan_id, keys, digests, rule)
         if last < first:
             return None, missing

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, overload
 
 from desktop.core.scan.events import ScanRow
@@ -34,7 +34,7 @@ _RANGE = "FROM results WHERE scan_id=? AND id BETWEEN ? AND ? ORDER BY id"
 _ROW_COLUMNS = ("path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
                 " patch_cols, cached, model, evidence, reason")
 # what the output needs, in export.COLUMNS order (cached is always true here; path_hex comes from path)
-_OUT_COLUMNS = "path, score, verdict, model, reason, evidence, error, width, height, format, size, mtime_ns"
+OUT_COLUMNS = "path, score, verdict, model, reason, evidence, error, width, height, format, size, mtime_ns"
 _MARK = "UPDATE walked SET done = 1 WHERE path IN (SELECT path FROM results WHERE scan_id=? AND id BETWEEN ? AND ?)"
 
 
@@ -150,10 +150,11 @@ class StoredRows(Sequence[ScanRow]):
     making them. `summary` counts them. Reads through `read`, which gives the calling thread's connection."""
 
     def __init__(self, read: Callable[[], sqlite3.Connection], scan_id: int, first: int, last: int,
-                 summary: CopySummary) -> None:
+                 summary: CopySummary, values: list[tuple[Any, ...]] | None = None) -> None:
         self._read = read
         self.scan_id, self.first, self.last = scan_id, first, last
         self.summary = summary
+        self._values = values  # the rows' OUT_COLUMNS, when the store has already read them
         self._rows: list[ScanRow] | None = None
 
     def __len__(self) -> int:
@@ -186,7 +187,9 @@ class StoredRows(Sequence[ScanRow]):
 
     def output_values(self) -> list[tuple[Any, ...]]:
         """`export.row_values` of each row, from the store directly (a rescan's CSV is most of its work)."""
-        cur = self._read().execute(f"SELECT {_OUT_COLUMNS} {_RANGE}", (self.scan_id, self.first, self.last))
+        cur: Iterable[tuple[Any, ...]] | None = self._values
+        if cur is None:
+            cur = self._read().execute(f"SELECT {OUT_COLUMNS} {_RANGE}", (self.scan_id, self.first, self.last))
         return [(p, None if s is None else round(s, 6), v, m, r, e, err, w, h, f, size, mtime, True, None)
                 if p.__class__ is str and p.isascii() else _slow_values(p, s, v, m, r, e, err, w, h, f, size, mtime)
                 for p, s, v, m, r, e, err, w, h, f, size, mtime in cur]

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS cache (
 """
 # Columns added after the first release: (table, column, type), added to older databases on open.
 ADDED_COLUMNS = (("results", "model", "TEXT"), ("results", "evidence", "TEXT"), ("results", "reason", "TEXT"),
-                 ("cache", "finding", "TEXT"))
+                 ("cache", "finding", "TEXT"),
+                 ("scans", "rule", "TEXT"),  # the verdict rule's version (verdicts.RULE_VERSION)
+                 ("scans", "rows_of", "INTEGER"))  # the scan whose rows it shares (store_shared.py); NULL: its own
 
 
 def db_path(path: str) -> str | bytes:

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from desktop.core.models.routing import AnyDetector
     from desktop.core.scan.evidence import Evidence
 
+# The version of the rule below (`decide`, the evidence it reads, the bands of `contract.verdict_for`). A scan stamped
+# with it may share the rows of an earlier scan with the same stamp instead of deciding them again
+# (store_shared.py): change it whenever an answer of the rule changes (tests/core/test_shared_rows.py pins them).
+RULE_VERSION = "1"
+
 # Failure codes that mean the manifest or the content was altered after signing (see evidence.C2paInfo).
 INTEGRITY_FAILURE_PREFIXES = ("assertion.", "claimSignature.", "claim.", "manifest.", "general.",
                               "hashedURI.", "dataHash.", "boxesHash.")

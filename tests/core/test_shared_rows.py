@@ -1,0 +1,201 @@
+"""A rescan of a tree exactly as an earlier rescan left it shares that scan's rows (desktop/core/scan/store_shared.py):
+same rows, counts and output as a scan that copies them, nothing written per file, and every reader (history,
+counts, resume, delete) sees the rows; any difference in the tree falls back to copying."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.core.models.catalog import inspect_model
+from desktop.core.models.routing import Router
+from desktop.core.scan import engine, verdicts
+from desktop.core.scan.events import RowsReady, ScanOptions
+from desktop.core.scan.store import ResultStore
+from desktop.core.scan.store_copy import StoredRows
+from tests.core.test_rescan_in_store import _by_path, _png, _scan, _tree, routed_models
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ResultStore]:
+    s = ResultStore(tmp_path / "results.sqlite3")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Router:
+    return Router.load([inspect_model(p, "bundled") for p in routed_models(tmp_path / "models")], device="cpu")
+
+
+def _own_rows(store: ResultStore) -> dict[int, int]:
+    db = sqlite3.connect(store.path)
+    try:
+        return dict(db.execute("SELECT scan_id, COUNT(*) FROM results GROUP BY scan_id").fetchall())
+    finally:
+        db.close()
+
+
+def _rows_of(store: ResultStore, scan_id: int) -> int | None:
+    db = sqlite3.connect(store.path)
+    try:
+        return db.execute("SELECT rows_of FROM scans WHERE id = ?", (scan_id,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "LOOKUP_CHUNK", 5)  # a small tree in several walked chunks
+
+
+def test_a_repeated_rescan_shares_the_rows_and_readers_see_them(tmp_path: Path, router: Router,
+                                                                 store: ResultStore, chunks: None) -> None:
+    tree = _tree(tmp_path / "tree")
+    first, first_done, _ = _scan([tree], router, store)
+    copied, copied_done, _ = _scan([tree], router, store)  # the first scan decoded: its rows are not shared
+    shared, shared_done, batches = _scan([tree], router, store)
+    assert _own_rows(store) == {first_done.scan_id: 29, copied_done.scan_id: 29}  # nothing written for the third
+    assert _rows_of(store, shared_done.scan_id) == copied_done.scan_id
+    assert len(batches) == 6 and all(isinstance(b.rows, StoredRows) for b in batches)
+    assert [r.path for r in shared] == [r.path for r in copied]  # walk order
+    assert shared == copied and all(r.cached for r in shared)
+    assert _by_path(shared) == _by_path(first)
+    assert (shared_done.done, shared_done.errors, shared_done.counts) == (29, copied_done.errors, copied_done.counts)
+    assert store.rows(shared_done.scan_id) == store.rows(copied_done.scan_id)
+    record = store.get_scan(shared_done.scan_id)
+    assert record is not None and (record.status, record.done, record.errors) == ("finished", 29, first_done.errors)
+    assert [r.done for r in store.list_scans()] == [29, 29, 29]
+    # a fourth shares the same rows (never a chain)
+    fourth, fourth_done, _ = _scan([tree], router, store)
+    assert _rows_of(store, fourth_done.scan_id) == copied_done.scan_id and fourth == copied
+
+
+def test_deleting_the_scan_that_holds_shared_rows_leaves_them_to_the_others(tmp_path: Path, router: Router,
+                                                                            store: ResultStore) -> None:
+    tree = _tree(tmp_path / "tree")
+    _scan([tree], router, store)
+    copied, holder, _ = _scan([tree], router, store)
+    third = _scan([tree], router, store)[1].scan_id
+    fourth = _scan([tree], router, store)[1].scan_id
+    store.delete_scan(holder.scan_id)
+    assert store.get_scan(holder.scan_id) is None
+    assert store.rows(third) == store.rows(fourth) == copied
+    assert _rows_of(store, third) is None and _rows_of(store, fourth) == third
+    store.delete_scan(third)
+    assert store.rows(fourth) == copied and _rows_of(store, fourth) is None
+    record = store.get_scan(fourth)
+    assert record is not None and record.done == 29
+
+
+def test_a_shared_scan_that_is_reopened_gets_rows_of_its_own(tmp_path: Path, router: Router,
+                                                             store: ResultStore) -> None:
+    tree = _tree(tmp_path / "tree")
+    _scan([tree], router, store)
+    copied, holder, _ = _scan([tree], router, store)
+    third = _scan([tree], router, store)[1].scan_id
+    fourth = _scan([tree], router, store)[1].scan_id
+    assert store.reopen_scan(third, "cpu") == {r.path for r in copied}
+    assert _rows_of(store, third) is None and store.rows(third) == copied
+    assert _own_rows(store)[third] == 29
+    # the holder reopened: the scans that shared its rows keep them as they were
+    store.reopen_scan(holder.scan_id, "cpu")
+    assert store.rows(fourth) == store.rows(holder.scan_id) == copied
+    assert _rows_of(store, fourth) is None and _rows_of(store, holder.scan_id) is None  # the fourth took them
+    assert _own_rows(store)[fourth] == _own_rows(store)[holder.scan_id] == 29
+
+
+@pytest.mark.parametrize("change", ["changed", "added", "removed", "renamed"])
+def test_a_tree_that_changed_is_copied_not_shared(tmp_path: Path, router: Router, store: ResultStore,
+                                                  chunks: None, change: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = _tree(tmp_path / "tree")
+    _scan([tree], router, store)
+    _scan([tree], router, store)
+    target = tree / "d2" / "thumb05.png"  # in the middle of the walk
+    if change == "changed":
+        _png(target, (32, 24), 3)
+        os.utime(target, ns=(1, 1_000_000_000))
+    elif change == "added":
+        _png(tree / "zz-last.png", (32, 24), 3)  # after every other file
+    elif change == "removed":
+        target.unlink()
+    else:
+        target.rename(tree / "d2" / "thumb05b.png")
+    twin = ResultStore(tmp_path / "twin.sqlite3")  # the store as it is now, for a scan that never shares
+    with sqlite3.connect(store.path) as src, sqlite3.connect(twin.path) as dst:
+        src.backup(dst)
+    rows, done, _ = _scan([tree], router, store)
+    assert _rows_of(store, done.scan_id) is None
+    assert _own_rows(store)[done.scan_id] == done.done == len(rows)
+    assert store.rows(done.scan_id) == rows
+    decoded, _, _ = _scan([tree], router, store, ScanOptions(use_cache=False))
+    assert _by_path(rows) == _by_path(decoded)
+    monkeypatch.setattr(engine, "RULE_VERSION", None)  # copies every cached row, decodes the rest
+    copied, _, _ = _scan([tree], router, twin)
+    twin.close()
+    assert rows == copied  # in the same order
+
+
+def test_a_scan_with_fewer_files_at_the_end_or_cancelled_keeps_what_it_shared(tmp_path: Path, router: Router,
+                                                                              store: ResultStore,
+                                                                              chunks: None) -> None:
+    tree = _tree(tmp_path / "tree")
+    _scan([tree], router, store)
+    copied, _, _ = _scan([tree], router, store)
+    last = Path(copied[-1].path)
+    last.unlink()  # every chunk still matches, but the holder has one row more
+    rows, done, _ = _scan([tree], router, store)
+    assert _rows_of(store, done.scan_id) is None and store.rows(done.scan_id) == copied[:-1] == rows
+    # cancelled after two chunks while sharing: the rows it reported are its own
+    asked = iter(range(10_000))
+    events = list(engine.scan([tree], router, store=store, should_stop=lambda: next(asked) > 4))
+    scan_id = events[0].scan_id
+    reported = [r for e in events if isinstance(e, RowsReady) for r in e.rows]
+    assert store.get_scan(scan_id).status == "cancelled"  # type: ignore[union-attr]
+    assert 10 <= len(reported) < 28 and store.rows(scan_id) == reported and _rows_of(store, scan_id) is None
+    assert _by_path(reported).items() <= _by_path(copied).items()
+
+
+def test_other_options_paths_or_no_rule_never_share(tmp_path: Path, router: Router, store: ResultStore,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = _tree(tmp_path / "tree")
+    _scan([tree], router, store)
+    _scan([tree], router, store)
+    other = _scan([tree], router, store, ScanOptions(threshold=0.3))[1].scan_id
+    assert _rows_of(store, other) is None
+    again = _scan([tree], router, store, ScanOptions(threshold=0.3))[1].scan_id
+    assert _rows_of(store, again) == other  # its own kind: shared
+    subset = _scan([tree / "d1"], router, store)[1].scan_id
+    assert _rows_of(store, subset) is None
+    monkeypatch.setattr(engine, "RULE_VERSION", None)  # an older app's scans: no rule recorded
+    ruleless = _scan([tree], router, store)[1].scan_id
+    assert _rows_of(store, ruleless) is None and _own_rows(store)[ruleless] == 29
+
+
+def _rule_answers() -> str:
+    """Every answer of the verdict rule on a grid of scores, bands, trust, domain and findings."""
+    from desktop.core.models.contract import Thresholds, Trust
+
+    answers = []
+    bands = [Thresholds(0.5, 0.1, 0.3, 0.7, 0.9), Thresholds(0.4, 0.05, 0.2, 0.6, 0.95)]
+    findings = [None, verdicts.Finding(), verdicts.Finding(camera=True, summary="EXIF camera: X"),
+                verdicts.Finding("ai", "C2PA: declares trainedAlgorithmicMedia (X)", "C2PA: X")]
+    for score in (0.0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0):
+        for t in bands:
+            for trust in (Trust(), Trust(0.8, "x", "likely")):
+                for in_domain in (True, False):
+                    for finding in findings:
+                        for user in (None, 0.3, 0.8):
+                            answers.append(verdicts.decide(score, t, trust, in_domain, finding, user))
+    return hashlib.sha256(repr(answers).encode()).hexdigest()[:16]
+
+
+def test_the_rule_version_names_the_rules_answers() -> None:
+    # Scans share rows only under the same RULE_VERSION. If this fails, the rule's answers changed: bump
+    # verdicts.RULE_VERSION (rows decided by the old rule must not be shared) and put the new fingerprint here.
+    assert (verdicts.RULE_VERSION, _rule_answers()) == ("1", "7e53390c3a9c6d2b")
