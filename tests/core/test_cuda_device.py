@@ -6,7 +6,6 @@ scan's rows and the Ray engine's rows. Skipped, with the reason, everywhere else
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +32,6 @@ def cuda(tiny_detector_path: Path) -> None:
     probe = Detector.load(tiny_detector_path, device="cuda")
     if probe.device != "cuda":
         pytest.skip(probe.device_reason)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultStore]:
-    s = ResultStore(tmp_path / "results.sqlite3")
-    yield s
-    s.close()
 
 
 def _rows(folder: Path, detector: Detector, store: ResultStore) -> dict[str, ScanRow]:

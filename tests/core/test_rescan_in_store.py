@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,13 +24,6 @@ from tests.helpers import tiny_models
 
 THUMBS = {"long_side": [1, 64], "description": "thumbnails"}
 EVERYTHING = {"long_side": [None, None], "description": "everything else"}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultStore]:
-    s = ResultStore(tmp_path / "results.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture

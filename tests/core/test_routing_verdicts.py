@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +31,6 @@ EVERYTHING = {"long_side": [None, None], "description": "everything else"}
 def _build(path: Path, name: str, feed_mode: str = "resize", **overrides: object) -> Path:
     contract = tiny_models.detector_contract(name, 32, grid=4, feed_mode=feed_mode, **overrides)
     return tiny_models.build_model_with_contract(path, contract)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultStore]:
-    s = ResultStore(tmp_path / "results.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture

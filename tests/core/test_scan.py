@@ -30,13 +30,6 @@ def detector(tiny_detector_path: Path) -> Detector:
     return Detector.load(tiny_detector_path, device="cpu")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultStore]:
-    s = ResultStore(tmp_path / "results.sqlite3")
-    yield s
-    s.close()
-
-
 def _mixed_folder(root: Path) -> dict[str, int]:
     """Grey images of known brightness plus broken files; returns brightness by file name."""
     values = {"dark.png": 30, "mid.jpg": 128, "bright.webp": 230, "sub/very bright.bmp": 250}

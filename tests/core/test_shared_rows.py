@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,10 @@ import pytest
 from desktop.core.models.catalog import inspect_model
 from desktop.core.models.routing import Router
 from desktop.core.scan import engine, verdicts
-from desktop.core.scan.events import RowsReady, ScanOptions
+from desktop.core.scan.events import RowsReady, ScanOptions, ScanRow, ScanStarted
 from desktop.core.scan.store import ResultStore
 from desktop.core.scan.store_copy import StoredRows
 from tests.core.test_rescan_in_store import _by_path, _png, _scan, _tree, routed_models
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ResultStore]:
-    s = ResultStore(tmp_path / "results.sqlite3")
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -76,15 +68,21 @@ def test_a_repeated_rescan_shares_the_rows_and_readers_see_them(tmp_path: Path, 
     assert _rows_of(store, fourth_done.scan_id) == copied_done.scan_id and fourth == copied
 
 
-def test_deleting_the_scan_that_holds_shared_rows_leaves_them_to_the_others(tmp_path: Path, router: Router,
-                                                                            store: ResultStore) -> None:
-    tree = _tree(tmp_path / "tree")
+def _four_scans(tree: Path, router: Router, store: ResultStore) -> tuple[list[ScanRow], int, int, int]:
+    """A first scan, a rescan that copies (the holder), and two that share its rows: (its rows, the three ids)."""
     _scan([tree], router, store)
-    copied, holder, _ = _scan([tree], router, store)
+    copied, done, _ = _scan([tree], router, store)
     third = _scan([tree], router, store)[1].scan_id
     fourth = _scan([tree], router, store)[1].scan_id
-    store.delete_scan(holder.scan_id)
-    assert store.get_scan(holder.scan_id) is None
+    assert _rows_of(store, third) == _rows_of(store, fourth) == done.scan_id
+    return copied, done.scan_id, third, fourth
+
+
+def test_deleting_the_scan_that_holds_shared_rows_leaves_them_to_the_others(tmp_path: Path, router: Router,
+                                                                            store: ResultStore) -> None:
+    copied, holder, third, fourth = _four_scans(_tree(tmp_path / "tree"), router, store)
+    store.delete_scan(holder)
+    assert store.get_scan(holder) is None
     assert store.rows(third) == store.rows(fourth) == copied
     assert _rows_of(store, third) is None and _rows_of(store, fourth) == third
     store.delete_scan(third)
@@ -95,19 +93,15 @@ def test_deleting_the_scan_that_holds_shared_rows_leaves_them_to_the_others(tmp_
 
 def test_a_shared_scan_that_is_reopened_gets_rows_of_its_own(tmp_path: Path, router: Router,
                                                              store: ResultStore) -> None:
-    tree = _tree(tmp_path / "tree")
-    _scan([tree], router, store)
-    copied, holder, _ = _scan([tree], router, store)
-    third = _scan([tree], router, store)[1].scan_id
-    fourth = _scan([tree], router, store)[1].scan_id
+    copied, holder, third, fourth = _four_scans(_tree(tmp_path / "tree"), router, store)
     assert store.reopen_scan(third, "cpu") == {r.path for r in copied}
     assert _rows_of(store, third) is None and store.rows(third) == copied
     assert _own_rows(store)[third] == 29
     # the holder reopened: the scans that shared its rows keep them as they were
-    store.reopen_scan(holder.scan_id, "cpu")
-    assert store.rows(fourth) == store.rows(holder.scan_id) == copied
-    assert _rows_of(store, fourth) is None and _rows_of(store, holder.scan_id) is None  # the fourth took them
-    assert _own_rows(store)[fourth] == _own_rows(store)[holder.scan_id] == 29
+    store.reopen_scan(holder, "cpu")
+    assert store.rows(fourth) == store.rows(holder) == copied
+    assert _rows_of(store, fourth) is None and _rows_of(store, holder) is None  # the fourth took them
+    assert _own_rows(store)[fourth] == _own_rows(store)[holder] == 29
 
 
 @pytest.mark.parametrize("change", ["changed", "added", "removed", "renamed"])
@@ -154,7 +148,9 @@ def test_a_scan_with_fewer_files_at_the_end_or_cancelled_keeps_what_it_shared(tm
     # cancelled after two chunks while sharing: the rows it reported are its own
     asked = iter(range(10_000))
     events = list(engine.scan([tree], router, store=store, should_stop=lambda: next(asked) > 4))
-    scan_id = events[0].scan_id
+    started = events[0]
+    assert isinstance(started, ScanStarted)
+    scan_id = started.scan_id
     reported = [r for e in events if isinstance(e, RowsReady) for r in e.rows]
     assert store.get_scan(scan_id).status == "cancelled"  # type: ignore[union-attr]
     assert 10 <= len(reported) < 28 and store.rows(scan_id) == reported and _rows_of(store, scan_id) is None
