@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,6 +148,13 @@ def test_the_cli_writes_the_same_csv_jsonl_and_summary_from_copied_rows(
 
     first_csv, first_err = run()
     again_csv, again_err = run()
+    assert run() == (again_csv, again_err)  # a third shares the second's rows: byte for byte, same summary
+    db = sqlite3.connect(pixelpatrol_home / "data" / "pixelpatrol.sqlite3")
+    try:
+        assert db.execute("SELECT rows_of FROM scans ORDER BY id").fetchall() == [(None,), (None,), (2,)]
+    finally:
+        db.close()
+    assert any("provenance evidence" in line for line in again_err)
     strip = [{k: v for k, v in r.items() if k != "cached"} for r in csv.DictReader(io.StringIO(first_csv))]
     again = list(csv.DictReader(io.StringIO(again_csv)))
     assert {r["cached"] for r in again} == {"True"}
@@ -177,3 +185,17 @@ def test_decide_answers_a_column_asked_before_the_verdict_and_counts_each_row_on
     summary = rule.summary(copied=4)  # one of the four had no score: a cached error
     assert summary.errors == 1 and summary.verdicts == {"real": 1, "ai": 2}
     assert summary.by_model == {"m": 2, "n": 1} and summary.by_evidence == 0
+
+
+def test_a_routed_rescan_takes_no_cached_answer_of_a_model_the_image_is_not_routed_to(
+        tmp_path: Path, router: Router, store: ResultStore) -> None:
+    from desktop.core.models.detector import Detector
+
+    tree = _tree(tmp_path / "tree")
+    photos = Detector.load(router.member("photos").path, device="cpu")
+    _scan([tree], photos, store)  # `--model photos`: every image cached under the photos model, thumbnails too
+    rows, _, _ = _scan([tree], router, store)
+    fresh, _, _ = _scan([tree], router, store, ScanOptions(use_cache=False))
+    assert _by_path(rows) == _by_path(fresh)
+    assert {r.model for r in rows if r.width is not None and r.width <= 64} == {"thumbs"}
+    assert any(r.cached for r in rows if r.model == "photos")  # the photos' own answers still come from the cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from desktop.core.models.catalog import inspect_model
 from desktop.core.models.routing import Router
 from desktop.core.scan import engine, verdicts
-from desktop.core.scan.events import RowsReady, ScanOptions, ScanRow, ScanStarted
+from desktop.core.scan.events import RowsReady, ScanEvent, ScanOptions, ScanRow, ScanStarted
 from desktop.core.scan.store import ResultStore
 from desktop.core.scan.store_copy import StoredRows
 from tests.core.test_rescan_in_store import _by_path, _png, _scan, _tree, routed_models
@@ -174,10 +175,13 @@ def test_other_options_paths_or_no_rule_never_share(tmp_path: Path, router: Rout
 
 
 def _rule_answers() -> str:
-    """Every answer of the verdict rule on a grid of scores, bands, trust, domain and findings."""
-    from desktop.core.models.contract import Thresholds, Trust
+    """Every answer of the verdict rule on a grid of scores, bands, trust, domain and findings, and of what a copied
+    row's verdict also rests on: the domain test of a size and the finding kept in the cache (as JSON)."""
+    from desktop.core.models.contract import Domain, Thresholds, Trust
 
-    answers = []
+    answers: list[object] = []
+    for domain in (Domain((1, 64)), Domain((65, None)), Domain((None, None))):
+        answers += [domain.contains(w, h) for w, h in ((1, 1), (64, 30), (30, 65), (65, 65), (4000, 3000))]
     bands = [Thresholds(0.5, 0.1, 0.3, 0.7, 0.9), Thresholds(0.4, 0.05, 0.2, 0.6, 0.95)]
     findings = [None, verdicts.Finding(), verdicts.Finding(camera=True, summary="EXIF camera: X"),
                 verdicts.Finding("ai", "C2PA: declares trainedAlgorithmicMedia (X)", "C2PA: X")]
@@ -188,10 +192,86 @@ def _rule_answers() -> str:
                     for finding in findings:
                         for user in (None, 0.3, 0.8):
                             answers.append(verdicts.decide(score, t, trust, in_domain, finding, user))
+    for finding in findings[1:]:  # what a cached row's evidence and rule read back
+        again = verdicts.Finding.from_json(finding.to_json())
+        answers += [again, again and again.summary]
     return hashlib.sha256(repr(answers).encode()).hexdigest()[:16]
 
 
 def test_the_rule_version_names_the_rules_answers() -> None:
     # Scans share rows only under the same RULE_VERSION. If this fails, the rule's answers changed: bump
     # verdicts.RULE_VERSION (rows decided by the old rule must not be shared) and put the new fingerprint here.
-    assert (verdicts.RULE_VERSION, _rule_answers()) == ("1", "7e53390c3a9c6d2b")
+    assert (verdicts.RULE_VERSION, _rule_answers()) == ("1", "3931360097dbdd56")
+
+
+def _sharing_midway(tree: Path, router: Router, store: ResultStore, chunks: int
+                    ) -> tuple[list[ScanRow], int, Iterator[ScanEvent], int, list[ScanRow]]:
+    """A first scan, a rescan (the holder), and a third scan stopped after `chunks` shared chunks: the holder's rows
+    and id, the third scan's events (to go on with), its id and the rows it reported so far."""
+    _scan([tree], router, store)
+    copied, holder, _ = _scan([tree], router, store)
+    events = engine.scan([tree], router, store=store)
+    started = next(events)
+    assert isinstance(started, ScanStarted)
+    reported: list[ScanRow] = []
+    for e in events:
+        if isinstance(e, RowsReady):
+            reported += e.rows
+            chunks -= 1
+            if not chunks:
+                break
+    return copied, holder.scan_id, events, started.scan_id, reported
+
+
+def test_a_scan_killed_while_sharing_keeps_every_row_it_reported(tmp_path: Path, router: Router, store: ResultStore,
+                                                                  chunks: None) -> None:
+    _, holder, events, scan_id, reported = _sharing_midway(_tree(tmp_path / "tree"), router, store, 2)
+    # as another process sees the store now (this one could be killed here): the rows it reported
+    other = ResultStore(store.path)
+    try:
+        assert other.rows(scan_id) == reported and len(reported) == 10
+        assert _rows_of(store, scan_id) == holder
+    finally:
+        other.close()
+    events.close()  # the consumer gave up: the scan is interrupted and keeps copies of those rows
+    assert store.get_scan(scan_id).status == "interrupted"  # type: ignore[union-attr]
+    assert store.rows(scan_id) == reported and _rows_of(store, scan_id) is None
+    assert _own_rows(store)[scan_id] == 10
+
+
+def test_the_holder_deleted_by_another_process_midway_loses_no_row(tmp_path: Path, router: Router,
+                                                                    store: ResultStore, chunks: None) -> None:
+    copied, holder, events, scan_id, first = _sharing_midway(_tree(tmp_path / "tree"), router, store, 2)
+    other = ResultStore(store.path)
+    try:
+        other.delete_scan(holder)  # the History's delete, in another process
+    finally:
+        other.close()
+    rest = [r for e in events if isinstance(e, RowsReady) for r in e.rows]
+    done = store.get_scan(scan_id)
+    assert done is not None and (done.status, done.done) == ("finished", 29)
+    assert store.rows(scan_id) == first + rest and _by_path(first + rest) == _by_path(copied)
+    assert _rows_of(store, scan_id) is None and _own_rows(store)[scan_id] == 29
+
+
+def test_a_failed_finish_can_be_retried_without_losing_the_shared_rows(tmp_path: Path, router: Router,
+                                                                       store: ResultStore,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop.core.scan import store_shared
+    from desktop.core.scan.store_errors import StoreError
+
+    copied, _, events, scan_id, reported = _sharing_midway(_tree(tmp_path / "tree"), router, store, 1)
+    real = store_shared.finish
+
+    def full_disk(db: sqlite3.Connection, scan_id: int, status: str) -> None:
+        real(db, scan_id, status)  # the copy is made, then the transaction fails
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store_shared, "finish", full_disk)
+    with pytest.raises(StoreError):
+        events.close()
+    monkeypatch.setattr(store_shared, "finish", real)
+    store.finish_scan(scan_id, "interrupted")  # what a later close or --resume does
+    assert store.rows(scan_id) == reported == copied[:len(reported)]
+    assert _own_rows(store)[scan_id] == len(reported) and _rows_of(store, scan_id) is None
+

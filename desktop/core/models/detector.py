@@ -165,6 +165,9 @@ class Detector:
     def contract_for(self, width: int, height: int) -> ModelContract:
         return self.contract
 
+    def member_for(self, width: int, height: int) -> Detector:
+        return self
+
     def in_domain(self, width: int, height: int) -> bool:
         """Inside the images the model declares it is made for (no declaration: everything)."""
         return self.contract.domain is None or self.contract.domain.contains(width, height)

@@ -116,7 +116,11 @@ class Router:
         return self._primary
 
     def contract_for(self, width: int, height: int) -> ModelContract:
-        return self.members[choose([m.contract for m in self.members], width, height)[0]].contract
+        return self.member_for(width, height).contract
+
+    def member_for(self, width: int, height: int) -> Detector:
+        """The member an image of this size is routed to."""
+        return self.members[choose([m.contract for m in self.members], width, height)[0]]
 
     def in_domain(self, width: int, height: int) -> bool:
         return choose([m.contract for m in self.members], width, height)[1]

@@ -197,7 +197,8 @@ class _Scanner:
         self.cache_map[""] = detector.members[0].digest if isinstance(detector, Detector) else detector.primary.digest
         self.findings: dict[str, str] = {}  # path -> evidence JSON, for the cache (set in pool threads)
         self.parsed_findings: dict[str | None, Finding | None] = {}
-        self.rule = Decide(self.cached_rule, self.cached_evidence)  # what the store asks of cached rows
+        self.rule = Decide(self.cached_rule, self.cached_evidence,  # what the store asks of cached rows
+                           lambda model, width, height: detector.member_for(width, height).name == model)
         self.digests = list(detector.cache_digests.items())  # (digest, model), in the order a file is looked up
         self.counts: Counter[str] = Counter()
         self.errors = 0

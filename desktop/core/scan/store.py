@@ -53,8 +53,6 @@ from desktop.core.scan.store_rows import (
 )
 
 _IN_CHUNK = 500  # bound on SQL parameters per query
-# a scan's rows: its own, or those of the scan it shares them with (store_shared.py)
-_ROWS_OF = "FROM results WHERE scan_id = COALESCE((SELECT rows_of FROM scans WHERE id = ?1), ?1)"
 # A quick check at open reads every page (about 0.2 s for 100,000 rows); above this size it is left to the
 # statements themselves, whose CORRUPT errors start the same recovery.
 QUICK_CHECK_MAX_BYTES = 256 << 20
@@ -259,11 +257,12 @@ class ResultStore:
 
     @_guarded
     def finish_scan(self, scan_id: int, status: str) -> None:
+        self._sharing.stop(scan_id)
         with self._db as db:
-            self._sharing.finish(db, scan_id, status)
+            shared.finish(db, scan_id, status)
             db.execute(
-                f"UPDATE scans SET status=?2, finished_at=?3, done=(SELECT COUNT(*) {_ROWS_OF}),"
-                f" errors=(SELECT COUNT(*) {_ROWS_OF} AND error IS NOT NULL) WHERE id=?1",
+                f"UPDATE scans SET status=?2, finished_at=?3, done=(SELECT COUNT(*) {shared.ROWS_OF}),"
+                f" errors=(SELECT COUNT(*) {shared.ROWS_OF} AND error IS NOT NULL) WHERE id=?1",
                 (scan_id, status, time.time()),
             )
 
@@ -273,9 +272,8 @@ class ResultStore:
                           json.loads(r[9]), int(r[10]), int(r[11]), r[12])
 
     _SCAN_COLUMNS = ("id, started_at, finished_at, status, paths, model_name, model_path, model_digest, device,"
-                     " options, (SELECT COUNT(*) FROM results r WHERE r.scan_id = COALESCE(scans.rows_of, scans.id)),"
-                     " (SELECT COUNT(*) FROM results r WHERE r.scan_id = COALESCE(scans.rows_of, scans.id)"
-                     " AND r.error IS NOT NULL), pid")
+                     f" options, (SELECT COUNT(*) {shared.ROWS_OF_SCAN}), (SELECT COUNT(*) {shared.ROWS_OF_SCAN} AND r.error IS NOT NULL),"
+                     " pid")
 
     @_guarded
     def get_scan(self, scan_id: int) -> ScanRecord | None:
@@ -315,8 +313,9 @@ class ResultStore:
             result_values.append((scan_id, db_path(r.path), r.score, r.verdict, r.width, r.height, r.format,
                                   r.size, r.mtime_ns, r.error and storable_text(r.error), blob, pr, pc, int(r.cached),
                                   r.model, r.evidence and storable_text(r.evidence), r.reason and storable_text(r.reason)))
+        self._sharing.stop(scan_id)
         with self._db as db:
-            self._sharing.stop(db, scan_id)  # rows of its own from now on: those it shared first
+            shared.materialize(db, scan_id)  # rows of its own from now on: those it shared first
             db.executemany(
                 "INSERT INTO results (scan_id, path, score, verdict, width, height, format, size,"
                 " mtime_ns, error, patch_map, patch_rows, patch_cols, cached, model, evidence, reason)"
@@ -339,7 +338,7 @@ class ResultStore:
         try:
             cur = self._db.execute(
                 "SELECT path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
-                f" patch_cols, cached, model, evidence, reason {_ROWS_OF} ORDER BY id", (scan_id,))
+                f" patch_cols, cached, model, evidence, reason {shared.ROWS_OF} ORDER BY id", (scan_id,))
             for r in cur:
                 yield ScanRow(py_path(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                               unpack_patch_map(r[9], r[10], r[11]), bool(r[12]), r[13], r[14], r[15])
@@ -357,8 +356,8 @@ class ResultStore:
         and the paths that were not. `digests`: (digest, model name), tried in order."""
         got = self._sharing.chunk(self._db, scan_id, keys)
         if got is not None:
-            first, last, root, values, summary = got
-            return StoredRows(lambda: self._db, root, first, last, summary, values), set()
+            first, last, holder, fetched, summary = got
+            return StoredRows(lambda: self._db, holder, first, last, summary, fetched), set()
         first, last, missing, summary = copy_cached(self._db, scan_id, keys, digests, rule)
         if last < first:
             return None, missing

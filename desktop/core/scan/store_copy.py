@@ -29,9 +29,11 @@ _COPY = ("INSERT INTO results (scan_id, path, score, verdict, reason, evidence, 
          f" {_SCORED.format(f'pp_evidence({_ARGS})')}, {_SCORED.format('?2')}, c.width, c.height, c.format, w.size,"
          " w.mtime_ns, c.error, c.patch_map, c.patch_rows, c.patch_cols, 1 FROM walked w"
          " JOIN cache c ON c.model_digest=?3 AND c.path=w.path AND c.size=w.size AND c.mtime_ns=w.mtime_ns"
-         " WHERE w.done = 0 ORDER BY w.i")
+         # an image this scan routes to another model is not answered by this one's entry (a scan with --model
+         # may have cached it); a decode error (no size) answers for every model
+         " WHERE w.done = 0 AND (c.width IS NULL OR pp_routes(?2, c.width, c.height)) ORDER BY w.i")
 _RANGE = "FROM results WHERE scan_id=? AND id BETWEEN ? AND ? ORDER BY id"
-_ROW_COLUMNS = ("path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
+ROW_COLUMNS = ("path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
                 " patch_cols, cached, model, evidence, reason")
 # what the output needs, in export.COLUMNS order (cached is always true here; path_hex comes from path)
 OUT_COLUMNS = "path, score, verdict, model, reason, evidence, error, width, height, format, size, mtime_ns"
@@ -56,12 +58,16 @@ class Decide:
     `pp_reason`, `pp_evidence`. `prepare(model, width, height, finding_json)` gives the rule for the score
     (`verdicts.decide` with that model's bands, trust and domain and that finding) and `evidence(finding_json)`
     the finding's text; both are asked once per distinct key (a tree has few sizes and findings). The rule runs
-    once per row (reason and evidence reuse the verdict's answer), and counts what it decides."""
+    once per row (reason and evidence reuse the verdict's answer), and counts what it decides. `pp_routes`:
+    whether the scan sends an image of a size to a model (`routes`, asked once per model and size)."""
 
     def __init__(self, prepare: Callable[[str, int | None, int | None, str | None], Verdict],
-                 evidence: Callable[[str | None], str | None]) -> None:
+                 evidence: Callable[[str | None], str | None],
+                 routes: Callable[[str, int, int], bool] = lambda model, width, height: True) -> None:
         self._prepare = prepare
         self._evidence = evidence
+        self._routes = routes
+        self._routed: dict[tuple[str, int, int], bool] = {}
         self._prepared: dict[tuple[Any, ...], tuple[Verdict, str | None]] = {}
         self._last: tuple[Any, ...] = ()
         self._answer: tuple[str, str, str | None] = ("", "", None)
@@ -106,7 +112,15 @@ class Decide:
         return CopySummary(copied - sum(by_model.values()), dict(verdicts), dict(by_model),
                            sum(n for (_, _, decided), n in self.tally.items() if decided))
 
+    def routes(self, model: str, width: int, height: int) -> bool:
+        """Whether this scan sends an image of this size to `model` (asked once per model and size)."""
+        key = (model, width, height)
+        if key not in self._routed:
+            self._routed[key] = self._routes(model, width, height)
+        return self._routed[key]
+
     def register(self, db: sqlite3.Connection) -> None:
+        db.create_function("pp_routes", 3, self.routes)
         db.create_function("pp_verdict", 5, self.verdict)
         db.create_function("pp_reason", 5, self.reason)
         db.create_function("pp_evidence", 5, self.evidence)
@@ -147,14 +161,15 @@ def copy_cached(db: sqlite3.Connection, scan_id: int, keys: Sequence[tuple[str, 
 class StoredRows(Sequence[ScanRow]):
     """Rows already in the store (result ids `first`..`last` of one scan), read back only when asked: iterated
     or indexed they are `ScanRow`s (read once, then kept); `output_values()` gives the export columns without
-    making them. `summary` counts them. Reads through `read`, which gives the calling thread's connection."""
+    making them. `summary` counts them. Reads through `read`, which gives the calling thread's connection;
+    `fetched`: the rows' ROW_COLUMNS when the store has already read them (then nothing is read again)."""
 
     def __init__(self, read: Callable[[], sqlite3.Connection], scan_id: int, first: int, last: int,
-                 summary: CopySummary, values: list[tuple[Any, ...]] | None = None) -> None:
+                 summary: CopySummary, fetched: list[tuple[Any, ...]] | None = None) -> None:
         self._read = read
         self.scan_id, self.first, self.last = scan_id, first, last
         self.summary = summary
-        self._values = values  # the rows' OUT_COLUMNS, when the store has already read them
+        self._fetched = fetched
         self._rows: list[ScanRow] | None = None
 
     def __len__(self) -> int:
@@ -180,15 +195,19 @@ class StoredRows(Sequence[ScanRow]):
 
     def materialize(self) -> list[ScanRow]:
         if self._rows is None:
-            cur = self._read().execute(f"SELECT {_ROW_COLUMNS} {_RANGE}", (self.scan_id, self.first, self.last))
+            cur: Iterable[tuple[Any, ...]] | None = self._fetched
+            if cur is None:
+                cur = self._read().execute(f"SELECT {ROW_COLUMNS} {_RANGE}", (self.scan_id, self.first, self.last))
             self._rows = [ScanRow(py_path(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                                   unpack_patch_map(r[9], r[10], r[11]), bool(r[12]), r[13], r[14], r[15]) for r in cur]
         return self._rows
 
     def output_values(self) -> list[tuple[Any, ...]]:
         """`export.row_values` of each row, from the store directly (a rescan's CSV is most of its work)."""
-        cur: Iterable[tuple[Any, ...]] | None = self._values
-        if cur is None:
+        cur: Iterable[tuple[Any, ...]]
+        if self._fetched is not None:  # ROW_COLUMNS, as OUT_COLUMNS
+            cur = [(r[0], r[1], r[2], r[13], r[15], r[14], r[8], r[3], r[4], r[5], r[6], r[7]) for r in self._fetched]
+        else:
             cur = self._read().execute(f"SELECT {OUT_COLUMNS} {_RANGE}", (self.scan_id, self.first, self.last))
         return [(p, None if s is None else round(s, 6), v, m, r, e, err, w, h, f, size, mtime, True, None)
                 if p.__class__ is str and p.isascii() else _slow_values(p, s, v, m, r, e, err, w, h, f, size, mtime)

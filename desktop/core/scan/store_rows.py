@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS cache (
 ADDED_COLUMNS = (("results", "model", "TEXT"), ("results", "evidence", "TEXT"), ("results", "reason", "TEXT"),
                  ("cache", "finding", "TEXT"),
                  ("scans", "rule", "TEXT"),  # the verdict rule's version (verdicts.RULE_VERSION)
-                 ("scans", "rows_of", "INTEGER"))  # the scan whose rows it shares (store_shared.py); NULL: its own
+                 ("scans", "rows_of", "INTEGER"),  # the scan whose rows it shares (store_shared.py); NULL: its own
+                 ("scans", "rows_upto", "INTEGER"))  # the last of those rows it shares
 
 
 def db_path(path: str) -> str | bytes:
