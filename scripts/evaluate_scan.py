@@ -27,21 +27,20 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from desktop.core.models.routing import load_for_scan
 from desktop.core.scan.engine import scan
 from desktop.core.scan.events import RowsReady, ScanOptions
 from desktop.core.scan.store import ResultStore
+from training.realworld.views import open_rgb
 from training.ship.evaluate import roc_auc
 
 
 def _oriented_rgb(src: Path) -> Image.Image:
-    with Image.open(src) as img:
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-        return img.convert("RGB")
+    """The file's pixels as the scan sees them (orientation applied; transparency over white, as the scan does)."""
+    return open_rgb(str(src))[0]
 
 
 def halved_q75(src: Path, dst: Path) -> Path:
