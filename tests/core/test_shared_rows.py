@@ -275,3 +275,32 @@ def test_a_failed_finish_can_be_retried_without_losing_the_shared_rows(tmp_path:
     assert store.rows(scan_id) == reported == copied[:len(reported)]
     assert _own_rows(store)[scan_id] == len(reported) and _rows_of(store, scan_id) is None
 
+
+
+def test_a_database_from_before_gains_the_new_columns_and_reads_as_before(tmp_path: Path) -> None:
+    from desktop.core.scan.store_rows import ADDED_COLUMNS, SCHEMA
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA)  # then without any column added after the first release, as that release made it
+    for table, column, _ in ADDED_COLUMNS:
+        if column in {r[1] for r in old.execute(f"PRAGMA table_info({table})")}:
+            old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    old.execute("INSERT INTO scans (started_at, status, paths, model_name, model_path, model_digest, device, options)"
+                " VALUES (1, 'finished', ?, 'm', 'm.onnx', 'd', 'cpu', '{}')", ('["/x"]',))
+    old.execute("INSERT INTO results (scan_id, path, score, verdict, cached) VALUES (1, '/x/a.png', 0.9, 'ai', 0)")
+    old.commit()
+    old.close()
+    store = ResultStore(path)
+    try:
+        db = sqlite3.connect(path)
+        try:
+            for table, column, _ in ADDED_COLUMNS:
+                assert column in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        finally:
+            db.close()
+        record = store.get_scan(1)
+        assert record is not None and record.done == 1
+        assert [(r.path, r.verdict) for r in store.rows(1)] == [("/x/a.png", "ai")]
+    finally:
+        store.close()

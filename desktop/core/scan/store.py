@@ -137,9 +137,11 @@ class ResultStore:
 
     def _add_columns(self) -> None:
         with self._db as db:
+            have: dict[str, set[str]] = {}  # each table's columns, read once per open
             for table, column, kind in ADDED_COLUMNS:
-                have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
+                if table not in have:
+                    have[table] = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have[table]:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def _translated(self, exc: sqlite3.Error) -> Exception:

@@ -34,7 +34,7 @@ _COPY = ("INSERT INTO results (scan_id, path, score, verdict, reason, evidence, 
          " WHERE w.done = 0 AND (c.width IS NULL OR pp_routes(?2, c.width, c.height)) ORDER BY w.i")
 _RANGE = "FROM results WHERE scan_id=? AND id BETWEEN ? AND ? ORDER BY id"
 ROW_COLUMNS = ("path, score, verdict, width, height, format, size, mtime_ns, error, patch_map, patch_rows,"
-                " patch_cols, cached, model, evidence, reason")
+               " patch_cols, cached, model, evidence, reason")
 # what the output needs, in export.COLUMNS order (cached is always true here; path_hex comes from path)
 OUT_COLUMNS = "path, score, verdict, model, reason, evidence, error, width, height, format, size, mtime_ns"
 _MARK = "UPDATE walked SET done = 1 WHERE path IN (SELECT path FROM results WHERE scan_id=? AND id BETWEEN ? AND ?)"
