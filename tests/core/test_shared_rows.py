@@ -276,6 +276,9 @@ def test_a_failed_finish_can_be_retried_without_losing_the_shared_rows(tmp_path:
     assert _own_rows(store)[scan_id] == len(reported) and _rows_of(store, scan_id) is None
 
 
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
 
 def test_a_database_from_before_gains_the_new_columns_and_reads_as_before(tmp_path: Path) -> None:
     from desktop.core.scan.store_rows import ADDED_COLUMNS, SCHEMA
@@ -284,7 +287,7 @@ def test_a_database_from_before_gains_the_new_columns_and_reads_as_before(tmp_pa
     old = sqlite3.connect(path)
     old.executescript(SCHEMA)  # then without any column added after the first release, as that release made it
     for table, column, _ in ADDED_COLUMNS:
-        if column in {r[1] for r in old.execute(f"PRAGMA table_info({table})")}:
+        if column in _columns(old, table):
             old.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     old.execute("INSERT INTO scans (started_at, status, paths, model_name, model_path, model_digest, device, options)"
                 " VALUES (1, 'finished', ?, 'm', 'm.onnx', 'd', 'cpu', '{}')", ('["/x"]',))
@@ -296,7 +299,7 @@ def test_a_database_from_before_gains_the_new_columns_and_reads_as_before(tmp_pa
         db = sqlite3.connect(path)
         try:
             for table, column, _ in ADDED_COLUMNS:
-                assert column in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                assert column in _columns(db, table)
         finally:
             db.close()
         record = store.get_scan(1)
