@@ -430,6 +430,42 @@ def test_a_patch_model_joined_by_cnns_keeps_its_heatmap_shifted_by_their_logits(
     assert 0.2 <= report["temperature"] <= 5.0
 
 
+def test_a_cnn_joined_by_a_patch_model_stays_one_logit_per_image_the_patch_models_score_logit(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    from training.detector.calibrate import (
+        calibrate,
+        ensemble_logits,
+        logit_model,
+        offset_logits,
+        predict_logits,
+    )
+    from training.recipes.cifake_cnn import build_model as build_cnn
+    from training.recipes.cifake_patchgan import build_model as build_patch
+    from training.ship.onnx import export_keras
+
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+    y = (np.arange(32) % 2).astype(float)
+    cnn, patch, expert = build_cnn({"width": 8, "dense": 8}, 1e-3), build_patch({"width": 8}, 1e-3), build_cnn(
+        {"width": 4, "dense": 8}, 1e-3)
+    last = patch.get_layer("patch_logits")  # a confident map: patches far from 0, as a trained PatchGAN gives
+    last.set_weights([w * 40 for w in last.get_weights()])
+    lc, le = (predict_logits(logit_model(m), x, False)[:, 0, 0] for m in (cnn, expert))
+    p_map = sigmoid(predict_logits(logit_model(patch), x, False)[:, 0])  # [N, cells]
+    p = p_map.mean(axis=1)
+    lp = np.log(p) - np.log1p(-p)  # the logit of the patch model's own score
+    joined = ensemble_logits([ensemble_logits([cnn, patch], "mean"), offset_logits(expert, -2.0)], "max")
+    got = predict_logits(joined, x, False)
+    assert got.shape == (32, 1, 1)  # one logit per image: no map
+    assert np.allclose(got[:, 0, 0], np.maximum((lc + lp) / 2, le - 2.0), atol=1e-4)
+    scored, _ = calibrate(joined, x, y, mirror=True, fit=True, prior="balanced")
+    path = export_keras(scored, tmp_path / "joined.onnx", detector_contract(), x[:16])["path"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (onnx_score,) = session.run(["score"], {"image": x.astype(np.float32)})
+    assert np.allclose(onnx_score, np.asarray(scored(x.astype(np.float32), training=False)), atol=1e-5)
+
+
 def test_a_larger_generator_is_shrunk_as_the_app_feeds_it_and_pinned_reals_keep_the_old_split() -> None:
     from PIL import Image
 

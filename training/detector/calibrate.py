@@ -103,9 +103,10 @@ def fit_scaling(logits: np.ndarray, y: np.ndarray, weights: np.ndarray | None = 
 def ensemble_logits(models: Sequence[Any], combine: str = "mean") -> Any:
     """One graph combining the logits of ``models`` (same input; each with a sigmoid ``score`` Dense head, or a
     patch model's logit map): their mean, or their maximum (the image is as AI as its most suspicious member
-    says: experts for different kinds of fake). When a patch model is among them, the result is a logit map:
-    each image-level logit is added to every patch (a PatchGAN joined by CNNs keeps its heatmap, shifted by
-    what the CNNs say about the whole image)."""
+    says: experts for different kinds of fake). When a patch model is first, the result is a logit map: each
+    image-level logit is added to every patch (a PatchGAN joined by CNNs keeps its heatmap, shifted by what the
+    CNNs say about the whole image). When a whole-image model is first, a patch model among the others joins by
+    the logit of its own score (the mean patch probability) and the result stays one logit per image."""
     import keras
 
     if len(models) < 2:
@@ -121,11 +122,34 @@ def ensemble_logits(models: Sequence[Any], combine: str = "mean") -> Any:
         m.name = f"member_{i}"  # unique sub-model names in one graph
     inp = keras.Input(shape, name="image")
     outs = [m(inp) for m in members]
+    if maps and len(outs[0].shape) == 2:  # a whole-image model first: a patch member joins by its score's logit
+        outs = [o if len(o.shape) == 2 else _score_logit_layer()(name=f"member_{i}_score_logit")(o)
+                for i, o in enumerate(outs)]
+        maps = set()
     if maps:  # [N, 1] logits as [N, 1, 1, 1], broadcast over the map's patches
         outs = [o if len(o.shape) == 4 else keras.layers.Reshape((1, 1, 1), name=f"member_{i}_per_patch")(o)
                 for i, o in enumerate(outs)]
     layer = keras.layers.Maximum if combine == "max" else keras.layers.Average
     return keras.Model(inp, layer(name="logit")(outs), name="ensemble")
+
+
+def _score_logit_layer() -> Any:
+    import keras
+
+    @keras.saving.register_keras_serializable(package="pixelpatrol")
+    class ScoreLogit(keras.layers.Layer):  # type: ignore[misc]
+        """A logit map [N, rows, cols, 1] to the logit of its mean patch probability [N, 1] (the patch model's
+        own score, as a logit): log(mean sigmoid(z)) - log(mean sigmoid(-z)), computed as two log-sum-exps of
+        -softplus, so a confident map does not round to a probability of exactly 0 or 1."""
+
+        def call(self, z: Any) -> Any:
+            from keras import ops
+
+            flat = ops.reshape(z, (-1, int(np.prod(z.shape[1:]))))
+            return ops.logsumexp(-ops.softplus(-flat), axis=1, keepdims=True) - ops.logsumexp(
+                -ops.softplus(flat), axis=1, keepdims=True)
+
+    return ScoreLogit
 
 
 def offset_logits(model: Any, offset: float) -> Any:
