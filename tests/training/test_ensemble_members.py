@@ -29,6 +29,23 @@ def _script() -> object:
     return module
 
 
+def _nonzero_biases(rng: np.random.Generator, *models: object) -> None:
+    """Trained-like models: no bias is zero (an export drops a zero bias's Add)."""
+    for m in models:
+        for layer in m.layers:  # type: ignore[attr-defined]
+            if getattr(layer, "bias", None) is not None:
+                layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype(np.float32))
+
+
+def _images_zip(path: Path, x: np.ndarray) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        for i, img in enumerate(x):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "PNG")
+            z.writestr(f"img{i:03d}.png", buf.getvalue())
+    return path
+
+
 def test_members_come_out_as_standalone_detectors_and_recombine_to_the_shipped_score(tmp_path: Path) -> None:
     import onnxruntime as ort
 
@@ -46,20 +63,12 @@ def test_members_come_out_as_standalone_detectors_and_recombine_to_the_shipped_s
     x = rng.integers(0, 256, (48, 32, 32, 3), dtype=np.uint8)
     y = (np.arange(48) % 2).astype(float)
     a, b, c = (build_model({"width": w, "dense": 8}, 1e-3) for w in (8, 4, 6))
-    for m in (a, b, c):  # trained-like: no bias is zero (an export drops a zero bias's Add)
-        for layer in m.layers:
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype(np.float32))
+    _nonzero_biases(rng, a, b, c)
     logits = [predict_logits(logit_model(m), x, False).reshape(-1) for m in (a, b, c)]
     graph = ensemble_logits([ensemble_logits([a, b], "mean"), offset_logits(c, -2.0)], "max")
     scored, report = calibrate(graph, x, y, mirror=True, fit=True)
     model = Path(export_keras(scored, tmp_path / "cifake-cnn.onnx", detector_contract(), x[:16])["path"])
-    images = tmp_path / "images.zip"
-    with zipfile.ZipFile(images, "w") as z:
-        for i, img in enumerate(x):
-            buf = io.BytesIO()
-            Image.fromarray(img).save(buf, "PNG")
-            z.writestr(f"img{i:03d}.png", buf.getvalue())
+    images = _images_zip(tmp_path / "images.zip", x)
 
     for offset, expert in ((0.0, logits[2] - 2.0), (-2.0, logits[2])):  # left in, or taken out as trained
         out = tmp_path / f"members{offset}"
@@ -90,17 +99,9 @@ def test_a_patch_model_comes_out_with_its_map_from_either_kind_of_join(tmp_path:
     y = (np.arange(40) % 2).astype(float)
     cnn, patch, expert = build_cnn({"width": 6, "dense": 8}, 1e-3), build_patch({"width": 8}, 1e-3), build_cnn(
         {"width": 4, "dense": 8}, 1e-3)
-    for m in (cnn, patch, expert):
-        for layer in m.layers:
-            if getattr(layer, "bias", None) is not None:
-                layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype(np.float32))
+    _nonzero_biases(rng, cnn, patch, expert)
     want_score, want_map = (np.asarray(o) for o in patch(x.astype(np.float32), training=False))
-    images = tmp_path / "images.zip"
-    with zipfile.ZipFile(images, "w") as z:
-        for i, img in enumerate(x):
-            buf = io.BytesIO()
-            Image.fromarray(img).save(buf, "PNG")
-            z.writestr(f"img{i:03d}.png", buf.getvalue())
+    images = _images_zip(tmp_path / "images.zip", x)
     for first, stem in ((patch, "cifake-patchgan"), (cnn, "cifake-cnn")):
         second = cnn if first is patch else patch
         graph = ensemble_logits([ensemble_logits([first, second], "mean"), offset_logits(expert, -2.0)], "max")
