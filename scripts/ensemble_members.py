@@ -38,6 +38,8 @@ import numpy as np
 # ".../ensemble_N/logit_1/truediv" (a mean alone); a nested mean is ".../member_i_1/logit_1/truediv"
 _TOP = re.compile(r"^[^/]+/ensemble_\d+/logit_1/(Maximum|truediv)$")
 _PASS_THROUGH = {"Reshape", "Transpose", "Unsqueeze", "Identity"}  # the broadcast of an image logit over patches
+
+
 def _sample(zip_path: Path, n: int) -> np.ndarray:
     from PIL import Image
 
@@ -76,19 +78,9 @@ def _member_logits(graph: Any) -> tuple[list[str], list[str]]:
     def in_mean(name: str) -> list[str]:
         node = producers.get(name)
         if node is not None and node.op_type == "Mul" and node.name.endswith("logit_1/truediv"):
-            total = producers[node.input[0]]  # Add (two members) or Sum (more)
-            out = []
-            for i in total.input:
-                inner = producers.get(i)
-                same_sum = inner is not None and inner.op_type in ("Add", "Sum") and inner.name == total.name
-                out.extend(in_mean_sum(inner) if same_sum else [unscored(source(i))])
-            return out
+            total = producers[node.input[0]]  # the members' sum: Add (two members) or Sum (more)
+            return [unscored(source(i)) for i in total.input]
         return [unscored(source(name))]
-
-    def in_mean_sum(node: Any) -> list[str]:
-        return [s for i in node.input for s in ([unscored(source(i))]
-                                                if producers.get(i) is None or producers[i].name != node.name
-                                                else in_mean_sum(producers[i]))]
 
     for top in (n for n in graph.node if _TOP.match(n.name)):
         if _mirrored(graph, top.output[0]):
