@@ -83,7 +83,7 @@ def _member_logits(graph: Any) -> tuple[list[str], list[str]]:
         return [unscored(source(name))]
 
     for top in (n for n in graph.node if _TOP.match(n.name)):
-        if _mirrored(graph, top.output[0]):
+        if _mirrored(producers, top.output[0]):
             continue
         if top.op_type == "Max":
             return in_mean(top.input[0]), [source(i) for i in top.input[1:]]
@@ -91,9 +91,8 @@ def _member_logits(graph: Any) -> tuple[list[str], list[str]]:
     return [], []
 
 
-def _mirrored(graph: Any, output: str) -> bool:
-    """Whether `output` depends on the graph's mirror (ReverseSequence) node."""
-    producers = {o: node for node in graph.node for o in node.output}
+def _mirrored(producers: dict[str, Any], output: str) -> bool:
+    """Whether `output` depends on the graph's mirror (ReverseSequence) node; ``producers``: each tensor's node."""
     todo, seen = [output], set()
     while todo:
         name = todo.pop()
