@@ -83,12 +83,22 @@ def patch_boxes(w: int, h: int, feed: FeedSpec, pw: int, ph: int) -> tuple[list[
 REDUCING_GAP = 2.0
 
 
-def whole_view(rgb: Image.Image, width: int, height: int, resample: str) -> np.ndarray:
+def whole_view(rgb: Image.Image, width: int, height: int, resample: str, full_size: tuple[int, int] | None = None,
+               scale: float = 1.0) -> np.ndarray:
     """The central square (side = the shorter side) resized to width x height: the "multiscale" feed's
-    whole-image view. Same call as training/realworld/views.py:global_view at scan time."""
-    w, h = rgb.size
+    whole-image view. Same call as training/realworld/views.py:global_view at scan time.
+
+    `full_size`, `scale`: `rgb` is a decode of an image of `full_size` (width, height) scaled down `scale`
+    times (JPEG DCT scaling); the square is the full image's, mapped onto `rgb` exactly (a fractional box),
+    so that only the scaling differs from a full decode.
+    """
+    w, h = full_size or rgb.size
     side = min(w, h)
     x0, y0 = (w - side) // 2, (h - side) // 2
+    if scale != 1.0:
+        box = (x0 / scale, y0 / scale, (x0 + side) / scale, (y0 + side) / scale)
+        return np.asarray(rgb.resize((width, height), RESAMPLE[resample], box=box, reducing_gap=REDUCING_GAP),
+                          dtype=np.uint8)
     square = rgb if w == h else rgb.crop((x0, y0, x0 + side, y0 + side))  # crop of it all would be a copy
     if (side, side) != (width, height):
         square = square.resize((width, height), RESAMPLE[resample], reducing_gap=REDUCING_GAP)
@@ -111,11 +121,7 @@ def preprocess(image: Image.Image, contract: ModelContract) -> tuple[np.ndarray,
     w, h = rgb.size
     tw, th = spec.width, spec.height
     if feed.mode == "multiscale":
-        whole = whole_view(rgb, tw, th, feed.resample)[None]
-        if w < tw or h < th:
-            return whole, (0, 0)
-        boxes, rows, cols = patch_boxes(w, h, feed, tw, th)
-        return np.concatenate([_native_crops(rgb, boxes), whole]), (rows, cols)
+        return multiscale_views(rgb, rgb, (w, h), contract)
     if (w, h) == (tw, th):
         return np.asarray(rgb, dtype=np.uint8)[None], (1, 1)
     if feed.mode == "resize" or w < tw or h < th:
@@ -123,6 +129,66 @@ def preprocess(image: Image.Image, contract: ModelContract) -> tuple[np.ndarray,
         return np.asarray(resized, dtype=np.uint8)[None], (1, 1)
     boxes, rows, cols = patch_boxes(w, h, feed, tw, th)
     return _native_crops(rgb, boxes), (rows, cols)
+
+
+def multiscale_views(native: Image.Image, whole: Image.Image, size: tuple[int, int], contract: ModelContract,
+                     whole_scale: float = 1.0) -> tuple[np.ndarray, tuple[int, int]]:
+    """The "multiscale" feed of an image of `size` (width, height): its native crops, taken from `native`
+    (the RGB image at full resolution; only its rows down to the lowest crop need be there), then the
+    whole-image view made from `whole` (the same RGB image, or all of it decoded `whole_scale` times
+    smaller)."""
+    spec = contract.input
+    assert spec is not None
+    tw, th = spec.width, spec.height
+    w, h = size
+    view = whole_view(whole, tw, th, contract.feed.resample, size, whole_scale)[None]
+    if w < tw or h < th:
+        return view, (0, 0)
+    boxes, rows, cols = patch_boxes(w, h, contract.feed, tw, th)
+    return np.concatenate([_native_crops(native, boxes), view]), (rows, cols)
+
+
+def jpeg_split_rows(width: int, height: int, contract: ModelContract) -> int | None:
+    """For a JPEG fed to a "multiscale" model: how many rows its native crops need, when decoding only
+    those rows at full resolution plus the whole image DCT-scaled to half size or less costs less than one
+    full decode (the crops take at most half the rows and the whole view can come from a scaled decode);
+    else None. The crops stay the file's exact pixels; only the whole-image view comes from the scaled
+    decode, which libjpeg makes by scaling its inverse DCT (1/2, 1/4 or 1/8) instead of a box filter."""
+    spec, feed = contract.input, contract.feed
+    if feed.mode != "multiscale" or spec is None or width < spec.width or height < spec.height:
+        return None
+    boxes, _, _ = patch_boxes(width, height, feed, spec.width, spec.height)
+    bottom = max(box[3] for box in boxes)
+    if 2 * bottom > height or min(width, height) < 2 * REDUCING_GAP * max(spec.width, spec.height):
+        return None
+    return bottom
+
+
+def jpeg_top_rows(fh: IO[bytes], rows: int) -> Image.Image:
+    """The first `rows` rows of the JPEG in `fh` at full resolution, the rest of the image never decoded.
+
+    Pillow has no region decode, so its JPEG decoder is run over a tile cut to those rows: libjpeg stops
+    after them. Finishing early makes libjpeg report "too little data", which comes back as a broken
+    stream; that is the expected end here. A stream that ends before `rows` rows raises (truncated). Call
+    it only for a file whose whole stream has decoded once already (the scaled decode): a corrupt stream
+    is reported there.
+    """
+    fh.seek(0)
+    with Image.open(fh) as img:
+        tile = img.tile[0]
+        if img.format != "JPEG" or len(img.tile) != 1 or rows > img.size[1]:
+            raise ValueError("not a single-tile JPEG with that many rows")
+        out = Image.new(img.mode, (img.size[0], rows))
+        decoder = Image._getdecoder(img.mode, tile[0], tile[3], img.decoderconfig)
+        try:
+            decoder.setimage(out.im, (0, 0, img.size[0], rows))
+            fh.seek(tile[2])
+            consumed, _ = decoder.decode(fh.read())
+        finally:
+            decoder.cleanup()
+    if consumed >= 0:  # the decoder wants more data: the stream ended before the rows were there
+        raise OSError("image file is truncated")
+    return out
 
 
 def _native_crops(rgb: Image.Image, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -207,7 +273,7 @@ def load_image(path: str | Path, contract: ModelContract | Chooser, read_finding
     try:
         with open(p, "rb") as fh, Image.open(fh) as img:
             header = dict(img.info) if read_finding is not None else {}
-            decoded = _decode_open_image(base, img, contract)
+            decoded = _decode_open_image(base, img, contract, fh)
             if read_finding is None or decoded.crops is None:
                 return decoded
             try:
@@ -233,7 +299,8 @@ def _with(base: Decoded, **changes: object) -> Decoded:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | Chooser) -> Decoded:
+def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | Chooser,
+                       fh: IO[bytes] | None = None) -> Decoded:
     width, height = img.size
     fmt = img.format
     too_large = _size_limit_error(width, height)
@@ -245,12 +312,25 @@ def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | 
     contract = choose if isinstance(choose, ModelContract) else choose(width, height)
     spec = contract.input
     assert spec is not None
+    split, scale = None, 1.0
     if fmt == "JPEG" and contract.feed.mode == "resize":
         # DCT scaling: decode at 1/2, 1/4 or 1/8 size, never below the model's input in either axis
         # (square request, so EXIF rotation cannot make one side too small).
         side = max(spec.width, spec.height)
         img.draft("RGB", (side, side))
+    elif (fmt == "JPEG" and fh is not None and orientation not in _TRANSPOSED_ORIENTATIONS
+          and len(img.tile) == 1 and not img.info.get("progressive")):
+        # (a progressive file must be entropy-decoded whole for any row: two passes would cost more)
+        split = jpeg_split_rows(width, height, contract)
+        if split is not None:  # the whole view from a scaled decode, no side under REDUCING_GAP x the view
+            gap = int(np.ceil(REDUCING_GAP * max(spec.width, spec.height)))
+            drafted = img.draft(img.mode, (gap, gap))
+            scale = width / drafted[1][2] if drafted else 1.0  # not turned: width is the stored width
     img.load()  # decodes the first frame only for GIF/WebP/TIFF stacks; raises on truncated data
+    if split is not None and fh is not None:
+        crops, grid = multiscale_views(to_rgb(jpeg_top_rows(fh, split)), to_rgb(img), (width, height), contract,
+                                       scale)
+        return _with(base, width=width, height=height, format=fmt, crops=crops, grid=grid, model=contract.name)
     # exif_transpose copies the whole image even when there is nothing to turn
     oriented = (ImageOps.exif_transpose(img) or img) if orientation in _TRANSPOSED_ORIENTATIONS else img
     crops, grid = preprocess(to_rgb(oriented), contract)
