@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageFilter, ImageOps
 
 from desktop.core.models.contract import ModelContract, contract_from_dict
+from desktop.core.scan import decode
 from desktop.core.scan.decode import jpeg_split_rows, jpeg_top_rows, load_image, preprocess, to_rgb
 from tests.helpers import images, tiny_models
 
@@ -31,6 +32,19 @@ def _photo_like(size: tuple[int, int], seed: int = 3) -> Image.Image:
     return Image.fromarray(arr.astype(np.uint8))
 
 
+@pytest.fixture
+def top_rows_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The row counts the scan asked `jpeg_top_rows` for: the split path was taken once per entry."""
+    calls: list[int] = []
+
+    def spy(fh: io.BufferedReader, rows: int) -> Image.Image:
+        calls.append(rows)
+        return jpeg_top_rows(fh, rows)
+
+    monkeypatch.setattr(decode, "jpeg_top_rows", spy)
+    return calls
+
+
 def _full_decode(path: Path, contract: ModelContract) -> np.ndarray:
     with Image.open(path) as img:
         img.load()
@@ -40,7 +54,8 @@ def _full_decode(path: Path, contract: ModelContract) -> np.ndarray:
 
 @pytest.mark.parametrize("size", [(640, 480), (480, 700), (1000, 130), (1000, 120)])
 def test_split_decode_keeps_the_crops_exact_and_the_whole_view_close(tmp_path: Path, one_crop: ModelContract,
-                                                                      size: tuple[int, int]) -> None:
+                                                                      size: tuple[int, int],
+                                                                      top_rows_calls: list[int]) -> None:
     path = images.write(tmp_path / "p.jpg", _photo_like(size), quality=92)
     decoded = load_image(path, one_crop)
     reference = _full_decode(path, one_crop)
@@ -49,8 +64,9 @@ def test_split_decode_keeps_the_crops_exact_and_the_whole_view_close(tmp_path: P
     assert np.array_equal(decoded.crops[:-1], reference[:-1])  # native pixels, bit for bit
     diff = np.abs(decoded.crops[-1].astype(int) - reference[-1].astype(int))
     if jpeg_split_rows(*size, one_crop) is None:  # too small to gain: one full decode, as before
-        assert size == (1000, 120) and diff.max() == 0
-    else:  # these fine-grained pictures are harder on the scaled decode than photos (mean 0.16 on 400 of them)
+        assert size == (1000, 120) and diff.max() == 0 and top_rows_calls == []
+    else:
+        assert top_rows_calls == [32]  # these fine-grained pictures are harder on the scaled decode than photos (mean 0.16 on 400 of them)
         assert diff.mean() < 2.0 and diff.max() < 40
 
 
@@ -90,18 +106,35 @@ def test_truncated_large_jpeg_is_still_an_error_row(tmp_path: Path, one_crop: Mo
     assert decoded.crops is None and decoded.error is not None and "truncated" in decoded.error
 
 
-def test_progressive_jpeg_takes_one_full_decode(tmp_path: Path, one_crop: ModelContract) -> None:
+def test_mpo_first_picture_takes_the_split_too(tmp_path: Path, one_crop: ModelContract,
+                                              top_rows_calls: list[int]) -> None:
+    path = tmp_path / "p.mpo"
+    _photo_like((640, 480)).save(path, save_all=True, append_images=[_photo_like((640, 480), 5)], quality=90)
+    decoded = load_image(path, one_crop)
+    reference = _full_decode(path, one_crop)
+    assert decoded.format == "MPO" and decoded.crops is not None and top_rows_calls == [32]
+    assert np.array_equal(decoded.crops[:-1], reference[:-1])
+    assert np.abs(decoded.crops[-1].astype(int) - reference[-1].astype(int)).mean() < 2.0
+    with path.open("rb") as fh:
+        assert jpeg_top_rows(fh, 32).size == (640, 32)
+
+
+def test_progressive_jpeg_takes_one_full_decode(tmp_path: Path, one_crop: ModelContract,
+                                                top_rows_calls: list[int]) -> None:
     path = tmp_path / "p.jpg"
     _photo_like((640, 480)).save(path, quality=90, progressive=True)
     decoded = load_image(path, one_crop)
     assert decoded.crops is not None and np.array_equal(decoded.crops, _full_decode(path, one_crop))
+    assert top_rows_calls == []
 
 
-def test_rotated_and_grey_jpegs_take_the_full_decode_or_stay_exact(tmp_path: Path, one_crop: ModelContract) -> None:
+def test_rotated_and_grey_jpegs_take_the_full_decode_or_stay_exact(tmp_path: Path, one_crop: ModelContract,
+                                                                   top_rows_calls: list[int]) -> None:
     grey = images.write(tmp_path / "g.jpg", _photo_like((640, 480)).convert("L"), quality=90)
     decoded = load_image(grey, one_crop)
     reference = _full_decode(grey, one_crop)
     assert decoded.crops is not None and np.array_equal(decoded.crops[:-1], reference[:-1])
+    assert top_rows_calls == [32]  # a grey JPEG takes the split
     image = _photo_like((640, 480))
     exif = image.getexif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise: the top-left crop comes from another corner of the file
@@ -110,3 +143,4 @@ def test_rotated_and_grey_jpegs_take_the_full_decode_or_stay_exact(tmp_path: Pat
     decoded = load_image(rotated, one_crop)
     assert (decoded.width, decoded.height) == (480, 640)
     assert decoded.crops is not None and np.array_equal(decoded.crops, _full_decode(rotated, one_crop))
+    assert top_rows_calls == [32]  # the turned one did not

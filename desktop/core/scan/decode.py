@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from desktop.core.models.contract import FeedSpec, ModelContract
 from desktop.core.scan.verdicts import Finding
@@ -46,6 +46,7 @@ RESAMPLE = {
 _SWAPPED_ORIENTATIONS = {5, 6, 7, 8}
 _TRANSPOSED_ORIENTATIONS = {2, 3, 4, 5, 6, 7, 8}
 _ORIENTATION_TAG = 0x0112
+_JPEG_FORMATS = ("JPEG", "MPO")  # MPO: a camera's multi-picture JPEG; its first picture is the image
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ def jpeg_split_rows(width: int, height: int, contract: ModelContract) -> int | N
 
 
 def jpeg_top_rows(fh: IO[bytes], rows: int) -> Image.Image:
-    """The first `rows` rows of the JPEG in `fh` at full resolution, the rest of the image never decoded.
+    """The first `rows` rows of the JPEG (or MPO's first picture) in `fh` at full resolution, the rest of the image
+    never decoded.
 
     Pillow has no region decode, so its JPEG decoder is run over a tile cut to those rows: libjpeg stops
     after them. Finishing early makes libjpeg report "too little data", which comes back as a broken
@@ -176,7 +178,7 @@ def jpeg_top_rows(fh: IO[bytes], rows: int) -> Image.Image:
     fh.seek(0)
     with Image.open(fh) as img:
         tile = img.tile[0]
-        if img.format != "JPEG" or len(img.tile) != 1 or rows > img.size[1]:
+        if img.format not in _JPEG_FORMATS or len(img.tile) != 1 or rows > img.size[1]:
             raise ValueError("not a single-tile JPEG with that many rows")
         out = Image.new(img.mode, (img.size[0], rows))
         decoder = Image._getdecoder(img.mode, tile[0], tile[3], img.decoderconfig)
@@ -318,8 +320,8 @@ def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | 
         # (square request, so EXIF rotation cannot make one side too small).
         side = max(spec.width, spec.height)
         img.draft("RGB", (side, side))
-    elif (fmt == "JPEG" and fh is not None and orientation not in _TRANSPOSED_ORIENTATIONS
-          and len(img.tile) == 1 and not img.info.get("progressive")):
+    elif (fmt in _JPEG_FORMATS and fh is not None and orientation not in _TRANSPOSED_ORIENTATIONS
+          and isinstance(img, ImageFile.ImageFile) and len(img.tile) == 1 and not img.info.get("progressive")):
         # (a progressive file must be entropy-decoded whole for any row: two passes would cost more)
         split = jpeg_split_rows(width, height, contract)
         if split is not None:  # the whole view from a scaled decode, no side under REDUCING_GAP x the view
