@@ -128,13 +128,14 @@ def test_progressive_jpeg_takes_one_full_decode(tmp_path: Path, one_crop: ModelC
     assert top_rows_calls == []
 
 
-def test_rotated_and_grey_jpegs_take_the_full_decode_or_stay_exact(tmp_path: Path, one_crop: ModelContract,
+def test_rotated_grey_and_cmyk_jpegs_take_the_full_decode_or_stay_exact(tmp_path: Path, one_crop: ModelContract,
                                                                    top_rows_calls: list[int]) -> None:
-    grey = images.write(tmp_path / "g.jpg", _photo_like((640, 480)).convert("L"), quality=90)
-    decoded = load_image(grey, one_crop)
-    reference = _full_decode(grey, one_crop)
-    assert decoded.crops is not None and np.array_equal(decoded.crops[:-1], reference[:-1])
-    assert top_rows_calls == [32]  # a grey JPEG takes the split
+    for mode in ("L", "CMYK"):
+        other = images.write(tmp_path / f"{mode}.jpg", _photo_like((640, 480)).convert(mode), quality=90)
+        decoded = load_image(other, one_crop)
+        reference = _full_decode(other, one_crop)
+        assert decoded.crops is not None and np.array_equal(decoded.crops[:-1], reference[:-1])
+    assert top_rows_calls == [32, 32]  # grey and CMYK JPEGs take the split
     image = _photo_like((640, 480))
     exif = image.getexif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise: the top-left crop comes from another corner of the file
@@ -143,4 +144,4 @@ def test_rotated_and_grey_jpegs_take_the_full_decode_or_stay_exact(tmp_path: Pat
     decoded = load_image(rotated, one_crop)
     assert (decoded.width, decoded.height) == (480, 640)
     assert decoded.crops is not None and np.array_equal(decoded.crops, _full_decode(rotated, one_crop))
-    assert top_rows_calls == [32]  # the turned one did not
+    assert top_rows_calls == [32, 32]  # the turned one did not
