@@ -13,6 +13,9 @@ private bytecode cache as an installed app has:
   latest scan's rows, the CSV written from those rows in walk order, one new scan row (`NO_COPY` below). No
   design of the store that still answers with every row can do less.
 Both floors import nothing of the app: the app's own start-up (about 0.03 s of imports here) comes on top.
+Every command runs twice a round: with `site` as this environment has it, and with `python -S` (no .pth files;
+site-packages on PYTHONPATH), since a development checkout's editable-install hook slows every start, the bare
+walk's included, and so flatters the ratios.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import site
 import statistics
 import sys
 import tempfile
@@ -69,19 +73,28 @@ def main() -> None:
     commands = {"rescan": scan, "walk": [sys.executable, "-c", WALK, str(args.folder)],
                 "copy floor": [sys.executable, "-c", FLOOR, str(args.folder), db],
                 "no-copy floor": [sys.executable, "-c", NO_COPY, str(args.folder), db]}
+    # "-S": no `site`, so no .pth file runs at start-up (this checkout's editable install has one that imports
+    # pathlib, re and urllib into every process, the bare walk's too); site-packages stay reachable by PYTHONPATH.
+    # That is what an installed app and a bare script pay; "site" is this development environment as it is.
+    no_site_env = {**env, "PYTHONPATH": os.pathsep.join([str(REPO), *site.getsitepackages()])}
+    variants = {"site": (env, []), "-S": (no_site_env, ["-S"])}
     first = _timed(scan, env)
     _timed(scan, env)  # the store marked checked, the bytecode cache filled
     shutil.copytree(home, kept)
-    times: dict[str, list[float]] = {k: [] for k in commands}
+    times: dict[tuple[str, str], list[float]] = {(v, k): [] for v in variants for k in commands}
     for _ in range(args.rounds + 1):
-        for name, cmd in commands.items():
-            shutil.rmtree(home)
-            shutil.copytree(kept, home)
-            times[name].append(_timed(cmd, env))
+        for variant, (run_env, flags) in variants.items():
+            for name, cmd in commands.items():
+                shutil.rmtree(home)
+                shutil.copytree(kept, home)
+                times[variant, name].append(_timed([cmd[0], *flags, *cmd[1:]], run_env))
     med = {k: statistics.median(v[1:]) for k, v in times.items()}  # the first round warms up
     print(f"first scan {first:.1f} s; medians of {args.rounds} rounds, whole processes:")
-    for name, t in med.items():
-        print(f"  {name:14s} {t:.3f} s  {t / med['walk']:.2f}x the bare walk")
+    for variant in variants:
+        print(f" python {variant}:")
+        for name in commands:
+            t = med[variant, name]
+            print(f"  {name:14s} {t:.3f} s  {t / med[variant, 'walk']:.2f}x the bare walk")
 
 
 if __name__ == "__main__":
