@@ -46,6 +46,7 @@ RESAMPLE = {
 _SWAPPED_ORIENTATIONS = {5, 6, 7, 8}
 _TRANSPOSED_ORIENTATIONS = {2, 3, 4, 5, 6, 7, 8}
 _ORIENTATION_TAG = 0x0112
+_CODEC_BROKEN = -2  # Pillow's IMAGING_CODEC_BROKEN: what libjpeg's "too little data" on finishing early becomes
 _JPEG_FORMATS = ("JPEG", "MPO")  # MPO: a camera's multi-picture JPEG; its first picture is the image
 
 
@@ -185,11 +186,13 @@ def jpeg_top_rows(fh: IO[bytes], rows: int) -> Image.Image:
         try:
             decoder.setimage(out.im, (0, 0, img.size[0], rows))
             fh.seek(tile[2])
-            consumed, _ = decoder.decode(fh.read())
+            consumed, err = decoder.decode(fh.read())
         finally:
             decoder.cleanup()
     if consumed >= 0:  # the decoder wants more data: the stream ended before the rows were there
         raise OSError("image file is truncated")
+    if err not in (0, _CODEC_BROKEN):  # anything but the early stop (or a clean end) is a real failure
+        raise OSError(f"JPEG decoder error {err}")
     return out
 
 
