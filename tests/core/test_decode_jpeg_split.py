@@ -11,8 +11,12 @@ import pytest
 from PIL import Image, ImageFilter, ImageOps
 
 from desktop.core.models.contract import ModelContract, contract_from_dict
+from desktop.core.models.detector import Detector
 from desktop.core.scan import decode
 from desktop.core.scan.decode import jpeg_split_rows, jpeg_top_rows, load_image, preprocess, to_rgb
+from desktop.core.scan.engine import decode_file
+from desktop.core.scan.evidence import read_evidence
+from desktop.core.scan.verdicts import assess
 from tests.helpers import images, tiny_models
 
 
@@ -147,3 +151,19 @@ def test_rotated_grey_and_cmyk_jpegs_take_the_full_decode_or_stay_exact(tmp_path
     assert (decoded.width, decoded.height) == (480, 640)
     assert decoded.crops is not None and np.array_equal(decoded.crops, _full_decode(rotated, one_crop))
     assert top_rows_calls == [32, 32]  # the turned one did not
+
+
+def test_split_file_keeps_one_open_and_its_evidence(tmp_path: Path, top_rows_calls: list[int]) -> None:
+    """The scan's decode_file on a large camera JPEG: split, read through one open file, and the evidence found
+    (camera make, an AI editor named in Software) is what reading the evidence on its own finds."""
+    contract = tiny_models.detector_contract("m", 32, grid=None, feed_mode="multiscale")
+    contract["feed"]["max_patches"] = 1
+    detector = Detector.load(tiny_models.build_model_with_contract(tmp_path / "m.onnx", contract), device="cpu")
+    image = _photo_like((800, 600))
+    exif = image.getexif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "Canon", "EOS R5", "Adobe Firefly 3"
+    path = images.write(tmp_path / "camera.jpg", image, quality=90, exif=exif.tobytes())
+    decoded = decode_file(str(path), detector)
+    assert top_rows_calls == [32] and decoded.error is None and decoded.crops is not None
+    assert decoded.finding == assess(read_evidence(path)) and decoded.finding is not None
+    assert decoded.finding.camera
