@@ -29,7 +29,7 @@ from PIL import Image, ImageOps  # noqa: E402
 from desktop.core.models.catalog import list_models  # noqa: E402
 from desktop.core.models.contract import ModelContract  # noqa: E402
 from desktop.core.models.detector import Detector  # noqa: E402
-from desktop.core.scan.decode import jpeg_split_rows, load_image, preprocess, to_rgb  # noqa: E402
+from desktop.core.scan.decode import load_image, preprocess, split_rows_of, to_rgb  # noqa: E402
 
 TURNED = (2, 3, 4, 5, 6, 7, 8)  # EXIF orientations that flip or rotate
 
@@ -44,9 +44,7 @@ def full_decode(path: Path, contract: ModelContract) -> None:
 
 def takes_split(path: Path, contract: ModelContract) -> bool:
     with Image.open(path) as img:
-        turned = img.getexif().get(0x0112, 1) in TURNED
-        return (img.format == "JPEG" and not img.info.get("progressive") and not turned
-                and jpeg_split_rows(*img.size, contract) is not None)
+        return split_rows_of(img, img.getexif().get(0x0112, 1), contract) is not None
 
 
 def _contract(model: str) -> ModelContract:

@@ -70,7 +70,8 @@ def test_split_decode_keeps_the_crops_exact_and_the_whole_view_close(tmp_path: P
     if jpeg_split_rows(*size, one_crop) is None:  # too small to gain: one full decode, as before
         assert size == (1000, 120) and diff.max() == 0 and top_rows_calls == []
     else:
-        assert top_rows_calls == [32]  # these fine-grained pictures are harder on the scaled decode than photos (mean 0.16 on 400 of them)
+        assert top_rows_calls == [32]
+        # these fine-grained pictures are harder on the scaled decode than photos (mean 0.16 on 400 of them)
         assert diff.mean() < 2.0 and diff.max() < 40
 
 

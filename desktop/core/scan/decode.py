@@ -166,6 +166,16 @@ def jpeg_split_rows(width: int, height: int, contract: ModelContract) -> int | N
     return bottom
 
 
+def split_rows_of(img: Image.Image, orientation: int, contract: ModelContract) -> int | None:
+    """`jpeg_split_rows` for an open image with this EXIF orientation: None unless it is a single-tile baseline
+    JPEG (or MPO) that is not turned (a progressive file must be entropy-decoded whole for any row: two passes
+    would cost more than one)."""
+    if (img.format not in _JPEG_FORMATS or orientation in _TRANSPOSED_ORIENTATIONS
+            or not isinstance(img, ImageFile.ImageFile) or len(img.tile) != 1 or img.info.get("progressive")):
+        return None
+    return jpeg_split_rows(img.size[0], img.size[1], contract)
+
+
 def jpeg_top_rows(fh: IO[bytes], rows: int) -> Image.Image:
     """The first `rows` rows of the JPEG (or MPO's first picture) in `fh` at full resolution, the rest of the image
     never decoded.
@@ -323,10 +333,8 @@ def _decode_open_image(base: Decoded, img: Image.Image, choose: ModelContract | 
         # (square request, so EXIF rotation cannot make one side too small).
         side = max(spec.width, spec.height)
         img.draft("RGB", (side, side))
-    elif (fmt in _JPEG_FORMATS and fh is not None and orientation not in _TRANSPOSED_ORIENTATIONS
-          and isinstance(img, ImageFile.ImageFile) and len(img.tile) == 1 and not img.info.get("progressive")):
-        # (a progressive file must be entropy-decoded whole for any row: two passes would cost more)
-        split = jpeg_split_rows(width, height, contract)
+    elif fh is not None:
+        split = split_rows_of(img, orientation, contract)
         if split is not None:  # the whole view from a scaled decode, no side under REDUCING_GAP x the view
             gap = int(np.ceil(REDUCING_GAP * max(spec.width, spec.height)))
             drafted = img.draft(img.mode, (gap, gap))
